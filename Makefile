@@ -1,0 +1,27 @@
+# duplex: `make run` starts the server, `make test` installs what the tests need and runs them all.
+SHELL := /bin/bash
+GO ?= go
+ADDR ?= :8080
+
+.PHONY: run test check deps race vet fmt-check
+
+run:
+	$(GO) run ./cmd/wsecho -addr $(ADDR)
+
+# test installs the outside peers the interop tests need (when missing), then runs every check.
+test: deps check
+
+check: vet fmt-check race
+
+deps:
+	./scripts/install-peers.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+race:
+	DUPLEX_REQUIRE_PEERS=1 $(GO) test -race -count=1 -timeout 20m ./...

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the outside peers the interop tests talk to, when they are missing.
+# Safe to run again: it only installs what is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+# Python websockets (Debian's package; tests run it with /usr/bin/python3).
+if ! /usr/bin/python3 -c 'import websockets' 2>/dev/null; then need_apt+=(python3-websockets); fi
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+	sudo_cmd=""
+	if [ "$(id -u)" != 0 ]; then sudo_cmd=sudo; fi
+	$sudo_cmd apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}"
+fi
