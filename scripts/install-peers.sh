@@ -8,6 +8,9 @@ need_apt=()
 # Python websockets (Debian's package; tests run it with /usr/bin/python3).
 if ! /usr/bin/python3 -c 'import websockets' 2>/dev/null; then need_apt+=(python3-websockets); fi
 
+# Headless Chromium for the browser tests (Debian's build; test tools cannot download their own).
+if ! command -v chromium >/dev/null 2>&1; then need_apt+=(chromium); fi
+
 if [ ${#need_apt[@]} -gt 0 ]; then
 	sudo_cmd=""
 	if [ "$(id -u)" != 0 ]; then sudo_cmd=sudo; fi
