@@ -1,0 +1,224 @@
+package handshake
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// Extension is one element of a Sec-WebSocket-Extensions list (RFC 6455, Section 9.1):
+// an extension name with its parameters, in order.
+type Extension struct {
+	Name   string
+	Params []ExtensionParam
+}
+
+// ExtensionParam is one parameter of an [Extension]. Value is unquoted; HasValue tells
+// "p" from "p=" followed by a value.
+type ExtensionParam struct {
+	Name     string
+	Value    string
+	HasValue bool
+}
+
+// String returns e in its wire form, e.g. "permessage-deflate; client_max_window_bits".
+func (e Extension) String() string {
+	return string(AppendExtensions(nil, []Extension{e}))
+}
+
+// Param returns the value of the first parameter called name (ASCII case-insensitive) and
+// whether it is present.
+func (e Extension) Param(name string) (ExtensionParam, bool) {
+	for _, p := range e.Params {
+		if strings.EqualFold(p.Name, name) {
+			return p, true
+		}
+	}
+	return ExtensionParam{}, false
+}
+
+// AppendExtensions appends the wire form of exts to dst, elements separated by ", " and
+// parameters by "; ". A value that is not a token is written as a quoted-string. It does
+// not validate names; [Client] checks its offers before sending them.
+func AppendExtensions(dst []byte, exts []Extension) []byte {
+	for i, e := range exts {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		dst = append(dst, e.Name...)
+		for _, p := range e.Params {
+			dst = append(dst, "; "...)
+			dst = append(dst, p.Name...)
+			if !p.HasValue {
+				continue
+			}
+			dst = append(dst, '=')
+			if isToken(p.Value) {
+				dst = append(dst, p.Value...)
+				continue
+			}
+			dst = append(dst, '"')
+			for j := 0; j < len(p.Value); j++ {
+				if c := p.Value[j]; c == '"' || c == '\\' {
+					dst = append(dst, '\\')
+				}
+				dst = append(dst, p.Value[j])
+			}
+			dst = append(dst, '"')
+		}
+	}
+	return dst
+}
+
+// ParseExtensions parses the values of every Sec-WebSocket-Extensions header line, in
+// order, by the grammar of RFC 6455, Section 9.1:
+//
+//	extension-list = 1#extension
+//	extension      = extension-token *( ";" extension-param )
+//	extension-param = token [ "=" (token | quoted-string) ]
+//
+// Empty list elements are skipped (RFC 9110, Section 5.6.1). Any other deviation, including a
+// quoted value that is not a token once unescaped ("the value after quoted-string unescaping
+// MUST conform to the 'token' ABNF"), returns an error wrapping [ErrBadExtension].
+// The result is nil when values hold no extension.
+func ParseExtensions(values []string) ([]Extension, error) {
+	var exts []Extension
+	for _, v := range values {
+		p := extParser{s: v}
+		for {
+			p.skipOWS()
+			if p.eof() {
+				break
+			}
+			if p.peek() == ',' {
+				p.i++
+				continue
+			}
+			e, err := p.extension()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s in %q", ErrBadExtension, err, v)
+			}
+			exts = append(exts, e)
+		}
+	}
+	return exts, nil
+}
+
+// extParser scans one header value.
+type extParser struct {
+	s string
+	i int
+}
+
+func (p *extParser) eof() bool  { return p.i >= len(p.s) }
+func (p *extParser) peek() byte { return p.s[p.i] }
+
+func (p *extParser) skipOWS() {
+	for !p.eof() && (p.peek() == ' ' || p.peek() == '\t') {
+		p.i++
+	}
+}
+
+func (p *extParser) token() string {
+	start := p.i
+	for !p.eof() && httpguts.IsTokenRune(rune(p.peek())) {
+		p.i++
+	}
+	return p.s[start:p.i]
+}
+
+// extension parses one element, through the comma after it or the end of the value.
+func (p *extParser) extension() (Extension, error) {
+	e := Extension{Name: p.token()}
+	if e.Name == "" {
+		return e, fmt.Errorf("missing extension name at %d", p.i)
+	}
+	for {
+		p.skipOWS()
+		if p.eof() {
+			return e, nil
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+			return e, nil
+		case ';':
+			p.i++
+		default:
+			return e, fmt.Errorf("unexpected %q at %d", p.peek(), p.i)
+		}
+		p.skipOWS()
+		param, err := p.param()
+		if err != nil {
+			return e, err
+		}
+		e.Params = append(e.Params, param)
+	}
+}
+
+func (p *extParser) param() (ExtensionParam, error) {
+	param := ExtensionParam{Name: p.token()}
+	if param.Name == "" {
+		return param, fmt.Errorf("missing parameter name at %d", p.i)
+	}
+	p.skipOWS()
+	if p.eof() || p.peek() != '=' {
+		return param, nil
+	}
+	p.i++
+	p.skipOWS()
+	param.HasValue = true
+	if !p.eof() && p.peek() == '"' {
+		v, err := p.quoted()
+		if err != nil {
+			return param, err
+		}
+		// RFC 6455, Section 9.1: "When using the quoted-string syntax variant, the value after
+		// quoted-string unescaping MUST conform to the 'token' ABNF."
+		if !isToken(v) {
+			return param, fmt.Errorf("quoted value %q is not a token", v)
+		}
+		param.Value = v
+		return param, nil
+	}
+	if param.Value = p.token(); param.Value == "" {
+		return param, fmt.Errorf("missing value for parameter %q", param.Name)
+	}
+	return param, nil
+}
+
+// quoted parses a quoted-string (RFC 9110, Section 5.6.4) and returns it unescaped.
+func (p *extParser) quoted() (string, error) {
+	p.i++ // opening quote
+	var b strings.Builder
+	for !p.eof() {
+		c := p.peek()
+		p.i++
+		switch c {
+		case '"':
+			return b.String(), nil
+		case '\\':
+			if p.eof() {
+				return "", fmt.Errorf("unterminated escape")
+			}
+			c = p.peek()
+			p.i++
+		}
+		b.WriteByte(c)
+	}
+	return "", fmt.Errorf("unterminated quoted-string")
+}
+
+// isToken reports whether s is a non-empty token (RFC 9110, Section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !httpguts.IsTokenRune(rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,45 @@
+package handshake
+
+import (
+	"crypto/rand"
+	"crypto/sha1" //nolint:gosec // RFC 6455 fixes SHA-1 for the accept value; it is not used for security here
+	"encoding/base64"
+	"fmt"
+)
+
+// keyGUID is the fixed GUID of RFC 6455, Section 1.3, appended to the client's key.
+const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// AcceptKey returns the Sec-WebSocket-Accept value for a Sec-WebSocket-Key: the base64
+// encoding of the SHA-1 hash of the key (as sent, not decoded) followed by the RFC's GUID
+// (RFC 6455, Section 4.2.2, item 5.4).
+func AcceptKey(key string) string {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte(keyGUID))
+	var sum [sha1.Size]byte
+	return base64.StdEncoding.EncodeToString(h.Sum(sum[:0]))
+}
+
+// NewClientKey returns a fresh Sec-WebSocket-Key. RFC 6455, Section 4.1: "The value of this
+// header field MUST be a nonce consisting of a randomly selected 16-byte value that has been
+// base64-encoded". The bytes come from crypto/rand.
+func NewClientKey() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("handshake: client key: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(b[:]), nil
+}
+
+// validKey reports whether key is the base64 encoding of exactly 16 bytes.
+func validKey(key string) bool {
+	// RFC 6455, Section 4.2.1, item 5: "A |Sec-WebSocket-Key| header field with a
+	// base64-encoded value that, when decoded, is 16 bytes in length."
+	if len(key) != 24 {
+		return false
+	}
+	var b [18]byte
+	n, err := base64.StdEncoding.Decode(b[:], []byte(key))
+	return err == nil && n == 16
+}

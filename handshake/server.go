@@ -1,0 +1,287 @@
+package handshake
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// DefaultTimeout bounds a server handshake when [ServerOptions.Timeout] is zero.
+const DefaultTimeout = 10 * time.Second
+
+// readBufferSize is the size of the buffered reader Accept and Client create. It only needs
+// to hold a usual head line; longer lines are assembled within Limits.
+const readBufferSize = 4096
+
+// ServerOptions configure [Accept] and [Upgrade]. A nil *ServerOptions means the zero
+// value. The functions only read the options, so one value may serve many handshakes at
+// once, provided NegotiateExtensions is safe for concurrent use.
+type ServerOptions struct {
+	// Subprotocols lists the subprotocols the server speaks, most preferred first. The first
+	// one the client offered is selected; if there is none, the handshake proceeds without
+	// a subprotocol, and the application decides whether that will do.
+	Subprotocols []string
+
+	// Origin policy (RFC 6455, Sections 4.2.2 and 10.2). A request without Origin is
+	// accepted: it comes from a program that is not a browser. By default a request with an
+	// Origin is accepted only if the origin's host[:port] equals Host (ASCII case-insensitive).
+	// OriginPatterns adds allowed origin hosts, in the syntax of [path.Match], matched
+	// case-insensitively against the origin's host[:port], e.g. "*.example.com" or
+	// "localhost:*". InsecureSkipOriginCheck accepts any origin: only for servers that do not
+	// rely on cookies or other ambient credentials. A refused origin gets 403.
+	OriginPatterns          []string
+	InsecureSkipOriginCheck bool
+
+	// NegotiateExtensions, if set, is called with the client's offers in order, when there
+	// are any. It returns the extensions to accept, echoed in the 101 response, or an error
+	// that refuses the handshake with 400. With a nil hook no extension is accepted.
+	// Accepting an extension that was not offered refuses the handshake with 500.
+	NegotiateExtensions func(offers []Extension) ([]Extension, error)
+
+	// Header holds extra header fields for the 101 response. Fields the handshake writes
+	// itself (Upgrade, Connection, Sec-WebSocket-Accept, Sec-WebSocket-Protocol,
+	// Sec-WebSocket-Extensions) are refused with [ErrInvalidOptions].
+	Header http.Header
+
+	// Limits bound the request head read by Accept.
+	Limits Limits
+
+	// Timeout bounds the whole handshake on the connection: reading the request and writing
+	// the response. Zero means [DefaultTimeout]; a negative value means no deadline.
+	Timeout time.Duration
+}
+
+// Result is the outcome of a successful handshake.
+type Result struct {
+	// Reader is never nil. It holds the bytes the peer sent after the handshake head, so
+	// the WebSocket connection must read from it, never from the net.Conn directly.
+	Reader *bufio.Reader
+	// Subprotocol is the selected subprotocol, "" for none.
+	Subprotocol string
+	// Extensions are the extensions the server accepted, in the order of its response.
+	Extensions []Extension
+	// Request is, on the server side, the client's request; on the client side, the
+	// request that was sent.
+	Request *Request
+	// Response is the server's response head; nil on the server side.
+	Response *Response
+}
+
+// Accept performs the server side of the opening handshake on c (RFC 6455, Section 4.2):
+// it reads the request head with [ReadRequest], checks it, and writes the 101 response in
+// one Write. Everything happens under a deadline of opts.Timeout, cleared on success.
+//
+// The checks, in order: method GET (else 405 with Allow: GET), HTTP/1.1 or later (else 400,
+// or 505), a Host (else 400), Upgrade with the token "websocket" and Connection with the
+// token "upgrade" (else 426), Sec-WebSocket-Version 13 (else 426 with
+// Sec-WebSocket-Version: 13), a Sec-WebSocket-Key of 16 bytes (else 400), the origin
+// policy (else 403), well-formed Sec-WebSocket-Protocol and Sec-WebSocket-Extensions
+// (else 400).
+//
+// On a refusal Accept writes an HTTP/1.1 response with a short text body and
+// Connection: close, and returns an [*Error] with that status. On any error c is closed.
+func Accept(c net.Conn, opts *ServerOptions) (*Result, error) {
+	o := cloneServerOptions(opts)
+	var deadline time.Time
+	if o.Timeout > 0 {
+		deadline = time.Now().Add(o.Timeout)
+	}
+	if err := c.SetDeadline(deadline); err != nil {
+		c.Close()
+		return nil, wrapIO("set deadline", err)
+	}
+	if ferr := o.validate(); ferr != nil {
+		return nil, refuse(c, ferr, deadline)
+	}
+	br := bufio.NewReaderSize(c, readBufferSize)
+	req, err := ReadRequest(br, o.Limits)
+	if err != nil {
+		var ferr *Error
+		if errors.As(err, &ferr) {
+			return nil, refuse(c, ferr, deadline)
+		}
+		c.Close()
+		return nil, err
+	}
+	a, ferr := checkRequest(req, &o)
+	if ferr != nil {
+		return nil, refuse(c, ferr, deadline)
+	}
+	if _, err := c.Write(appendSwitching(nil, a, o.Header)); err != nil {
+		c.Close()
+		return nil, wrapIO("write response", err)
+	}
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		c.Close()
+		return nil, wrapIO("clear deadline", err)
+	}
+	return &Result{Reader: br, Subprotocol: a.subprotocol, Extensions: a.extensions, Request: req}, nil
+}
+
+func cloneServerOptions(opts *ServerOptions) ServerOptions {
+	var o ServerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	return o
+}
+
+// serverOwnHeaders are the response fields the handshake writes itself.
+var serverOwnHeaders = []string{"Upgrade", "Connection", "Sec-WebSocket-Accept", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions"}
+
+// validate checks what the options would put on the wire or use as patterns, before any
+// byte is read, so a configuration error never depends on what the client sent.
+func (o *ServerOptions) validate() *Error {
+	if err := checkExtraHeader(o.Header, serverOwnHeaders); err != nil {
+		return &Error{Status: http.StatusInternalServerError, Err: err}
+	}
+	for _, s := range o.Subprotocols {
+		if !isToken(s) {
+			return fail(http.StatusInternalServerError, ErrInvalidOptions, "subprotocol %q is not a token", s)
+		}
+	}
+	for _, p := range o.OriginPatterns {
+		// path.Match checks the whole pattern's syntax, even against "".
+		if _, err := pathMatch(p, ""); err != nil {
+			return fail(http.StatusInternalServerError, ErrInvalidOptions, "origin pattern %q: %v", p, err)
+		}
+	}
+	return nil
+}
+
+// checkExtraHeader refuses header fields that are invalid on the wire or that would
+// override one of the handshake's own fields.
+func checkExtraHeader(h http.Header, own []string) error {
+	for name, values := range h {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return fmt.Errorf("%w: header name %q", ErrInvalidOptions, name)
+		}
+		for _, n := range own {
+			if strings.EqualFold(name, n) {
+				return fmt.Errorf("%w: header %q is set by the handshake", ErrInvalidOptions, name)
+			}
+		}
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return fmt.Errorf("%w: value of header %q", ErrInvalidOptions, name)
+			}
+		}
+	}
+	return nil
+}
+
+// appendHeaderLines appends h as header lines, keys sorted so the output is stable.
+func appendHeaderLines(dst []byte, h http.Header) []byte {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, v := range h[k] {
+			dst = appendField(dst, k, v)
+		}
+	}
+	return dst
+}
+
+func appendField(dst []byte, name, value string) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	dst = append(dst, value...)
+	return append(dst, "\r\n"...)
+}
+
+// appendSwitching appends the 101 response of RFC 6455, Section 4.2.2, item 5.
+func appendSwitching(dst []byte, a *accepted, extra http.Header) []byte {
+	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"...)
+	dst = appendField(dst, "Sec-WebSocket-Accept", a.accept)
+	if a.subprotocol != "" {
+		dst = appendField(dst, "Sec-WebSocket-Protocol", a.subprotocol)
+	}
+	if len(a.extensions) > 0 {
+		dst = append(dst, "Sec-WebSocket-Extensions: "...)
+		dst = AppendExtensions(dst, a.extensions)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = appendHeaderLines(dst, extra)
+	return append(dst, "\r\n"...)
+}
+
+// refusal returns the header fields and body of the response that refuses a handshake.
+// Accept writes them by hand and Upgrade through net/http, so both say the same.
+func refusal(e *Error) (fields [][2]string, body string) {
+	body = e.Error() + "\n"
+	if e.Status >= 500 {
+		body = http.StatusText(e.Status) + "\n" // configuration details stay on the server
+	}
+	fields = [][2]string{
+		{"Content-Type", "text/plain; charset=utf-8"},
+		{"X-Content-Type-Options", "nosniff"},
+		{"Content-Length", strconv.Itoa(len(body))},
+	}
+	switch e.Status {
+	case http.StatusMethodNotAllowed:
+		// RFC 9110, Section 15.5.6: "The origin server MUST generate an Allow header field in
+		// a 405 response".
+		fields = append(fields, [2]string{"Allow", http.MethodGet})
+	case http.StatusUpgradeRequired:
+		// RFC 9110, Section 15.5.22: "The server MUST send an Upgrade header field in a 426
+		// response"; Section 7.8: the sender "MUST also send an "upgrade" connection option".
+		return append(fields,
+			[2]string{"Upgrade", "websocket"},
+			[2]string{"Sec-WebSocket-Version", "13"},
+			[2]string{"Connection", "Upgrade, close"}), body
+	}
+	return append(fields, [2]string{"Connection", "close"}), body
+}
+
+func appendRefusal(dst []byte, e *Error) []byte {
+	fields, body := refusal(e)
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(e.Status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, http.StatusText(e.Status)...)
+	dst = append(dst, "\r\n"...)
+	for _, f := range fields {
+		dst = appendField(dst, f[0], f[1])
+	}
+	dst = append(dst, "\r\n"...)
+	return append(dst, body...)
+}
+
+// Lingering after a refusal: closing a socket with unread input makes the kernel answer
+// with RST, which may destroy the refusal before the client reads it. So Accept half-closes
+// and drains a bounded amount for a bounded time before closing.
+const (
+	lingerTimeout = time.Second
+	lingerBytes   = 64 << 10
+)
+
+// refuse writes the refusal for e on c, closes c and returns e.
+func refuse(c net.Conn, e *Error, deadline time.Time) error {
+	_, err := c.Write(appendRefusal(nil, e))
+	if cw, ok := c.(interface{ CloseWrite() error }); ok && err == nil && cw.CloseWrite() == nil {
+		until := time.Now().Add(lingerTimeout)
+		if !deadline.IsZero() && deadline.Before(until) {
+			until = deadline
+		}
+		if c.SetReadDeadline(until) == nil {
+			_, _ = io.CopyN(io.Discard, c, lingerBytes)
+		}
+	}
+	c.Close()
+	return e
+}
