@@ -250,7 +250,7 @@ func (h Header) Check(role Role, allowed RSV) error {
 	// RFC 6455, Section 5.2: "If an unknown opcode is received, the
 	// receiving endpoint MUST _Fail the WebSocket Connection_."
 	if h.Opcode.IsReserved() {
-		return detail(ErrReservedOpcode, "%s", h.Opcode)
+		return detail(ErrReservedOpcode, "0x%x", uint8(h.Opcode))
 	}
 	// RFC 6455, Section 5.2: RSV1-3 "MUST be 0 unless an extension is
 	// negotiated that defines meanings for non-zero values."
