@@ -23,7 +23,10 @@ func Mask(key [4]byte, pos int, b []byte) int {
 	// word of b meets the same 64-bit key, whatever pos was.
 	k32 := bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*pos)
 	k64 := uint64(k32) | uint64(k32)<<32
-	for len(b) >= 32 {
+	// Four words per round keep the loads and stores in flight; > rather
+	// than >= keeps the reslice off the end of b, which would cost a
+	// pointer fix-up per round.
+	for len(b) > 32 {
 		v0 := binary.LittleEndian.Uint64(b[0:8])
 		v1 := binary.LittleEndian.Uint64(b[8:16])
 		v2 := binary.LittleEndian.Uint64(b[16:24])
