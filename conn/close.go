@@ -1,0 +1,149 @@
+package conn
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"duplex/frame"
+)
+
+// Close runs the closing handshake of RFC 6455, Section 7: it sends a
+// close frame with code and reason, waits for the peer's close frame, then
+// ends the TCP connection (a server at once, a client after the server
+// did). The whole handshake is bounded by [Options.CloseTimeout], after
+// which the TCP connection is closed anyway.
+//
+// The code must be valid on the wire (see [frame.CloseCode.ValidOnWire]),
+// or [frame.CloseNoStatus] with an empty reason for a close frame without
+// a body; the reason is at most 123 bytes of UTF-8. An invalid code or
+// reason is reported and nothing is sent.
+//
+// If a goroutine is reading, it receives the peer's close frame and Close
+// waits for it; otherwise Close reads itself, discarding data messages.
+// Close returns nil when the peer answered, an error matching
+// os.ErrDeadlineExceeded when it did not answer in time, and an error
+// matching [ErrClosed] when the connection was already closing or closed.
+// It is safe to call from any goroutine, concurrently with reads and
+// writes, which then return errors.
+func (c *Conn) Close(code frame.CloseCode, reason string) error {
+	var body [frame.MaxControlPayload]byte
+	p, err := frame.AppendClosePayload(body[:0], code, reason)
+	if err != nil {
+		return fmt.Errorf("conn: close: %w", err)
+	}
+	// Whoever moves the connection to Closing sends the one close frame
+	// it ever sends; RFC 6455, Section 5.5.1: after it, "the endpoint
+	// MUST NOT send any more data frames."
+	if !c.transition(StateOpen, StateClosing) {
+		if c.State() == StateConnecting {
+			return errNotOpen
+		}
+		return ErrClosed
+	}
+	c.startCloseTimer()
+	if err := c.writeControl(context.Background(), frame.OpClose, p); err != nil {
+		c.setErr(ErrClosed)
+		c.closeTCP()
+		return err
+	}
+	return c.awaitClose()
+}
+
+// awaitClose waits for the peer's close frame after Close sent one.
+func (c *Conn) awaitClose() error {
+	select {
+	case <-c.closeRecv:
+	case <-c.closed:
+	case c.r.sem <- struct{}{}:
+		// Nobody is reading: read until the peer's close frame, which
+		// also runs the teardown. Data messages are discarded.
+		for {
+			if _, err := c.nextMessage(context.Background()); err != nil {
+				break
+			}
+		}
+		c.unlockRead()
+	}
+	<-c.closed // the reader ends the connection, bounded by the timer
+	c.setErr(ErrClosed)
+	select {
+	case <-c.closeRecv:
+		return nil
+	default:
+	}
+	if c.closeExpired.Load() {
+		return errCloseTimeout
+	}
+	return c.loadErr()
+}
+
+// CloseNow closes the TCP connection without a closing handshake, for a
+// peer that cannot be trusted to take part in one. Blocked reads and
+// writes return. It returns [ErrClosed] if the connection was already
+// closed, and is safe to call from any goroutine.
+func (c *Conn) CloseNow() error {
+	if c.tcpClosed.Load() {
+		return ErrClosed
+	}
+	c.setErr(ErrClosed)
+	if !c.closeTCP() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// failWith fails the connection (RFC 6455, Section 7.1.7): "If _The
+// WebSocket Connection is Established_ prior to the point where the
+// endpoint is required to _Fail the WebSocket Connection_, the endpoint
+// SHOULD send a Close frame with an appropriate status code before
+// proceeding to _Close the WebSocket Connection_." The TCP connection is
+// closed right after, without waiting for an answer.
+func (c *Conn) failWith(code frame.CloseCode, reason string, err error) error {
+	c.setErr(err)
+	if c.transition(StateOpen, StateClosing) {
+		c.startCloseTimer()
+		var body [frame.MaxControlPayload]byte
+		p, perr := frame.AppendClosePayload(body[:0], code, reason)
+		if perr != nil {
+			p, _ = frame.AppendClosePayload(body[:0], code, "")
+		}
+		_ = c.writeControl(context.Background(), frame.OpClose, p)
+	}
+	c.closeTCP()
+	return c.loadErr()
+}
+
+// closeTCP closes the net.Conn and moves the connection to Closed. It
+// reports whether this call did it.
+func (c *Conn) closeTCP() bool {
+	if !c.tcpClosed.CompareAndSwap(false, true) {
+		return false
+	}
+	c.timerMu.Lock()
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
+	c.timerMu.Unlock()
+	_ = c.nc.Close()
+	c.toClosed()
+	return true
+}
+
+// startCloseTimer bounds the closing handshake by CloseTimeout: when the
+// timer fires, the TCP connection is closed whatever the peer does, which
+// unblocks every read and write.
+func (c *Conn) startCloseTimer() {
+	c.timerMu.Lock()
+	defer c.timerMu.Unlock()
+	if c.closeTimer != nil || c.tcpClosed.Load() {
+		return
+	}
+	c.closeTimer = time.AfterFunc(c.opts.CloseTimeout, c.expireClose)
+}
+
+func (c *Conn) expireClose() {
+	c.closeExpired.Store(true)
+	c.setErr(ErrClosed)
+	c.closeTCP()
+}

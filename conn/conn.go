@@ -1,0 +1,170 @@
+package conn
+
+import (
+	"bufio"
+	"crypto/rand"
+	mrand "math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"duplex/frame"
+	"duplex/handshake"
+)
+
+// MessageType is the type of a data message: text (UTF-8) or binary
+// (RFC 6455, Section 5.6).
+type MessageType uint8
+
+// The two message types, with their opcode values.
+const (
+	MessageText   MessageType = MessageType(frame.OpText)
+	MessageBinary MessageType = MessageType(frame.OpBinary)
+)
+
+// String returns "text", "binary", or "MessageType(N)" for other values.
+func (t MessageType) String() string {
+	switch t {
+	case MessageText:
+		return "text"
+	case MessageBinary:
+		return "binary"
+	}
+	return "MessageType(" + strconv.Itoa(int(t)) + ")"
+}
+
+func (t MessageType) valid() bool { return t == MessageText || t == MessageBinary }
+
+// Conn is a WebSocket connection (RFC 6455) over an established net.Conn.
+//
+// One goroutine reads ([Conn.ReadMessage], [Conn.NextReader]) while any
+// number of goroutines write, ping and close; see the package
+// documentation for the rules, notably that the connection must keep being
+// read for pings and closes to be answered.
+type Conn struct {
+	nc          net.Conn
+	br          *bufio.Reader
+	role        frame.Role
+	opts        Options
+	subprotocol string
+	// rsv holds the reserved bits negotiated extensions may set, for
+	// frame.Check; none until an extension is implemented.
+	rsv frame.RSV
+
+	state      atomic.Int32
+	stateMu    sync.Mutex
+	pending    [3][2]State // transitions waiting for OnStateChange
+	npending   int
+	delivering bool
+	closed     chan struct{} // closed on the transition to StateClosed
+
+	errMu sync.Mutex
+	err   error // why the connection ended; the first cause wins
+
+	// closeRecv is closed once the peer's close frame has been handled.
+	closeRecv    chan struct{}
+	tcpClosed    atomic.Bool
+	timerMu      sync.Mutex
+	closeTimer   *time.Timer
+	closeExpired atomic.Bool
+
+	r readState
+	w writeState
+}
+
+// newConn builds a connection in StateConnecting around nc, reading
+// through br (the handshake's reader, so bytes the peer sent right after
+// the handshake are not lost) or a new reader when br is nil. It does no
+// I/O. role is this endpoint's role.
+func newConn(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Conn {
+	o := opts.withDefaults()
+	if br == nil {
+		br = bufio.NewReaderSize(nc, o.ReadBufferSize)
+	}
+	c := &Conn{
+		nc:        nc,
+		br:        br,
+		role:      role,
+		opts:      o,
+		closed:    make(chan struct{}),
+		closeRecv: make(chan struct{}),
+	}
+	c.initRead()
+	c.initWrite()
+	return c
+}
+
+// open completes the opening handshake: it records what was negotiated and
+// moves the connection to StateOpen. It returns an error when an extension
+// was negotiated that the connection cannot apply; the caller then fails
+// the connection.
+func (c *Conn) open(subprotocol string, exts []handshake.Extension) error {
+	if len(exts) > 0 {
+		return errExtensions
+	}
+	c.subprotocol = subprotocol
+	if !c.transition(StateConnecting, StateOpen) {
+		return errNotOpen
+	}
+	return nil
+}
+
+// fail ends the connection without a closing handshake: it records err as
+// the cause and closes the TCP connection. It serves both a failed opening
+// handshake and a broken stream where no close frame can be sent.
+func (c *Conn) fail(err error) error {
+	c.setErr(err)
+	c.closeTCP()
+	return c.loadErr()
+}
+
+// New returns an open connection over nc for a caller that performed the
+// opening handshake itself. br must be the reader the handshake used, so
+// that bytes the peer sent right after it are not lost, or nil when
+// nothing was read from nc. role is this endpoint's role: a client masks
+// the frames it sends and expects unmasked ones, a server the opposite.
+// No subprotocol and no extension are in use.
+//
+// The connection owns nc from now on and closes it.
+func New(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Conn {
+	c := newConn(nc, br, role, opts)
+	_ = c.open("", nil) // cannot fail: no extensions
+	return c
+}
+
+// Subprotocol returns the subprotocol agreed in the opening handshake, or
+// "" when there is none.
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// setErr records err as the reason the connection ended, unless a reason
+// was already recorded.
+func (c *Conn) setErr(err error) {
+	c.errMu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.errMu.Unlock()
+}
+
+// loadErr returns the recorded reason the connection ended, or nil.
+func (c *Conn) loadErr() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	return c.err
+}
+
+// newSeed returns 32 bytes from crypto/rand to seed the per-connection
+// mask-key generator.
+func newSeed() (seed [32]byte) {
+	_, _ = rand.Read(seed[:]) // never fails (crypto/rand)
+	return seed
+}
+
+// newMaskSource returns a fast generator for mask keys. RFC 6455, Section
+// 5.3: the masking key "MUST be derived from a strong source of entropy";
+// Section 10.3: it must not be predictable to the application. ChaCha8
+// seeded from crypto/rand is a cryptographic generator, and the
+// application never sees its output.
+func newMaskSource() *mrand.ChaCha8 { return mrand.NewChaCha8(newSeed()) }

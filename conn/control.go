@@ -1,0 +1,158 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"duplex/frame"
+)
+
+// handleControl reads the payload of the control frame h and does what the
+// protocol requires with it. It runs on the read path, which is why the
+// connection must keep being read.
+func (c *Conn) handleControl(h frame.Header) error {
+	p := c.r.ctl[:h.Length] // frame.Check bounds it to 125 bytes
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if h.Masked {
+		frame.Mask(h.MaskKey, 0, p)
+	}
+	switch h.Opcode {
+	case frame.OpPing:
+		// RFC 6455, Section 5.5.2: "Upon receipt of a Ping frame, an
+		// endpoint MUST send a Pong frame in response, unless it already
+		// received a Close frame." Section 5.5.3: the Pong "MUST have
+		// identical 'Application data' as found in the message body of the
+		// Ping frame being replied to." The pong goes before the hook
+		// sees the payload, so the hook cannot change the answer.
+		if err := c.writeControl(c.r.ctx, frame.OpPong, p); err != nil && c.State() == StateOpen {
+			return err
+		}
+		if c.opts.OnPing != nil {
+			c.opts.OnPing(p)
+		}
+	case frame.OpPong:
+		// RFC 6455, Section 5.5.3: an unsolicited pong is allowed and
+		// needs no answer.
+		if c.opts.OnPong != nil {
+			c.opts.OnPong(p)
+		}
+	case frame.OpClose:
+		return c.receiveClose(p)
+	}
+	return nil
+}
+
+// Ping sends a ping with the given payload (at most 125 bytes, copied
+// before Ping returns). It does not wait for the pong: set
+// [Options.OnPong] to observe it, and keep reading, since pongs arrive on
+// the read path. Ping may be called from any goroutine, also between the
+// fragments of a message another goroutine is writing.
+func (c *Conn) Ping(ctx context.Context, payload []byte) error {
+	return c.writeControl(ctx, frame.OpPing, payload)
+}
+
+// Pong sends an unsolicited pong with the given payload (at most 125
+// bytes), which RFC 6455, Section 5.5.3 allows as a one-way heartbeat.
+// Pings received are answered automatically; Pong is never needed for
+// that. It may be called from any goroutine.
+func (c *Conn) Pong(ctx context.Context, payload []byte) error {
+	return c.writeControl(ctx, frame.OpPong, payload)
+}
+
+// writeControl sends one control frame. It takes only the frame lock, so
+// it may go between the fragments of a message (RFC 6455, Section 5.4:
+// "Control frames MAY be injected in the middle of a fragmented
+// message."). Pings and pongs are sent only while the connection is open;
+// a close frame is sent by whoever moved the connection to Closing.
+func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte) error {
+	if len(payload) > frame.MaxControlPayload {
+		return ErrControlTooLong
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("conn: write: %w", err)
+	}
+	if err := c.acquire(ctx, c.w.frameSem); err != nil {
+		return err
+	}
+	defer c.release(c.w.frameSem)
+	if op != frame.OpClose && c.State() != StateOpen {
+		return c.writeErr()
+	}
+	h := frame.Header{Fin: true, Opcode: op, Length: int64(len(payload))}
+	c.newMask(&h)
+	b := frame.AppendHeader(c.w.ctl[:0], h)
+	b = append(b, payload...)
+	if h.Masked {
+		frame.Mask(h.MaskKey, 0, b[len(b)-len(payload):])
+	}
+	return c.send(ctx, b, true)
+}
+
+// receiveClose handles the peer's close frame: it answers it if this side
+// has not sent one yet, then ends the connection and returns the
+// [CloseError] every later read reports.
+func (c *Conn) receiveClose(p []byte) error {
+	code, reason, err := frame.ParseClosePayload(p)
+	if err != nil {
+		return err
+	}
+	if c.r.closeSeen {
+		return c.loadErr()
+	}
+	c.r.closeSeen = true
+	ce := CloseError{Code: code, Reason: reason}
+	c.setErr(ce)
+	if c.transition(StateOpen, StateClosing) {
+		c.startCloseTimer()
+		// RFC 6455, Section 5.5.1: "If an endpoint receives a Close frame
+		// and did not previously send a Close frame, the endpoint MUST
+		// send a Close frame in response. (When sending a Close frame in
+		// response, the endpoint typically echos the status code it
+		// received.)" A close without a code is answered without one.
+		var body [2]byte
+		echo, _ := frame.AppendClosePayload(body[:0], code, "")
+		_ = c.writeControl(context.Background(), frame.OpClose, echo) // the teardown follows either way
+	}
+	close(c.closeRecv)
+	c.finishClose()
+	return ce
+}
+
+// finishClose ends the TCP connection once both close frames went.
+// RFC 6455, Section 7.1.1: "The underlying TCP connection, in most normal
+// cases, SHOULD be closed first by the server, so that it holds the
+// TIME_WAIT state and not the client". A client waits, within the close
+// timeout, for the server to close.
+func (c *Conn) finishClose() {
+	if c.role == frame.RoleClient {
+		_, _ = io.Copy(io.Discard, c.br)
+	}
+	c.closeTCP()
+}
+
+func isCloseError(err error) bool {
+	var ce CloseError
+	return errors.As(err, &ce)
+}
+
+func asProtocolError(err error) (frame.ProtocolError, bool) {
+	var pe frame.ProtocolError
+	ok := errors.As(err, &pe)
+	return pe, ok
+}
+
+// abnormal wraps the error that ended a connection without a close frame,
+// so that CloseStatus reports 1006 as the browser does (RFC 6455, Section
+// 7.1.5: "If _The WebSocket Connection is Closed_ and no Close control
+// frame was received by the endpoint ... _The WebSocket Connection Close
+// Code_ is considered to be 1006.").
+func abnormal(err error) error {
+	return fmt.Errorf("%w: %w", CloseError{Code: frame.CloseAbnormal}, err)
+}

@@ -1,0 +1,94 @@
+package conn
+
+import "time"
+
+// Defaults for the zero fields of [Options].
+const (
+	// DefaultReadLimit bounds a message to 1 MiB: a peer cannot make the
+	// connection buffer more than that in ReadMessage, which is the usual
+	// size of a chat or RPC message with plenty of room. Raise it for bulk
+	// transfers, or stream them with NextReader.
+	DefaultReadLimit = 1 << 20
+
+	// DefaultBufferSize is the default read and write buffer size: a page,
+	// large enough that a typical message travels in one system call.
+	DefaultBufferSize = 4096
+
+	// DefaultCloseTimeout bounds the closing handshake: long enough for a
+	// peer across the world, short enough that a vanished peer does not
+	// hold the connection.
+	DefaultCloseTimeout = 5 * time.Second
+)
+
+// Options configures a connection. A nil *Options means all defaults; the
+// struct is copied, so changing it afterwards does not affect the
+// connection. Zero fields take the defaults.
+type Options struct {
+	// ReadLimit is the largest message, in bytes, the connection accepts.
+	// A longer message fails the connection with code 1009 (message too
+	// big) as soon as a frame header announces it, before its payload is
+	// read. 0 means [DefaultReadLimit]; a negative value means no limit.
+	ReadLimit int64
+
+	// ReadBufferSize is the size of the read buffer New creates when it is
+	// given no bufio.Reader. 0 means [DefaultBufferSize].
+	ReadBufferSize int
+
+	// WriteBufferSize is the size of the write buffer: a frame whose
+	// payload fits it leaves in one Write call on the net.Conn.
+	// 0 means [DefaultBufferSize].
+	WriteBufferSize int
+
+	// FragmentSize is the payload size of the frames a writer from
+	// [Conn.NextWriter] sends: data accumulates until it fills a fragment,
+	// which then leaves as one frame. 0 means WriteBufferSize; a larger
+	// value grows the write buffer to fit. WriteMessage never fragments.
+	FragmentSize int
+
+	// CloseTimeout bounds the closing handshake (sending the close frame,
+	// waiting for the peer's, and waiting for the TCP connection to end),
+	// after which the connection is closed without it. 0 means
+	// [DefaultCloseTimeout].
+	CloseTimeout time.Duration
+
+	// OnPing, if set, is called with the payload of each ping received,
+	// on the reading goroutine, after the pong answering it was sent (the
+	// pong is not the hook's business: RFC 6455, Section 5.5.2). The
+	// payload is valid only during the call. It must not block.
+	OnPing func(payload []byte)
+
+	// OnPong, if set, is called with the payload of each pong received, on
+	// the reading goroutine. The payload is valid only during the call. It
+	// must not block.
+	OnPong func(payload []byte)
+
+	// OnStateChange, if set, is called after every change of state, in
+	// order, once per transition, synchronously on a goroutine that is
+	// changing the state. It must not block; it may call methods of the
+	// connection.
+	OnStateChange func(from, to State)
+}
+
+// withDefaults returns a copy of o with the zero fields set.
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.ReadLimit == 0 {
+		r.ReadLimit = DefaultReadLimit
+	}
+	if r.ReadBufferSize <= 0 {
+		r.ReadBufferSize = DefaultBufferSize
+	}
+	if r.WriteBufferSize <= 0 {
+		r.WriteBufferSize = DefaultBufferSize
+	}
+	if r.FragmentSize <= 0 {
+		r.FragmentSize = r.WriteBufferSize
+	}
+	if r.CloseTimeout <= 0 {
+		r.CloseTimeout = DefaultCloseTimeout
+	}
+	return r
+}

@@ -1,0 +1,371 @@
+package conn
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"duplex/frame"
+)
+
+// readState is the read side of a connection. Everything in it is guarded
+// by the read lock (sem), which one goroutine holds at a time.
+type readState struct {
+	sem chan struct{} // the read lock: full while someone reads
+	ctx context.Context
+
+	h       frame.Header // the data frame being read
+	remain  int64        // its payload bytes not yet read
+	maskPos int          // key position for the next payload byte
+	msgType MessageType  // the message being read; 0 between messages
+	msgLen  int64        // wire bytes of the message so far, for ReadLimit
+	utf8    frame.UTF8Validator
+
+	// atBoundary is true while waiting for a header with no frame
+	// partly read and no message in progress: a context that ends there
+	// leaves the stream intact.
+	atBoundary bool
+	closeSeen  bool
+
+	payload payloadReader
+	mr      messageReader
+	watch   deadlineWatch
+	ctl     [frame.MaxControlPayload]byte
+	scratch [512]byte
+}
+
+func (c *Conn) initRead() {
+	c.r.sem = make(chan struct{}, 1)
+	c.r.ctx = context.Background()
+	c.r.payload.c = c
+	c.r.mr = messageReader{c: c, src: &c.r.payload}
+	c.r.watch.init(c.nc.SetReadDeadline)
+}
+
+func (c *Conn) lockRead() bool {
+	select {
+	case c.r.sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *Conn) unlockRead() { <-c.r.sem }
+
+// busyReadErr explains why the read lock was not free: another reader, or
+// the closing handshake reading for the peer's close frame.
+func (c *Conn) busyReadErr() error {
+	if c.State() >= StateClosing {
+		if err := c.loadErr(); err != nil {
+			return err
+		}
+		return ErrClosed
+	}
+	return ErrConcurrentRead
+}
+
+// NextReader waits for the next data message and returns its type and a
+// reader for its payload. Control frames that arrive meanwhile are handled:
+// pings are answered, a close frame is answered and ends the connection.
+// The rest of a previous message not read to the end is discarded (and
+// still validated).
+//
+// The reader is valid until the next call to NextReader or ReadMessage; it
+// returns io.EOF at the end of the message. The same reader is reused for
+// every message, so keeping it past that point reads from a later message.
+// ctx bounds NextReader and every Read on the returned reader.
+//
+// Only one goroutine may read at a time: a call while another read is in
+// progress returns [ErrConcurrentRead]. If ctx ends while waiting for a
+// message the error wraps ctx.Err() and the connection stays usable; if it
+// ends in the middle of a frame, the position in the stream is lost and
+// the connection is failed. After the peer's close frame every read returns
+// a [CloseError]; after a protocol violation, the connection is failed
+// with the violation's close code and every read returns the same error.
+func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
+	if !c.lockRead() {
+		return 0, nil, c.busyReadErr()
+	}
+	defer c.unlockRead()
+	typ, err := c.nextMessage(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return typ, &c.r.mr, nil
+}
+
+// ReadMessage waits for the next data message and returns its type and
+// whole payload, a new slice owned by the caller. It behaves as
+// [Conn.NextReader] followed by reading to the end, with the same rules
+// for contexts, errors and concurrency. A message longer than
+// [Options.ReadLimit] fails the connection with code 1009.
+func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
+	if !c.lockRead() {
+		return 0, nil, c.busyReadErr()
+	}
+	defer c.unlockRead()
+	typ, err := c.nextMessage(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	c.r.watch.arm(ctx)
+	b, err := c.readAll()
+	c.r.watch.disarm()
+	if err != nil {
+		return 0, nil, c.readFailure(ctx, err)
+	}
+	return typ, b, nil
+}
+
+// maxPrealloc bounds the buffer ReadMessage allocates from a frame header
+// alone, in case ReadLimit is off and the header lies about a huge payload.
+const maxPrealloc = 1 << 20
+
+// readAll reads the rest of the current message into a new slice sized
+// from the frame header, so that an unfragmented message costs one
+// allocation.
+func (c *Conn) readAll() ([]byte, error) {
+	size := c.r.remain
+	if !c.r.h.Fin {
+		size += 512
+	}
+	b := make([]byte, 0, min(size, maxPrealloc))
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := c.r.mr.read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// nextMessage moves to the start of the next data message, under the read
+// lock.
+func (c *Conn) nextMessage(ctx context.Context) (MessageType, error) {
+	if err := c.loadErr(); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("conn: read: %w", err)
+	}
+	c.r.ctx = ctx
+	c.r.watch.arm(ctx)
+	typ, err := c.advance()
+	c.r.watch.disarm()
+	if err != nil {
+		return 0, c.readFailure(ctx, err)
+	}
+	return typ, nil
+}
+
+// advance discards the rest of the current message, if any, and reads up
+// to the first frame of the next one. Messages that start once a close
+// frame went either way are discarded: the application asked to close, or
+// the peer did (the browser drops them in CLOSING too).
+func (c *Conn) advance() (MessageType, error) {
+	for {
+		for c.r.msgType != 0 {
+			if _, err := c.r.mr.read(c.r.scratch[:]); err != nil && err != io.EOF {
+				return 0, err
+			}
+		}
+		h, err := c.nextDataFrame(true)
+		if err != nil {
+			return 0, err
+		}
+		// RFC 6455, Section 5.4: a fragmented message starts with a
+		// text or binary frame; a continuation cannot come first.
+		if h.Opcode == frame.OpContinuation {
+			return 0, ErrUnexpectedContinuation
+		}
+		c.r.msgLen = 0
+		if err := c.beginFrame(h); err != nil {
+			return 0, err
+		}
+		c.r.msgType = MessageType(h.Opcode)
+		c.r.utf8.Reset()
+		if c.State() == StateOpen {
+			return c.r.msgType, nil
+		}
+	}
+}
+
+// nextDataFrame reads frames until a data frame, handling the control
+// frames before it, and returns its header with the payload unread.
+// boundary says whether no message is in progress.
+func (c *Conn) nextDataFrame(boundary bool) (frame.Header, error) {
+	for {
+		c.r.atBoundary = boundary
+		h, err := frame.ReadHeader(c.br)
+		if err != nil {
+			return h, err
+		}
+		c.r.atBoundary = false
+		if err := h.Check(c.role, c.rsv); err != nil {
+			return h, err
+		}
+		if !h.Opcode.IsControl() {
+			return h, nil
+		}
+		if err := c.handleControl(h); err != nil {
+			return h, err
+		}
+	}
+}
+
+// beginFrame makes h the current data frame of the message.
+func (c *Conn) beginFrame(h frame.Header) error {
+	// The limit is checked on the header, before any payload is read, so
+	// a peer cannot make the connection read a byte more than it allows.
+	if lim := c.opts.ReadLimit; lim >= 0 && h.Length > lim-c.r.msgLen {
+		return ErrReadLimit
+	}
+	c.r.h = h
+	c.r.remain = h.Length
+	c.r.maskPos = 0
+	c.r.msgLen += h.Length
+	return nil
+}
+
+// readFailure turns an error from the read path into what the caller gets,
+// failing the connection when the stream can no longer be trusted.
+func (c *Conn) readFailure(ctx context.Context, err error) error {
+	if isCloseError(err) {
+		return err // the closing handshake already ran
+	}
+	if c.tcpClosed.Load() {
+		if cause := c.loadErr(); cause != nil {
+			return cause // closed under the read: report why
+		}
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		werr := fmt.Errorf("conn: read: %w", ctxErr)
+		if c.r.atBoundary {
+			return werr
+		}
+		return c.failWith(frame.CloseGoingAway, "", werr)
+	}
+	if pe, ok := asProtocolError(err); ok {
+		return c.failWith(pe.Code, pe.Reason, fmt.Errorf("conn: %w", err))
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return c.fail(abnormal(err))
+}
+
+// messageReader is the reader NextReader returns. The path of a payload is
+// frame payload (src) -> [decompressor, once an extension needs one] ->
+// UTF-8 check -> caller.
+type messageReader struct {
+	c   *Conn
+	src io.Reader
+}
+
+// Read reads payload bytes of the current message; see [Conn.NextReader].
+func (r *messageReader) Read(p []byte) (int, error) {
+	c := r.c
+	if !c.lockRead() {
+		return 0, c.busyReadErr()
+	}
+	defer c.unlockRead()
+	if err := c.loadErr(); err != nil {
+		return 0, err
+	}
+	if c.r.msgType == 0 {
+		return 0, io.EOF
+	}
+	ctx := c.r.ctx
+	if err := ctx.Err(); err != nil {
+		return 0, c.readFailure(ctx, err)
+	}
+	c.r.watch.arm(ctx)
+	n, err := r.read(p)
+	c.r.watch.disarm()
+	if err != nil && err != io.EOF {
+		return 0, c.readFailure(ctx, err)
+	}
+	return n, err
+}
+
+// read is Read under the read lock.
+func (r *messageReader) read(p []byte) (int, error) {
+	c := r.c
+	if c.r.msgType == 0 {
+		return 0, io.EOF
+	}
+	n, err := r.src.Read(p)
+	if c.r.msgType == MessageText {
+		// RFC 6455, Section 8.1: "When an endpoint is to interpret a
+		// byte stream as UTF-8 but finds that the byte stream is not, in
+		// fact, a valid UTF-8 stream, that endpoint MUST _Fail the
+		// WebSocket Connection_." Checked chunk by chunk, so a message
+		// fails at its first bad byte, not at its end.
+		if _, ok := c.r.utf8.Feed(p[:n]); !ok {
+			return 0, frame.ErrInvalidUTF8
+		}
+		if err == io.EOF && !c.r.utf8.Complete() {
+			return 0, frame.ErrInvalidUTF8
+		}
+	}
+	if err == io.EOF {
+		c.r.msgType = 0
+	}
+	return n, err
+}
+
+// payloadReader reads the payload of the current message across its
+// frames, unmasked, handling control frames between fragments. It returns
+// io.EOF at the end of the final frame.
+type payloadReader struct{ c *Conn }
+
+func (pr *payloadReader) Read(p []byte) (int, error) {
+	c := pr.c
+	for c.r.remain == 0 {
+		if c.r.h.Fin {
+			return 0, io.EOF
+		}
+		h, err := c.nextDataFrame(false)
+		if err != nil {
+			return 0, err
+		}
+		// RFC 6455, Section 5.4: fragments of one message are not
+		// interleaved with another message's.
+		if h.Opcode != frame.OpContinuation {
+			return 0, ErrExpectedContinuation
+		}
+		if err := c.beginFrame(h); err != nil {
+			return 0, err
+		}
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if int64(len(p)) > c.r.remain {
+		p = p[:c.r.remain]
+	}
+	n, err := c.br.Read(p)
+	if n > 0 {
+		if c.r.h.Masked {
+			c.r.maskPos = frame.Mask(c.r.h.MaskKey, c.r.maskPos, p[:n])
+		}
+		c.r.remain -= int64(n)
+	}
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return n, err
+	}
+	if c.r.remain == 0 && c.r.h.Fin {
+		return n, io.EOF
+	}
+	return n, nil
+}

@@ -1,0 +1,312 @@
+package conn
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+
+	"duplex/frame"
+)
+
+// writeState is the write side of a connection. Two locks, held as
+// one-slot semaphores so that waiting honours contexts: the message lock
+// keeps the frames of two messages from interleaving, the frame lock keeps
+// two frames from interleaving. Control frames take only the frame lock.
+type writeState struct {
+	msgSem   chan struct{}
+	frameSem chan struct{}
+
+	// Guarded by the message lock.
+	buf        []byte // MaxHeaderSize bytes of room for a header, then payload
+	n          int    // payload bytes in buf
+	frag       int    // payload bytes per fragment of a streamed message
+	midMessage bool   // a non-final fragment went out
+	mw         messageWriter
+
+	// Guarded by the frame lock.
+	ctl     [frame.MaxHeaderSize + frame.MaxControlPayload]byte
+	rng     *mrand.ChaCha8 // mask keys, client only
+	watch   deadlineWatch
+	bufs    net.Buffers
+	bufsArr [2][]byte
+}
+
+func (c *Conn) initWrite() {
+	c.w.msgSem = make(chan struct{}, 1)
+	c.w.frameSem = make(chan struct{}, 1)
+	c.w.frag = c.opts.FragmentSize
+	c.w.buf = make([]byte, frame.MaxHeaderSize+max(c.opts.WriteBufferSize, c.opts.FragmentSize))
+	if c.role == frame.RoleClient {
+		c.w.rng = newMaskSource()
+	}
+	c.w.watch.init(c.nc.SetWriteDeadline)
+	c.w.mw.c = c
+}
+
+// acquire takes a write lock, giving up when ctx ends or the connection
+// closes.
+func (c *Conn) acquire(ctx context.Context, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("conn: write: %w", ctx.Err())
+	case <-c.closed:
+		return c.writeErr()
+	}
+}
+
+func (c *Conn) release(sem chan struct{}) { <-sem }
+
+// writeErr explains why a write cannot proceed on a connection that is not
+// open.
+func (c *Conn) writeErr() error {
+	if err := c.loadErr(); err != nil {
+		return err
+	}
+	if c.State() == StateConnecting {
+		return errNotOpen
+	}
+	return ErrClosed
+}
+
+// WriteMessage sends data as one message of type typ, in a single frame.
+// data is not modified nor kept after WriteMessage returns. A frame whose
+// payload fits the write buffer leaves in one Write call on the net.Conn.
+//
+// It is safe to call from many goroutines at once: messages go out whole,
+// one after the other. ctx bounds the wait for other writers and the
+// write itself; if it ends before a byte went out the error wraps
+// ctx.Err() and the connection stays usable, if it ends in the middle of
+// a frame the connection is failed. Text messages must be valid UTF-8.
+// After Close, or once the peer closed, it returns an error.
+func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) error {
+	if !typ.valid() {
+		return errMessageType
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("conn: write: %w", err)
+	}
+	if err := c.acquire(ctx, c.w.msgSem); err != nil {
+		return err
+	}
+	defer c.release(c.w.msgSem)
+	op := frame.Opcode(typ)
+	if len(data) <= len(c.w.buf)-frame.MaxHeaderSize {
+		c.w.n = copy(c.w.buf[frame.MaxHeaderSize:], data)
+		return c.writeBuffered(ctx, op, true)
+	}
+	return c.writeLarge(ctx, op, data)
+}
+
+// writeBuffered sends the payload in the write buffer as one frame, with
+// its header written just before it so that one Write carries both.
+func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, fin bool) error {
+	if err := c.acquire(ctx, c.w.frameSem); err != nil {
+		return err
+	}
+	defer c.release(c.w.frameSem)
+	// Under the frame lock, so no data frame can follow a close frame.
+	if c.State() != StateOpen {
+		return c.writeErr()
+	}
+	payload := c.w.buf[frame.MaxHeaderSize : frame.MaxHeaderSize+c.w.n]
+	c.w.n = 0
+	h := frame.Header{Fin: fin, Opcode: op, Length: int64(len(payload))}
+	if c.newMask(&h) {
+		frame.Mask(h.MaskKey, 0, payload)
+	}
+	start := frame.MaxHeaderSize - h.Size()
+	frame.AppendHeader(c.w.buf[start:start], h)
+	return c.send(ctx, c.w.buf[start:frame.MaxHeaderSize+len(payload)], !c.w.midMessage)
+}
+
+// writeLarge sends a payload larger than the write buffer as one frame. A
+// server hands header and payload to the kernel together (writev) without
+// copying; a client masks the payload chunk by chunk into its own buffer,
+// never into the caller's slice.
+func (c *Conn) writeLarge(ctx context.Context, op frame.Opcode, data []byte) error {
+	if err := c.acquire(ctx, c.w.frameSem); err != nil {
+		return err
+	}
+	defer c.release(c.w.frameSem)
+	if c.State() != StateOpen {
+		return c.writeErr()
+	}
+	h := frame.Header{Fin: true, Opcode: op, Length: int64(len(data))}
+	if !c.newMask(&h) {
+		c.w.bufsArr = [2][]byte{frame.AppendHeader(c.w.buf[:0], h), data}
+		c.w.bufs = c.w.bufsArr[:]
+		c.w.watch.arm(ctx)
+		n, err := c.w.bufs.WriteTo(c.nc)
+		c.w.watch.disarm()
+		c.w.bufsArr = [2][]byte{} // do not keep the caller's slice
+		if err != nil {
+			return c.writeFailure(ctx, err, n == 0)
+		}
+		return nil
+	}
+	b := frame.AppendHeader(c.w.buf[:0], h)
+	pos := 0
+	for first := true; len(data) > 0; first = false {
+		k := copy(c.w.buf[len(b):], data)
+		pos = frame.Mask(h.MaskKey, pos, c.w.buf[len(b):len(b)+k])
+		if err := c.send(ctx, c.w.buf[:len(b)+k], first); err != nil {
+			return err
+		}
+		data = data[k:]
+		b = c.w.buf[:0]
+	}
+	return nil
+}
+
+// newMask gives h a fresh mask key when this side is a client and reports
+// whether it did. RFC 6455, Section 5.3: "The masking key is a 32-bit
+// value chosen at random by the client" and the client "MUST pick a fresh
+// masking key for each frame". Called under the frame lock, which guards
+// the generator.
+func (c *Conn) newMask(h *frame.Header) bool {
+	if c.role != frame.RoleClient {
+		return false
+	}
+	h.Masked = true
+	binary.LittleEndian.PutUint32(h.MaskKey[:], uint32(c.w.rng.Uint64()))
+	return true
+}
+
+// send writes b, one frame or the start of one, under the frame lock.
+// clean says whether the stream is at a frame boundary that no message is
+// waiting to continue; a failed write that sent nothing from there leaves
+// the connection usable.
+func (c *Conn) send(ctx context.Context, b []byte, clean bool) error {
+	c.w.watch.arm(ctx)
+	n, err := c.nc.Write(b)
+	c.w.watch.disarm()
+	if err != nil {
+		return c.writeFailure(ctx, err, clean && n == 0)
+	}
+	return nil
+}
+
+// writeFailure turns a failed write into the error for the caller. A frame
+// cut in the middle cannot be finished nor followed by a close frame, so
+// the connection is closed without one.
+func (c *Conn) writeFailure(ctx context.Context, err error, clean bool) error {
+	if c.tcpClosed.Load() {
+		if cause := c.loadErr(); cause != nil {
+			return cause
+		}
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		werr := fmt.Errorf("conn: write: %w", ctxErr)
+		if clean {
+			return werr
+		}
+		return c.fail(werr)
+	}
+	return c.fail(abnormal(err))
+}
+
+// NextWriter starts a message of type typ and returns a writer for its
+// payload. Data accumulates in the connection's write buffer and leaves as
+// a non-final frame each time [Options.FragmentSize] bytes are buffered;
+// Close sends the rest as the final frame and must be called for the
+// message to end. Pings, pongs and a close may go out between fragments
+// (RFC 6455, Section 5.4).
+//
+// Until Close, other writers wait: NextWriter and WriteMessage are safe
+// from many goroutines and each message goes out whole. ctx bounds the
+// wait for the writer and every Write and Close on it. The writer is
+// reused by the next message, so it must not be used after Close. If a
+// write fails in the middle of a message, the connection is failed: the
+// message cannot be finished.
+func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
+	if !typ.valid() {
+		return nil, errMessageType
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("conn: write: %w", err)
+	}
+	if err := c.acquire(ctx, c.w.msgSem); err != nil {
+		return nil, err
+	}
+	if c.State() != StateOpen {
+		c.release(c.w.msgSem)
+		return nil, c.writeErr()
+	}
+	c.w.n = 0
+	c.w.midMessage = false
+	c.w.mw = messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ), open: true}
+	return &c.w.mw, nil
+}
+
+// messageWriter is the writer NextWriter returns. The path of a payload is
+// caller -> [compressor, once an extension needs one] -> write buffer ->
+// frames.
+type messageWriter struct {
+	c    *Conn
+	ctx  context.Context
+	op   frame.Opcode // of the next frame: the message type, then continuation
+	open bool
+}
+
+// Write buffers p, sending a fragment each time the buffer is full.
+func (w *messageWriter) Write(p []byte) (int, error) {
+	if !w.open {
+		return 0, errWriterClosed
+	}
+	c := w.c
+	written := 0
+	for len(p) > 0 {
+		// The full buffer goes out only when more data comes, so that
+		// Close can mark the last fragment final instead of sending an
+		// empty one.
+		if c.w.n == c.w.frag {
+			if err := w.flush(false); err != nil {
+				return written, err
+			}
+		}
+		k := copy(c.w.buf[frame.MaxHeaderSize+c.w.n:frame.MaxHeaderSize+c.w.frag], p)
+		c.w.n += k
+		written += k
+		p = p[k:]
+	}
+	return written, nil
+}
+
+func (w *messageWriter) flush(fin bool) error {
+	if err := w.c.writeBuffered(w.ctx, w.op, fin); err != nil {
+		return err
+	}
+	w.op = frame.OpContinuation
+	w.c.w.midMessage = !fin
+	return nil
+}
+
+// Close sends the buffered data as the final frame of the message and lets
+// the next writer go.
+func (w *messageWriter) Close() error {
+	if !w.open {
+		return errWriterClosed
+	}
+	w.open = false
+	c := w.c
+	err := w.flush(true)
+	if err != nil && c.w.midMessage && c.State() == StateOpen {
+		// Fragments went out and the final one cannot follow: the peer
+		// would read the next message as part of this one.
+		err = c.fail(err)
+	}
+	c.w.midMessage = false
+	w.ctx = nil
+	c.release(c.w.msgSem)
+	return err
+}
