@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"duplex/conn"
+	"duplex/frame"
+)
+
+// readLimit takes the Autobahn suite's largest messages (16 MiB) with room.
+const readLimit = 64 << 20
+
+// connOptions are the connection options of both modes.
+func connOptions() conn.Options { return conn.Options{ReadLimit: readLimit} }
+
+// echo sends every message read from c back unchanged, with its type, until
+// the connection ends, and returns the error that ended it (a conn.CloseError
+// after a closing handshake). Messages are streamed through buf, so memory
+// stays bounded by the buffer, not the message size, and the reader's
+// incremental UTF-8 check fails a bad text message while it arrives.
+//
+// When ctx ends, c is closed with 1001 (going away); the loop then reads on
+// until the peer's reply, so the closing handshake completes.
+func echo(ctx context.Context, c *conn.Conn, buf []byte) error {
+	defer goAwayOnDone(ctx, c)()
+	// A context ending mid-frame would fail the connection; reads and writes
+	// run without it so that shutdown goes through the closing handshake.
+	ioCtx := context.WithoutCancel(ctx)
+	for {
+		t, r, err := c.NextReader(ioCtx)
+		if err != nil {
+			return err
+		}
+		w, err := c.NextWriter(ioCtx, t)
+		if err != nil {
+			return err
+		}
+		if _, err := io.CopyBuffer(w, r, buf); err != nil {
+			// The read side failed the connection (or the write did): the
+			// partial message must not be finished with a final frame.
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+	}
+}
+
+// goAwayOnDone arranges for c to be closed with 1001 when ctx ends. The
+// returned func cancels that and, if the close already started, waits for it,
+// so no goroutine outlives the connection's owner.
+func goAwayOnDone(ctx context.Context, c *conn.Conn) (release func()) {
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		_ = c.Close(frame.CloseGoingAway, "")
+	})
+	return func() {
+		if !stop() {
+			<-done
+		}
+	}
+}

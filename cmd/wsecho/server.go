@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"duplex/conn"
+)
+
+// shutdownTimeout bounds the graceful shutdown: the closing handshakes of
+// the open connections and net/http's own shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// echoServer upgrades every request and echoes on the connection.
+type echoServer struct {
+	log  *slog.Logger
+	opts *conn.AcceptOptions
+
+	// ctx ends at shutdown; each connection then closes with 1001.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	shutdown bool
+	conns    sync.WaitGroup // echo loops; Add only under mu before shutdown
+}
+
+func newEchoServer(log *slog.Logger) *echoServer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &echoServer{
+		log: log,
+		opts: &conn.AcceptOptions{
+			// A test server for any client: there are no cookies or other
+			// ambient credentials to protect.
+			InsecureSkipOriginCheck: true,
+			Options:                 connOptions(),
+		},
+		ctx:    ctx,
+		cancel: cancel,
+	}
+}
+
+// ServeHTTP upgrades the request on any path and echoes until the
+// connection closes.
+func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.conns.Done()
+	c, err := conn.Upgrade(w, r, s.opts)
+	if err != nil {
+		s.log.Info("handshake refused", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	log := s.log.With("remote", r.RemoteAddr)
+	log.Debug("open", "path", r.URL.Path)
+	err = echo(s.ctx, c, make([]byte, 32<<10))
+	_ = c.CloseNow()
+	logEnd(log, err)
+}
+
+// logEnd logs how a connection ended: a closing handshake at debug level, a
+// failure at info level (failing is what many Autobahn cases expect).
+func logEnd(log *slog.Logger, err error) {
+	var ce conn.CloseError
+	if errors.As(err, &ce) {
+		log.Debug("closed", "code", ce.Code, "reason", ce.Reason)
+		return
+	}
+	log.Info("failed", "err", err)
+}
+
+// enter registers an echo loop, or reports false once shutdown has begun.
+func (s *echoServer) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return false
+	}
+	s.conns.Add(1)
+	return true
+}
+
+// closeAll starts the closing handshake (1001) on every open connection and
+// refuses new ones; wait then waits for the echo loops to end.
+func (s *echoServer) closeAll() {
+	s.mu.Lock()
+	s.shutdown = true
+	s.mu.Unlock()
+	s.cancel()
+}
+
+func (s *echoServer) wait() { s.conns.Wait() }
+
+// runServer serves the echo server on addr until ctx ends, then shuts down
+// gracefully.
+func runServer(ctx context.Context, log *slog.Logger, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, log, ln)
+}
+
+// serve serves on ln until ctx ends. net/http does not track hijacked
+// connections, so the echo server closes them itself.
+func serve(ctx context.Context, log *slog.Logger, ln net.Listener) error {
+	es := newEchoServer(log)
+	srv := &http.Server{
+		Handler:           es,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(es.closeAll)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", "ws://"+ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		es.closeAll()
+		es.wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	es.closeAll() // RegisterOnShutdown runs it too, in its own goroutine
+	es.wait()
+	<-errc // http.ErrServerClosed
+	return err
+}

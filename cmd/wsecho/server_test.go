@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"duplex/conn"
+	"duplex/frame"
+	"duplex/handshake"
+)
+
+// startEcho serves the echo handler in an httptest server; cleanup shuts it
+// down as main does and waits for the echo loops.
+func startEcho(t testing.TB) string {
+	t.Helper()
+	es := newEchoServer(quietLog())
+	srv := httptest.NewServer(es)
+	t.Cleanup(func() {
+		srv.Close()
+		es.closeAll()
+		es.wait()
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func TestEchoPreservesTypeAndBytes(t *testing.T) {
+	u := startEcho(t)
+	ctx := testCtx(t)
+	// Any path, any Origin.
+	c, _, err := conn.Dial(ctx, u+"/some/path", &conn.DialOptions{
+		Origin:  "https://elsewhere.example",
+		Options: conn.Options{ReadLimit: 32 << 20},
+	})
+	require.NoError(t, err)
+	defer c.CloseNow()
+
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB, the Autobahn maximum
+	for _, tc := range []struct {
+		name string
+		typ  conn.MessageType
+		msg  []byte
+	}{
+		{"5.6/text", conn.MessageText, []byte("héllo")},
+		{"5.6/binary", conn.MessageBinary, []byte{0, 0xff, 0x80}},
+		{"5.6/empty-text", conn.MessageText, []byte{}},
+		{"5.2/binary-16MiB", conn.MessageBinary, big},
+	} {
+		// The echo streams back while the message still arrives: write and
+		// read at once, or both directions' buffers fill up.
+		wrote := make(chan error, 1)
+		go func() { wrote <- c.WriteMessage(ctx, tc.typ, tc.msg) }()
+		typ, got, err := c.ReadMessage(ctx)
+		require.NoError(t, err, tc.name)
+		require.NoError(t, <-wrote, tc.name)
+		assert.Equal(t, tc.typ, typ, tc.name)
+		assert.True(t, bytes.Equal(tc.msg, got), tc.name)
+	}
+	require.NoError(t, c.Close(frame.CloseNormal, ""))
+}
+
+// Streamed fragments of a message come back as one message of the same type.
+func TestEchoStreamedMessage(t *testing.T) {
+	u := startEcho(t)
+	ctx := testCtx(t)
+	c, _, err := conn.Dial(ctx, u, &conn.DialOptions{Options: conn.Options{FragmentSize: 7}})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	w, err := c.NextWriter(ctx, conn.MessageText)
+	require.NoError(t, err)
+	for _, part := range []string{"stream", "ed ", "in ", "fragments"} {
+		_, err := w.Write([]byte(part))
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Close())
+	typ, got, err := c.ReadMessage(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, conn.MessageText, typ)
+	assert.Equal(t, "streamed in fragments", string(got))
+	require.NoError(t, c.Close(frame.CloseNormal, ""))
+}
+
+// RFC 6455, Section 8.1: invalid UTF-8 in a text message fails the
+// connection with 1007. Streaming keeps that fail-fast: the message is never
+// finished, yet the server fails as soon as the bad fragment arrives.
+func TestEchoInvalidUTF8FailsFast(t *testing.T) {
+	u, err := url.Parse(startEcho(t))
+	require.NoError(t, err)
+	nc, err := net.Dial("tcp", u.Host)
+	require.NoError(t, err)
+	defer nc.Close()
+	res, err := handshake.Client(testCtx(t), nc, u, nil)
+	require.NoError(t, err)
+
+	key := [4]byte{1, 2, 3, 4}
+	for _, f := range []struct {
+		op      frame.Opcode
+		payload []byte
+	}{
+		{frame.OpText, []byte("valid ")},
+		{frame.OpContinuation, []byte{0xff, 'x'}}, // 0xff never occurs in UTF-8
+	} {
+		h := frame.Header{Opcode: f.op, Masked: true, MaskKey: key, Length: int64(len(f.payload))}
+		b := frame.AppendHeader(nil, h)
+		p := append([]byte(nil), f.payload...)
+		frame.Mask(key, 0, p)
+		_, err := nc.Write(append(b, p...))
+		require.NoError(t, err)
+	}
+
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(waitTimeout)))
+	for {
+		h, err := frame.ReadHeader(res.Reader)
+		require.NoError(t, err)
+		payload := make([]byte, h.Length)
+		_, err = io.ReadFull(res.Reader, payload)
+		require.NoError(t, err)
+		if h.Opcode != frame.OpClose {
+			continue // the echo of the valid start may come first
+		}
+		code, _, err := frame.ParseClosePayload(payload)
+		require.NoError(t, err)
+		assert.Equal(t, frame.CloseInvalidPayload, code)
+		return
+	}
+}
+
+// On shutdown every open connection is closed with 1001 and serve returns.
+func TestServeShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, quietLog(), ln) }()
+
+	c, _, err := conn.Dial(testCtx(t), "ws://"+ln.Addr().String()+"/", nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	require.NoError(t, c.WriteMessage(testCtx(t), conn.MessageText, []byte("before")))
+	_, got, err := c.ReadMessage(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "before", string(got))
+
+	cancel()
+	_, _, err = c.ReadMessage(testCtx(t))
+	var ce conn.CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, frame.CloseGoingAway, ce.Code)
+	select {
+	case err := <-served:
+		require.NoError(t, err)
+	case <-testCtx(t).Done():
+		require.FailNow(t, "serve did not return")
+	}
+}

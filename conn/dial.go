@@ -1,0 +1,204 @@
+package conn
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"duplex/frame"
+	"duplex/handshake"
+)
+
+// ErrBadURL reports a URL Dial cannot connect to: a scheme other than ws, wss,
+// http or https, a missing host, or a fragment.
+var ErrBadURL = errors.New("conn: bad WebSocket URL")
+
+// DialOptions configures Dial. A nil *DialOptions means the defaults; the
+// options are copied, so the caller may reuse or change them after the call
+// returns.
+type DialOptions struct {
+	// Origin is sent as the Origin header when not empty. Browsers always send
+	// one; servers use it to refuse cross-site requests (RFC 6455, Section 10.2).
+	Origin string
+
+	// Subprotocols lists the subprotocols offered, most preferred first
+	// (RFC 6455, Section 4.1). Conn.Subprotocol reports the one selected.
+	Subprotocols []string
+
+	// Header holds extra request headers, such as Authorization or Cookie.
+	Header http.Header
+
+	// Limits bounds the size of the response head; zero fields take
+	// handshake.DefaultLimits. The same limits apply to a proxy's reply.
+	Limits handshake.Limits
+
+	// NetDial opens the TCP connection, to the server or to the proxy. The
+	// default is a net.Dialer's DialContext; pass (&net.Dialer{...}).DialContext
+	// to set a local address, keep-alive or a resolver.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// TLSConfig configures the client side of TLS for wss and https URLs. It is
+	// cloned; an empty ServerName defaults to the URL's host, and NextProtos is
+	// always set to "http/1.1" because the opening handshake is an HTTP/1.1
+	// request (RFC 6455, Section 4.1).
+	TLSConfig *tls.Config
+
+	// Proxy returns the HTTP proxy to tunnel through with CONNECT, or nil for a
+	// direct connection. It receives the target URL with its scheme mapped to
+	// http (ws) or https (wss), the form environment-based proxy functions
+	// expect. The default honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY (see
+	// golang.org/x/net/http/httpproxy); like net/http it never proxies
+	// localhost or loopback addresses. Proxy URLs must have the http scheme;
+	// their user info, if any, is sent as Basic Proxy-Authorization.
+	Proxy func(target *url.URL) (*url.URL, error)
+
+	// Options configures the connection once it is open.
+	Options
+}
+
+// Dial opens a WebSocket connection to rawURL (ws, wss, or the equivalent http,
+// https): it connects over TCP, through the proxy if one applies, runs TLS for
+// wss, then the opening handshake (RFC 6455, Section 4.1).
+//
+// ctx bounds all of it; the returned Conn is not tied to ctx. On success the
+// server's response head is returned too, for its headers. A server refusing
+// the handshake is reported as a *handshake.Error carrying the HTTP status
+// (errors.As); a proxy refusing the tunnel as a *ProxyError. On error every
+// connection Dial opened is closed.
+func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *handshake.Response, error) {
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	var o DialOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.NetDial == nil {
+		o.NetDial = (&net.Dialer{}).DialContext
+	}
+	if o.Proxy == nil {
+		o.Proxy = proxyFromEnvironment
+	}
+
+	nc, err := dialTransport(ctx, u, &o)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The handshake honours ctx itself and closes nc on error.
+	res, err := handshake.Client(ctx, nc, u, &handshake.ClientOptions{
+		Origin:       o.Origin,
+		Subprotocols: append([]string(nil), o.Subprotocols...),
+		Header:       o.Header.Clone(),
+		Limits:       o.Limits,
+	})
+	if err != nil {
+		return nil, response(res), fmt.Errorf("conn: dial %s: %w", u.Redacted(), err)
+	}
+	co := o.Options
+	c, err := openConn(nc, res, frame.RoleClient, &co)
+	if err != nil {
+		return nil, res.Response, err
+	}
+	return c, res.Response, nil
+}
+
+func response(res *handshake.Result) *handshake.Response {
+	if res == nil {
+		return nil
+	}
+	return res.Response
+}
+
+// parseURL checks the URL's form. RFC 6455, Section 3: "Fragment identifiers
+// are meaningless in the context of WebSocket URIs and MUST NOT be used".
+func parseURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadURL, err)
+	}
+	switch u.Scheme = strings.ToLower(u.Scheme); u.Scheme {
+	case "ws", "wss", "http", "https":
+	default:
+		return nil, fmt.Errorf("%w: scheme %q", ErrBadURL, u.Scheme)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("%w: no host in %q", ErrBadURL, rawURL)
+	}
+	if u.Fragment != "" || strings.Contains(rawURL, "#") {
+		return nil, fmt.Errorf("%w: fragment in %q", ErrBadURL, rawURL)
+	}
+	return u, nil
+}
+
+// secure reports whether u's scheme asks for TLS.
+func secure(u *url.URL) bool { return u.Scheme == "wss" || u.Scheme == "https" }
+
+// hostPort returns u's host with the scheme's default port when it has none
+// (RFC 6455, Section 3: 80 for ws, 443 for wss).
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if secure(u) {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// dialTransport returns the connection the handshake runs on: TCP to the
+// server or a CONNECT tunnel through the proxy, with TLS on top for wss.
+func dialTransport(ctx context.Context, u *url.URL, o *DialOptions) (net.Conn, error) {
+	proxyURL, err := o.Proxy(httpURL(u))
+	if err != nil {
+		return nil, fmt.Errorf("conn: dial %s: proxy: %w", u.Redacted(), err)
+	}
+	var nc net.Conn
+	if proxyURL != nil {
+		nc, err = dialProxy(ctx, proxyURL, hostPort(u), o)
+	} else {
+		nc, err = o.NetDial(ctx, "tcp", hostPort(u))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("conn: dial %s: %w", u.Redacted(), err)
+	}
+	if !secure(u) {
+		return nc, nil
+	}
+	var cfg *tls.Config
+	if o.TLSConfig != nil {
+		cfg = o.TLSConfig.Clone()
+	} else {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+	}
+	// ALPN must not offer h2: the handshake needs an HTTP/1.1 connection.
+	cfg.NextProtos = []string{"http/1.1"}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = nc.Close()
+		return nil, fmt.Errorf("conn: dial %s: tls: %w", u.Redacted(), err)
+	}
+	return tc, nil
+}
+
+// httpURL returns a copy of u with ws mapped to http and wss to https.
+func httpURL(u *url.URL) *url.URL {
+	h := *u
+	h.User = nil
+	switch u.Scheme {
+	case "ws":
+		h.Scheme = "http"
+	case "wss":
+		h.Scheme = "https"
+	}
+	return &h
+}

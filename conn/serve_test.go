@@ -1,0 +1,196 @@
+package conn_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"duplex/conn"
+	"duplex/frame"
+	"duplex/handshake"
+)
+
+// eventLog records Serve's callbacks as strings, in order.
+type eventLog struct {
+	mu     sync.Mutex
+	events []string
+	err    error // the error passed to OnError
+}
+
+func (l *eventLog) add(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, fmt.Sprintf(format, args...))
+}
+
+// handler returns a Handler recording every event; onMessage, if not nil,
+// runs after a message is recorded.
+func (l *eventLog) handler(onMessage func(conn.MessageType, []byte)) conn.Handler {
+	return conn.Handler{
+		OnOpen: func() { l.add("open") },
+		OnMessage: func(t conn.MessageType, b []byte) {
+			l.add("message %d %s", t, b)
+			if onMessage != nil {
+				onMessage(t, b)
+			}
+		},
+		OnError: func(err error) {
+			l.mu.Lock()
+			l.err = err
+			l.mu.Unlock()
+			l.add("error")
+		},
+		OnClose: func(e conn.CloseEvent) { l.add("close %d %q clean=%t", e.Code, e.Reason, e.WasClean) },
+	}
+}
+
+func (l *eventLog) get() ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.events...), l.err
+}
+
+// serveServer runs Serve on every upgraded connection with the handler
+// mk builds for it; Serve's result arrives on the returned channel.
+func serveServer(t testing.TB, ctx context.Context, mk func(c *conn.Conn) conn.Handler) (string, <-chan error) {
+	t.Helper()
+	done := make(chan error, 1)
+	srv := wsServer(t, servePlain, nil, func(c *conn.Conn) {
+		done <- conn.Serve(ctx, c, mk(c))
+	})
+	return wsURL(srv), done
+}
+
+func TestServePeerCloses(t *testing.T) {
+	var log eventLog
+	u, done := serveServer(t, context.Background(), func(*conn.Conn) conn.Handler { return log.handler(nil) })
+	c, _, err := conn.Dial(testCtx(t), u, nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	ctx := testCtx(t)
+	require.NoError(t, c.WriteMessage(ctx, conn.MessageText, []byte("a")))
+	require.NoError(t, c.WriteMessage(ctx, conn.MessageBinary, []byte("b")))
+	require.NoError(t, c.Close(frame.CloseNormal, "bye"))
+
+	require.NoError(t, receive(t, done))
+	events, _ := log.get()
+	assert.Equal(t, []string{
+		"open",
+		fmt.Sprintf("message %d a", conn.MessageText),
+		fmt.Sprintf("message %d b", conn.MessageBinary),
+		`close 1000 "bye" clean=true`,
+	}, events)
+}
+
+// A handler closing from OnMessage gets a clean close with the peer's reply.
+func TestServeHandlerCloses(t *testing.T) {
+	var log eventLog
+	u, done := serveServer(t, context.Background(), func(c *conn.Conn) conn.Handler {
+		return log.handler(func(conn.MessageType, []byte) { _ = c.Close(4000, "done") })
+	})
+	c, _, err := conn.Dial(testCtx(t), u, nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	require.NoError(t, c.WriteMessage(testCtx(t), conn.MessageText, []byte("x")))
+	_, _, err = c.ReadMessage(testCtx(t))
+	var ce conn.CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, frame.CloseCode(4000), ce.Code)
+
+	require.NoError(t, receive(t, done))
+	events, _ := log.get()
+	// RFC 6455, Section 5.5.1: the peer's reply typically echoes the code.
+	assert.Equal(t, []string{"open", fmt.Sprintf("message %d x", conn.MessageText), `close 4000 "" clean=true`}, events)
+}
+
+func TestServeContextCancelled(t *testing.T) {
+	var log eventLog
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	u, done := serveServer(t, ctx, func(*conn.Conn) conn.Handler {
+		h := log.handler(nil)
+		open := h.OnOpen
+		h.OnOpen = func() { open(); cancel() }
+		return h
+	})
+	c, _, err := conn.Dial(testCtx(t), u, nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	_, _, err = c.ReadMessage(testCtx(t))
+	var ce conn.CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, frame.CloseGoingAway, ce.Code)
+
+	require.NoError(t, receive(t, done))
+	events, _ := log.get()
+	assert.Equal(t, []string{"open", `close 1001 "" clean=true`}, events)
+}
+
+// rawClient performs the opening handshake on a plain TCP connection, so the
+// test can then write frames a Conn would refuse to send.
+func rawClient(t testing.TB, rawURL string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	require.NoError(t, err)
+	nc, err := net.Dial("tcp", u.Host)
+	require.NoError(t, err)
+	t.Cleanup(func() { nc.Close() })
+	res, err := handshake.Client(testCtx(t), nc, u, nil)
+	require.NoError(t, err)
+	return nc, res.Reader
+}
+
+func TestServeProtocolError(t *testing.T) {
+	var log eventLog
+	u, done := serveServer(t, context.Background(), func(*conn.Conn) conn.Handler { return log.handler(nil) })
+	nc, br := rawClient(t, u)
+	_, err := nc.Write(frameBytes(frame.OpText, []byte("ok"), true))
+	require.NoError(t, err)
+	_, err = nc.Write(frameBytes(frame.Opcode(0x3), []byte("?"), true))
+	require.NoError(t, err)
+
+	// RFC 6455, Section 7.1.7: the server fails the connection, sending a
+	// close frame with 1002 first.
+	h, err := frame.ReadHeader(br)
+	require.NoError(t, err)
+	assert.Equal(t, frame.OpClose, h.Opcode)
+
+	serveErr := receive(t, done)
+	require.ErrorIs(t, serveErr, frame.ErrReservedOpcode)
+	events, onErr := log.get()
+	require.Len(t, events, 4)
+	assert.Equal(t, []string{"open", fmt.Sprintf("message %d ok", conn.MessageText), "error"}, events[:3])
+	assert.Regexp(t, `^close 1002 ".*" clean=false$`, events[3])
+	assert.Equal(t, serveErr, onErr)
+}
+
+func TestServeAbruptClose(t *testing.T) {
+	var log eventLog
+	u, done := serveServer(t, context.Background(), func(*conn.Conn) conn.Handler { return log.handler(nil) })
+	nc, _ := rawClient(t, u)
+	require.NoError(t, nc.Close())
+
+	serveErr := receive(t, done)
+	require.Error(t, serveErr)
+	events, onErr := log.get()
+	assert.Equal(t, []string{"open", "error", `close 1006 "" clean=false`}, events)
+	assert.Equal(t, serveErr, onErr)
+}
+
+// Nil callbacks are skipped.
+func TestServeNilCallbacks(t *testing.T) {
+	u, done := serveServer(t, context.Background(), func(*conn.Conn) conn.Handler { return conn.Handler{} })
+	c, _, err := conn.Dial(testCtx(t), u, nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	require.NoError(t, c.WriteMessage(testCtx(t), conn.MessageText, []byte("ignored")))
+	require.NoError(t, c.Close(frame.CloseNormal, ""))
+	require.NoError(t, receive(t, done))
+}
