@@ -72,7 +72,12 @@ func Client(ctx context.Context, c net.Conn, u *url.URL, opts *ClientOptions) (*
 		return nil, wrapIO("set deadline", err)
 	}
 	res, err := exchange(c, req, key, &o)
-	if ctxErr := stop(); ctxErr != nil {
+	ctxErr := stop()
+	if d, ok := ctx.Deadline(); ok && err != nil && ctxErr == nil && !time.Now().Before(d) {
+		// The connection's deadline, which is ctx's, may fire before ctx's own timer does.
+		ctxErr = context.DeadlineExceeded
+	}
+	if ctxErr != nil {
 		c.Close()
 		if err == nil {
 			return nil, wrapIO("client", ctxErr)

@@ -183,7 +183,9 @@ func TestClientAccepts(t *testing.T) {
 
 func TestClientRefusesResponse(t *testing.T) {
 	opts := &handshake.ClientOptions{Subprotocols: []string{"chat"}, Extensions: []handshake.Extension{{Name: "x-a"}}}
-	accept := func(r *http.Request) string { return "Sec-WebSocket-Accept: " + handshake.AcceptKey(r.Header.Get("Sec-WebSocket-Key")) }
+	accept := func(r *http.Request) string {
+		return "Sec-WebSocket-Accept: " + handshake.AcceptKey(r.Header.Get("Sec-WebSocket-Key"))
+	}
 	tests := []struct {
 		name    string
 		respond func(r *http.Request) string
