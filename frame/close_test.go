@@ -161,7 +161,12 @@ func TestAppendClosePayloadRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := frame.AppendClosePayload(dst, tc.code, tc.reason)
-			require.ErrorIs(t, err, tc.want)
+			var want frame.ProtocolError
+			if errors.As(tc.want, &want) {
+				requireProtocolError(t, err, tc.want, want.Code)
+			} else {
+				require.ErrorIs(t, err, tc.want)
+			}
 			assert.Equal(t, []byte{0x88}, got, "dst is returned unchanged")
 		})
 	}

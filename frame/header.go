@@ -245,7 +245,8 @@ func AppendHeader(dst []byte, h Header) []byte {
 // returned as an error matching its sentinel, all with code 1002:
 // [ErrReservedOpcode], [ErrReservedBits], [ErrControlTooLong],
 // [ErrControlFragmented], then [ErrUnmasked] (at a server) or [ErrMasked]
-// (at a client).
+// (at a client). A role other than [RoleServer] and [RoleClient] skips the
+// masking rule. Check does not allocate when the header is valid.
 func (h Header) Check(role Role, allowed RSV) error {
 	// RFC 6455, Section 5.2: "If an unknown opcode is received, the
 	// receiving endpoint MUST _Fail the WebSocket Connection_."
