@@ -334,6 +334,9 @@ func (pr *payloadReader) Read(p []byte) (int, error) {
 		}
 		h, err := c.nextDataFrame(false)
 		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF // io.EOF here means the end of the message
+			}
 			return 0, err
 		}
 		// RFC 6455, Section 5.4: fragments of one message are not

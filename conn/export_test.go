@@ -1,0 +1,23 @@
+package conn
+
+import (
+	"net"
+
+	"duplex/frame"
+)
+
+// Hooks for the black-box tests.
+
+// NewConnecting returns a connection that has not completed its opening
+// handshake, as Accept and Dial hold it.
+func NewConnecting(nc net.Conn, role frame.Role, opts *Options) *Conn {
+	return newConn(nc, nil, role, opts)
+}
+
+// Transition exposes the one method that changes the state.
+func (c *Conn) Transition(from, to State) bool { return c.transition(from, to) }
+
+var (
+	ErrWriterClosed = errWriterClosed
+	ErrMessageType  = errMessageType
+)
