@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -339,4 +340,17 @@ func TestUpgradeResponseHeader(t *testing.T) {
 	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
 	assert.Equal(t, "yes", resp.Header.Get("X-Duplex"))
 	require.NoError(t, c.Close(frame.CloseNormal, ""))
+}
+
+// AcceptOptions.Timeout reaches the handshake: a client that never sends
+// its request is cut off.
+func TestAcceptTimeout(t *testing.T) {
+	ln := listen(t)
+	res := acceptOne(t, context.Background(), ln, &conn.AcceptOptions{Timeout: 50 * time.Millisecond})
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer nc.Close()
+	r := receive(t, res)
+	require.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
+	assert.Nil(t, r.c)
 }

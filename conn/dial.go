@@ -15,7 +15,8 @@ import (
 )
 
 // ErrBadURL reports a URL Dial cannot connect to: a scheme other than ws, wss,
-// http or https, a missing host, or a fragment.
+// http or https, a missing host, or a fragment; or a proxy URL whose scheme
+// is not http.
 var ErrBadURL = errors.New("conn: bad WebSocket URL")
 
 // DialOptions configures Dial. A nil *DialOptions means the defaults; the
@@ -122,7 +123,7 @@ func parseURL(rawURL string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
-	switch u.Scheme = strings.ToLower(u.Scheme); u.Scheme {
+	switch u.Scheme { // url.Parse lowercases it
 	case "ws", "wss", "http", "https":
 	default:
 		return nil, fmt.Errorf("%w: scheme %q", ErrBadURL, u.Scheme)

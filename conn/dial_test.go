@@ -380,3 +380,27 @@ func TestDialProxyFromEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// ctx also bounds the CONNECT exchange with the proxy.
+func TestDialProxyContextCancelled(t *testing.T) {
+	asked := make(chan struct{})
+	ln := rawServer(t, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		close(asked)
+		_, _ = io.Copy(io.Discard, br) // never reply
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-asked
+		cancel()
+	}()
+	c, _, err := conn.Dial(ctx, "ws://duplex.test/", &conn.DialOptions{
+		Proxy: func(*url.URL) (*url.URL, error) { return &url.URL{Scheme: "http", Host: ln.Addr().String()}, nil },
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Nil(t, c)
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -56,6 +57,10 @@ func dialProxy(ctx context.Context, proxyURL *url.URL, addr string, o *DialOptio
 	})
 	if err != nil {
 		_ = nc.Close()
+		var pe *ProxyError
+		if errors.As(err, &pe) {
+			return nil, err // it says what happened; the caller adds the URL
+		}
 		return nil, fmt.Errorf("proxy %s: %w", proxyAddr, err)
 	}
 	_ = nc.SetDeadline(timeZero)

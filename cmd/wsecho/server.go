@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"duplex/conn"
+	"duplex/frame"
 )
 
 // shutdownTimeout bounds the graceful shutdown: the closing handshakes of
@@ -65,12 +66,18 @@ func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	logEnd(log, err)
 }
 
-// logEnd logs how a connection ended: a closing handshake at debug level, a
-// failure at info level (failing is what many Autobahn cases expect).
+// logEnd logs how a connection ended: at debug level a closing handshake
+// or a protocol violation by the peer (failing is what many Autobahn cases
+// expect), at info level anything else, such as a broken stream.
 func logEnd(log *slog.Logger, err error) {
 	var ce conn.CloseError
-	if errors.As(err, &ce) {
+	if errors.As(err, &ce) && ce.Code != frame.CloseAbnormal {
 		log.Debug("closed", "code", ce.Code, "reason", ce.Reason)
+		return
+	}
+	var pe frame.ProtocolError
+	if errors.As(err, &pe) {
+		log.Debug("failed", "code", pe.Code, "err", err)
 		return
 	}
 	log.Info("failed", "err", err)
