@@ -231,6 +231,9 @@ func refusal(e *Error) (fields [][2]string, body string) {
 		{"Content-Type", "text/plain; charset=utf-8"},
 		{"X-Content-Type-Options", "nosniff"},
 		{"Content-Length", strconv.Itoa(len(body))},
+		// Connection: close comes first: net/http closes after a response only when the
+		// first Connection value is exactly "close".
+		{"Connection", "close"},
 	}
 	switch e.Status {
 	case http.StatusMethodNotAllowed:
@@ -239,13 +242,14 @@ func refusal(e *Error) (fields [][2]string, body string) {
 		fields = append(fields, [2]string{"Allow", http.MethodGet})
 	case http.StatusUpgradeRequired:
 		// RFC 9110, Section 15.5.22: "The server MUST send an Upgrade header field in a 426
-		// response"; Section 7.8: the sender "MUST also send an "upgrade" connection option".
-		return append(fields,
+		// response"; Section 7.8: a sender of Upgrade "MUST also send an "upgrade" connection
+		// option". A second Connection line is the same as a comma list (Section 5.3).
+		fields = append(fields,
+			[2]string{"Connection", "Upgrade"},
 			[2]string{"Upgrade", "websocket"},
-			[2]string{"Sec-WebSocket-Version", "13"},
-			[2]string{"Connection", "Upgrade, close"}), body
+			[2]string{"Sec-WebSocket-Version", "13"})
 	}
-	return append(fields, [2]string{"Connection", "close"}), body
+	return fields, body
 }
 
 func appendRefusal(dst []byte, e *Error) []byte {

@@ -59,23 +59,36 @@ func without(prefix string, extra ...string) []string {
 
 const getLine = "GET /chat HTTP/1.1"
 
-// exchangeRaw sends raw over loopback TCP to Accept and returns the response as net/http
-// parses it, its body, whether the server closed the connection after it, and Accept's
-// result.
+// rawExchange is what a client saw of a handshake, and what Accept returned.
 type rawExchange struct {
 	resp   *http.Response
 	raw    http.Header // the response's header as sent: net/http drops Connection: close
 	body   string
-	closed bool // the read after the response saw EOF
+	closed bool // the read after a refusal saw EOF
 	res    *handshake.Result
 	err    error
 }
 
+// exchangeRaw sends raw over loopback TCP to Accept.
 func exchangeRaw(t *testing.T, opts *handshake.ServerOptions, raw string) rawExchange {
 	t.Helper()
 	client, server := tcpPair(t)
 	defer client.Close()
 	srv := acceptAsync(server, opts)
+	x := sendRaw(t, client, raw)
+	s := <-srv
+	x.res, x.err = s.res, s.err
+	if x.res != nil {
+		server.Close()
+	}
+	return x
+}
+
+// sendRaw writes raw on client and reads the response as net/http parses it. After a
+// refusal it also reads the body, checks whether the server closed the connection, and
+// closes client (which ends the server's lingering close).
+func sendRaw(t *testing.T, client net.Conn, raw string) rawExchange {
+	t.Helper()
 	_, err := client.Write([]byte(raw))
 	require.NoError(t, err)
 	require.NoError(t, client.SetDeadline(time.Now().Add(10*time.Second)))
@@ -83,23 +96,36 @@ func exchangeRaw(t *testing.T, opts *handshake.ServerOptions, raw string) rawExc
 	br := bufio.NewReader(io.TeeReader(client, &sent))
 	resp, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
-	var x rawExchange
-	x.resp = resp
-	x.raw = sentHeader(t, sent.Bytes())
+	x := rawExchange{resp: resp, raw: sentHeader(t, sent.Bytes())}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		b, err := io.ReadAll(resp.Body)
 		require.NoError(t, err)
 		x.body = string(b)
 		_, err = br.ReadByte()
 		x.closed = errors.Is(err, io.EOF)
-		client.Close() // ends the server's lingering close
-	}
-	s := <-srv
-	x.res, x.err = s.res, s.err
-	if x.res != nil {
-		server.Close()
+		client.Close()
 	}
 	return x
+}
+
+// assertRefusal checks that x is a complete refusal with the status, then the end of the
+// connection.
+func assertRefusal(t *testing.T, x rawExchange, status int) {
+	t.Helper()
+	assert.Equal(t, status, x.resp.StatusCode)
+	assert.Equal(t, 1, x.resp.ProtoMajor)
+	assert.True(t, x.resp.Close, "Connection: close")
+	assert.True(t, httpguts.HeaderValuesContainsToken(x.raw.Values("Connection"), "close"), "Connection: close")
+	assert.Equal(t, "text/plain; charset=utf-8", x.resp.Header.Get("Content-Type"))
+	assert.Equal(t, int64(len(x.body)), x.resp.ContentLength)
+	assert.NotEmpty(t, strings.TrimSpace(x.body), "the body says why")
+	assert.True(t, x.closed, "the server closes the connection after a refusal")
+	if status == http.StatusUpgradeRequired {
+		// RFC 9110, Section 7.8: a sender of Upgrade "MUST also send an "upgrade" connection option".
+		assert.True(t, httpguts.HeaderValuesContainsToken(x.raw.Values("Connection"), "upgrade"), "Connection: upgrade")
+		assert.Equal(t, "websocket", x.raw.Get("Upgrade"))
+		assert.Equal(t, "13", x.raw.Get("Sec-WebSocket-Version"))
+	}
 }
 
 // sentHeader parses the header fields of the response head at the start of raw.
@@ -208,17 +234,11 @@ func TestAcceptRefusals(t *testing.T) {
 			require.ErrorAs(t, x.err, &he)
 			assert.Equal(t, tt.status, he.Status)
 
-			assert.Equal(t, tt.status, x.resp.StatusCode)
+			assertRefusal(t, x, tt.status)
 			assert.Equal(t, "HTTP/1.1", x.resp.Proto)
-			assert.True(t, x.resp.Close, "Connection: close")
-			assert.True(t, httpguts.HeaderValuesContainsToken(x.raw.Values("Connection"), "close"), "Connection: close")
-			assert.Equal(t, "text/plain; charset=utf-8", x.resp.Header.Get("Content-Type"))
-			assert.Equal(t, int64(len(x.body)), x.resp.ContentLength)
-			assert.NotEmpty(t, strings.TrimSpace(x.body), "the body says why")
 			for k, v := range tt.header {
 				assert.Equal(t, v, x.raw.Get(k), k)
 			}
-			assert.True(t, x.closed, "the server closes the connection after a refusal")
 		})
 	}
 }
@@ -315,8 +335,7 @@ func TestAcceptNegotiationRefusals(t *testing.T) {
 			raw := head(getLine, append(validFields, "Sec-WebSocket-Extensions: x-one")...)
 			x := exchangeRaw(t, &handshake.ServerOptions{NegotiateExtensions: tt.hook}, raw)
 			require.ErrorIs(t, x.err, tt.cause)
-			assert.Equal(t, tt.status, x.resp.StatusCode)
-			assert.True(t, x.closed)
+			assertRefusal(t, x, tt.status)
 		})
 	}
 }

@@ -65,7 +65,7 @@ func refuseHTTP(w http.ResponseWriter, e *Error) {
 	fields, body := refusal(e)
 	h := w.Header()
 	for _, f := range fields {
-		h.Set(f[0], f[1])
+		h.Add(f[0], f[1])
 	}
 	w.WriteHeader(e.Status)
 	_, _ = w.Write([]byte(body))
