@@ -26,6 +26,17 @@ var chunkings = []struct {
 	{"half", iotest.HalfReader},
 }
 
+// forChunkings runs f in a subtest per chunking, on raw behind a 16-byte bufio.Reader:
+// bufio's smallest buffer, so most lines span several fills.
+func forChunkings(t *testing.T, name, raw string, f func(t *testing.T, br *bufio.Reader)) {
+	t.Helper()
+	for _, ch := range chunkings {
+		t.Run(name+"/"+ch.name, func(t *testing.T) {
+			f(t, bufio.NewReaderSize(ch.wrap(strings.NewReader(raw)), 16))
+		})
+	}
+}
+
 // tail stands for the first frame a peer sends right behind its head.
 const tail = "\x81\x05hello"
 
@@ -65,18 +76,12 @@ func TestReadRequest(t *testing.T) {
 				Header: http.Header{"X-Long": {strings.Repeat("v", 200)}}}},
 	}
 	for _, tt := range tests {
-		for _, ch := range chunkings {
-			t.Run(tt.name+"/"+ch.name, func(t *testing.T) {
-				// 16 bytes is bufio's smallest buffer: most lines span several fills.
-				br := bufio.NewReaderSize(ch.wrap(strings.NewReader(tt.raw+tail)), 16)
-				req, err := handshake.ReadRequest(br, handshake.Limits{})
-				require.NoError(t, err)
-				assert.Equal(t, tt.want, *req)
-				rest, err := io.ReadAll(br)
-				require.NoError(t, err)
-				assert.Equal(t, tail, string(rest), "exactly the head is consumed")
-			})
-		}
+		forChunkings(t, tt.name, tt.raw+tail, func(t *testing.T, br *bufio.Reader) {
+			req, err := handshake.ReadRequest(br, handshake.Limits{})
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, *req)
+			assertRest(t, br, tail)
+		})
 	}
 }
 
@@ -127,22 +132,27 @@ func TestReadRequestErrors(t *testing.T) {
 			lim: handshake.Limits{MaxHeaders: 2}, status: 431, cause: handshake.ErrHeadTooLarge},
 	}
 	for _, tt := range tests {
-		for _, ch := range chunkings {
-			t.Run(tt.name+"/"+ch.name, func(t *testing.T) {
-				br := bufio.NewReaderSize(ch.wrap(strings.NewReader(tt.raw)), 16)
-				req, err := handshake.ReadRequest(br, tt.lim)
-				require.ErrorIs(t, err, tt.cause)
-				assert.Nil(t, req)
-				var he *handshake.Error
-				if tt.status == 0 {
-					assert.NotErrorAs(t, err, &he)
-					return
-				}
-				require.ErrorAs(t, err, &he)
-				assert.Equal(t, tt.status, he.Status)
-			})
-		}
+		forChunkings(t, tt.name, tt.raw, func(t *testing.T, br *bufio.Reader) {
+			req, err := handshake.ReadRequest(br, tt.lim)
+			require.ErrorIs(t, err, tt.cause)
+			assert.Nil(t, req)
+			var he *handshake.Error
+			if tt.status == 0 {
+				assert.NotErrorAs(t, err, &he)
+				return
+			}
+			require.ErrorAs(t, err, &he)
+			assert.Equal(t, tt.status, he.Status)
+		})
 	}
+}
+
+// assertRest checks that what is left in br is want: the parser consumed exactly the head.
+func assertRest(tb testing.TB, br *bufio.Reader, want string) {
+	tb.Helper()
+	rest, err := io.ReadAll(br)
+	require.NoError(tb, err)
+	assert.Equal(tb, want, string(rest), "exactly the head is consumed")
 }
 
 // TestReadRequestLimitBoundary checks that a head of exactly MaxHeadBytes bytes and exactly
@@ -175,17 +185,12 @@ func TestReadResponse(t *testing.T) {
 			want: handshake.Response{ProtoMajor: 1, ProtoMinor: 0, StatusCode: 200, Header: http.Header{}}},
 	}
 	for _, tt := range tests {
-		for _, ch := range chunkings {
-			t.Run(tt.name+"/"+ch.name, func(t *testing.T) {
-				br := bufio.NewReaderSize(ch.wrap(strings.NewReader(tt.raw+tail)), 16)
-				resp, err := handshake.ReadResponse(br, handshake.Limits{})
-				require.NoError(t, err)
-				assert.Equal(t, tt.want, *resp)
-				rest, err := io.ReadAll(br)
-				require.NoError(t, err)
-				assert.Equal(t, tail, string(rest), "exactly the head is consumed")
-			})
-		}
+		forChunkings(t, tt.name, tt.raw+tail, func(t *testing.T, br *bufio.Reader) {
+			resp, err := handshake.ReadResponse(br, handshake.Limits{})
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, *resp)
+			assertRest(t, br, tail)
+		})
 	}
 }
 
@@ -211,17 +216,15 @@ func TestReadResponseErrors(t *testing.T) {
 			lim: handshake.Limits{MaxHeaders: 1}, cause: handshake.ErrHeadTooLarge},
 	}
 	for _, tt := range tests {
-		for _, ch := range chunkings {
-			t.Run(tt.name+"/"+ch.name, func(t *testing.T) {
-				resp, err := handshake.ReadResponse(bufio.NewReaderSize(ch.wrap(strings.NewReader(tt.raw)), 16), tt.lim)
-				require.ErrorIs(t, err, tt.cause)
-				assert.Nil(t, resp)
-				var he *handshake.Error
-				if errors.As(err, &he) {
-					assert.Zero(t, he.Status, "a client sends no status")
-				}
-			})
-		}
+		forChunkings(t, tt.name, tt.raw, func(t *testing.T, br *bufio.Reader) {
+			resp, err := handshake.ReadResponse(br, tt.lim)
+			require.ErrorIs(t, err, tt.cause)
+			assert.Nil(t, resp)
+			var he *handshake.Error
+			if errors.As(err, &he) {
+				assert.Zero(t, he.Status, "a client sends no status")
+			}
+		})
 	}
 }
 
