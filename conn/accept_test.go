@@ -51,12 +51,14 @@ func wsServer(t testing.TB, mode serverMode, opts *conn.AcceptOptions, fn func(*
 	t.Helper()
 	var wg sync.WaitGroup
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Counted before the hijack, while httptest's Close still waits for
+		// the request, so that Add cannot race with Wait.
+		wg.Add(1)
+		defer wg.Done()
 		c, err := conn.Upgrade(w, r, opts)
 		if err != nil {
 			return
 		}
-		wg.Add(1)
-		defer wg.Done()
 		defer c.CloseNow()
 		fn(c)
 	})

@@ -189,9 +189,17 @@ func TestDialTLSOffersOnlyHTTP11(t *testing.T) {
 	srv := wsServer(t, serveTLSWithH2, nil, echoOnce)
 	cfg := trustingConfig(t, srv.Certificate())
 	cfg.NextProtos = []string{"h2", "http/1.1"}
+	var proto string
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		proto = cs.NegotiatedProtocol
+		return nil
+	}
 	c, _, err := conn.Dial(testCtx(t), wsURL(srv), &conn.DialOptions{TLSConfig: cfg})
 	require.NoError(t, err)
 	defer c.CloseNow()
+	// The server lists only h2 and lets an http/1.1-only client in without
+	// ALPN (crypto/tls's fallback), so "" is what a correct offer gets.
+	assert.Empty(t, proto)
 	_, got := roundTrip(t, c, conn.MessageText, []byte("h1"))
 	assert.Equal(t, "h1", string(got))
 	require.NoError(t, c.Close(frame.CloseNormal, ""))
@@ -403,4 +411,31 @@ func TestDialProxyContextCancelled(t *testing.T) {
 	})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Nil(t, c)
+}
+
+// The TLS server name defaults to the URL's host: the test certificate is
+// valid for example.com, which the NetDial hook maps to the loopback server.
+func TestDialTLSServerNameFromHost(t *testing.T) {
+	srv := wsServer(t, serveTLS, nil, echoOnce)
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	d := &net.Dialer{}
+	cfg := trustingConfig(t, srv.Certificate())
+	var serverName string
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		serverName = cs.ServerName
+		return nil
+	}
+	c, _, err := conn.Dial(testCtx(t), fmt.Sprintf("wss://example.com:%d/", port), &conn.DialOptions{
+		TLSConfig: cfg,
+		NetDial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, srv.Listener.Addr().String())
+		},
+		Proxy: noProxy,
+	})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	assert.Equal(t, "example.com", serverName)
+	_, got := roundTrip(t, c, conn.MessageText, []byte("named"))
+	assert.Equal(t, "named", string(got))
+	require.NoError(t, c.Close(frame.CloseNormal, ""))
 }

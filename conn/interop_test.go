@@ -3,12 +3,9 @@ package conn_test
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 
@@ -60,15 +57,13 @@ var rawCodec = websocket.Codec{
 // TestInteropXNetClient: golang.org/x/net/websocket's client against our
 // server (Upgrade in an httptest server).
 func TestInteropXNetClient(t *testing.T) {
-	var serverErr error
-	srvDone := make(chan struct{})
+	ended := make(chan error, 1) // why each server connection ended
 	srv := wsServer(t, servePlain, &conn.AcceptOptions{Options: interopOptions}, func(c *conn.Conn) {
-		defer close(srvDone)
 		ctx := context.Background()
 		for {
 			typ, b, err := c.ReadMessage(ctx)
 			if err != nil {
-				serverErr = err
+				ended <- err
 				return
 			}
 			if string(b) == "close please" {
@@ -76,7 +71,7 @@ func TestInteropXNetClient(t *testing.T) {
 				continue
 			}
 			if err := c.WriteMessage(ctx, typ, b); err != nil {
-				serverErr = err
+				ended <- err
 				return
 			}
 		}
@@ -102,23 +97,20 @@ func TestInteropXNetClient(t *testing.T) {
 		}
 		// Their close: a close frame with 1000.
 		require.NoError(t, ws.Close())
-		<-srvDone
 		var ce conn.CloseError
-		require.ErrorAs(t, serverErr, &ce)
+		require.ErrorAs(t, receive(t, ended), &ce)
 		assert.Equal(t, frame.CloseNormal, ce.Code)
 	})
 
 	t.Run("our-close", func(t *testing.T) {
-		srvDone = make(chan struct{})
 		ws := dialXNet(t)
 		defer ws.Close()
 		require.NoError(t, websocket.Message.Send(ws, "close please"))
 		var s string
 		require.ErrorIs(t, websocket.Message.Receive(ws, &s), io.EOF)
 		require.NoError(t, ws.Close()) // its reply to our close
-		<-srvDone
 		var ce conn.CloseError
-		require.ErrorAs(t, serverErr, &ce)
+		require.ErrorAs(t, receive(t, ended), &ce)
 		assert.Equal(t, frame.CloseNormal, ce.Code)
 	})
 }
@@ -130,8 +122,6 @@ func TestInteropXNetServer(t *testing.T) {
 	var mu sync.Mutex
 	var serverErrs []error
 	handler := websocket.Handler(func(ws *websocket.Conn) {
-		wg.Add(1)
-		defer wg.Done()
 		// Its server only closes the TCP connection when the handler
 		// returns; Close sends its close frame (1000) first.
 		defer ws.Close()
@@ -152,7 +142,13 @@ func TestInteropXNetServer(t *testing.T) {
 			}
 		}
 	})
-	srv := httptest.NewServer(handler)
+	// Counted before the hijack, while httptest's Close still waits for the
+	// request, so that Add cannot race with Wait.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wg.Add(1)
+		defer wg.Done()
+		handler.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		srv.Close()
 		wg.Wait()
@@ -192,8 +188,5 @@ func TestInteropXNetServer(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.NotEmpty(t, serverErrs)
-	assert.True(t, errors.Is(serverErrs[0], io.EOF), fmt.Sprint(serverErrs))
+	assert.ErrorIs(t, serverErrs[0], io.EOF, "our close frame ends its Receive")
 }
-
-var _ = strings.TrimPrefix
-var _ = http.StatusOK

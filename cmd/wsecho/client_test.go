@@ -55,12 +55,14 @@ func startFakeFuzzingServer(t testing.TB, count int) (*fakeFuzzingServer, string
 // the fuzzing server does at the end of each endpoint.
 func (f *fakeFuzzingServer) upgraded(fn func(context.Context, *conn.Conn, *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Counted before the hijack, while httptest's Close still waits for
+		// the request, so that Add cannot race with Wait.
+		f.wg.Add(1)
+		defer f.wg.Done()
 		c, err := conn.Upgrade(w, r, &conn.AcceptOptions{Options: conn.Options{FragmentSize: 999}})
 		if err != nil {
 			return
 		}
-		f.wg.Add(1)
-		defer f.wg.Done()
 		defer c.CloseNow()
 		ctx := context.Background()
 		fn(ctx, c, r)
