@@ -38,3 +38,16 @@ func TestNoAllocations(t *testing.T) {
 		})
 	}
 }
+
+// AppendHeader needs no more spare capacity than the header's own size.
+func TestAppendHeaderExactCapacity(t *testing.T) {
+	for _, tc := range validHeaders {
+		t.Run(tc.name, func(t *testing.T) {
+			buf := make([]byte, 3, 3+tc.want.Size())
+			var got []byte
+			allocs := testing.AllocsPerRun(10, func() { got = frame.AppendHeader(buf, tc.want) })
+			assert.Zero(t, allocs)
+			assert.Equal(t, append([]byte{0, 0, 0}, hx(t, tc.wire)...), got)
+		})
+	}
+}

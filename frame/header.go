@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -217,18 +218,30 @@ func AppendHeader(dst []byte, h Header) []byte {
 		b0 |= finBit
 	}
 	b0 |= byte(h.RSV())
+	// Grow once and fill in place: one capacity check instead of one per
+	// append, and never more room than this header takes.
 	var b1 byte
+	var keyLen int
 	if h.Masked {
-		b1 = maskBit
+		b1, keyLen = maskBit, 4
 	}
+	n := len(dst)
+	var b []byte
 	switch l := uint64(h.Length); {
 	case l <= MaxControlPayload:
-		dst = append(dst, b0, b1|byte(l))
+		dst = slices.Grow(dst, 2+keyLen)[:n+2]
+		b = dst[n:]
+		b[0], b[1] = b0, b1|byte(l)
 	case l <= 0xFFFF:
-		dst = append(dst, b0, b1|len16Code, byte(l>>8), byte(l))
+		dst = slices.Grow(dst, 4+keyLen)[:n+4]
+		b = dst[n:]
+		b[0], b[1] = b0, b1|len16Code
+		binary.BigEndian.PutUint16(b[2:], uint16(l))
 	default:
-		dst = append(dst, b0, b1|len64Code)
-		dst = binary.BigEndian.AppendUint64(dst, l)
+		dst = slices.Grow(dst, 10+keyLen)[:n+10]
+		b = dst[n:]
+		b[0], b[1] = b0, b1|len64Code
+		binary.BigEndian.PutUint64(b[2:], l)
 	}
 	if h.Masked {
 		dst = append(dst, h.MaskKey[:]...)
