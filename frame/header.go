@@ -3,6 +3,7 @@ package frame
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"io"
 	"slices"
 	"strconv"
@@ -198,7 +199,7 @@ func ReadHeader(r *bufio.Reader) (Header, error) {
 // readErr turns the end of the stream inside a header into
 // io.ErrUnexpectedEOF; got is the number of header bytes available.
 func readErr(got int, err error) error {
-	if err == io.EOF && got > 0 {
+	if got > 0 && errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err
