@@ -3,9 +3,7 @@ package handshake
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -283,19 +281,19 @@ func checkResponse(res *Result, key string, o *ClientOptions) error {
 	return nil
 }
 
-// readSnippet returns ": " and the start of a refusal's body, read within the deadline
-// already on the connection, or "" if the body's length is not known.
+// readSnippet returns ": " and the start of a refusal's body, as far as it is already
+// buffered (it usually arrives with the head), or "" if there is none. It never blocks: a
+// server may announce a body and never send it.
 func readSnippet(br *bufio.Reader, h http.Header) string {
 	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
 	if err != nil || n <= 0 || h.Get("Transfer-Encoding") != "" {
 		return ""
 	}
-	b := make([]byte, min(n, bodySnippet))
-	m, err := io.ReadFull(br, b)
-	if m == 0 && err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+	b, _ := br.Peek(int(min(n, bodySnippet, int64(br.Buffered()))))
+	if len(b) == 0 {
 		return ""
 	}
-	return ": " + strconv.Quote(strings.TrimSpace(string(b[:m])))
+	return ": " + strconv.Quote(strings.TrimSpace(string(b)))
 }
 
 func contains(list []string, s string) bool {

@@ -33,37 +33,37 @@ func (e *Error) Unwrap() error { return e.Err }
 // Causes of a failed handshake. They are wrapped in an [*Error] (with detail), so compare
 // them with [errors.Is].
 var (
-	// ErrMalformedHead: the request or response head breaks the HTTP/1.1 message syntax.
+	// ErrMalformedHead reports that the request or response head breaks the HTTP/1.1 message syntax.
 	ErrMalformedHead = errors.New("handshake: malformed HTTP head")
-	// ErrHeadTooLarge: the head exceeds [Limits] (status 431 on the server side).
+	// ErrHeadTooLarge reports that the head exceeds [Limits] (status 431 on the server side).
 	ErrHeadTooLarge = errors.New("handshake: HTTP head too large")
-	// ErrBadMethod: the request method is not GET (status 405).
+	// ErrBadMethod reports a request method other than GET (status 405).
 	ErrBadMethod = errors.New("handshake: method is not GET")
-	// ErrBadHTTPVersion: the request is not HTTP/1.1 or later (status 400, or 505 for a major version other than 1).
+	// ErrBadHTTPVersion reports a request older than HTTP/1.1 (status 400, or 505 for a major version other than 1).
 	ErrBadHTTPVersion = errors.New("handshake: HTTP version is not 1.1 or later")
-	// ErrMissingHost: the request has no Host, or an empty one (status 400).
+	// ErrMissingHost reports a request without a Host, or with an empty one (status 400).
 	ErrMissingHost = errors.New("handshake: missing Host header")
-	// ErrNotUpgrade: Upgrade lacks the "websocket" token or Connection lacks the "upgrade" token
+	// ErrNotUpgrade reports that Upgrade lacks the "websocket" token or Connection lacks the "upgrade" token
 	// (status 426 on the server side).
 	ErrNotUpgrade = errors.New("handshake: not a websocket upgrade")
-	// ErrBadVersion: Sec-WebSocket-Version is missing or not 13 (status 426).
+	// ErrBadVersion reports a Sec-WebSocket-Version missing or other than 13 (status 426).
 	ErrBadVersion = errors.New("handshake: unsupported Sec-WebSocket-Version")
-	// ErrBadKey: Sec-WebSocket-Key is missing, repeated or does not decode to 16 bytes (status 400).
+	// ErrBadKey reports a Sec-WebSocket-Key that is missing, repeated or does not decode to 16 bytes (status 400).
 	ErrBadKey = errors.New("handshake: bad Sec-WebSocket-Key")
-	// ErrOriginRefused: the origin policy refuses the request's Origin (status 403).
+	// ErrOriginRefused reports that the origin policy refuses the request's Origin (status 403).
 	ErrOriginRefused = errors.New("handshake: origin refused")
-	// ErrBadSubprotocol: a malformed Sec-WebSocket-Protocol, or (client side) a subprotocol the client did not offer.
+	// ErrBadSubprotocol reports a malformed Sec-WebSocket-Protocol, or (client side) a subprotocol the client did not offer.
 	ErrBadSubprotocol = errors.New("handshake: bad Sec-WebSocket-Protocol")
-	// ErrBadExtension: a malformed Sec-WebSocket-Extensions, an offer refused by the negotiation hook, or
+	// ErrBadExtension reports a malformed Sec-WebSocket-Extensions, an offer refused by the negotiation hook, or
 	// (client side) an extension the client did not offer.
 	ErrBadExtension = errors.New("handshake: bad Sec-WebSocket-Extensions")
-	// ErrBadStatus: the server answered with a status other than 101; Error.Status holds it.
+	// ErrBadStatus reports that the server answered with a status other than 101; Error.Status holds it.
 	ErrBadStatus = errors.New("handshake: server did not switch protocols")
-	// ErrBadAccept: Sec-WebSocket-Accept is missing or does not match the key sent.
+	// ErrBadAccept reports a Sec-WebSocket-Accept that is missing or does not match the key sent.
 	ErrBadAccept = errors.New("handshake: bad Sec-WebSocket-Accept")
-	// ErrNotHijackable: the http.ResponseWriter given to [Upgrade] cannot be hijacked (status 500).
+	// ErrNotHijackable reports that the http.ResponseWriter given to [Upgrade] cannot be hijacked (status 500).
 	ErrNotHijackable = errors.New("handshake: response writer cannot be hijacked")
-	// ErrInvalidOptions: the options are unusable (a header that would override the handshake's own,
+	// ErrInvalidOptions reports unusable options (a header that would override the handshake's own,
 	// an invalid header name or value, a bad origin pattern, a bad URL).
 	ErrInvalidOptions = errors.New("handshake: invalid options")
 )

@@ -16,7 +16,7 @@ import (
 )
 
 // chunkings are the ways a test feeds bytes to a parser: all at once, one byte per Read,
-// and half of each Read.
+// half of each Read, and with io.EOF returned along with the last bytes.
 var chunkings = []struct {
 	name string
 	wrap func(io.Reader) io.Reader
@@ -24,6 +24,7 @@ var chunkings = []struct {
 	{"whole", func(r io.Reader) io.Reader { return r }},
 	{"one-byte", iotest.OneByteReader},
 	{"half", iotest.HalfReader},
+	{"data-err", iotest.DataErrReader},
 }
 
 // forChunkings runs f in a subtest per chunking, on raw behind a 16-byte bufio.Reader:
@@ -153,6 +154,21 @@ func assertRest(tb testing.TB, br *bufio.Reader, want string) {
 	rest, err := io.ReadAll(br)
 	require.NoError(tb, err)
 	assert.Equal(tb, want, string(rest), "exactly the head is consumed")
+}
+
+// TestReadHeadReaderError checks that an error of the underlying reader mid-head comes back
+// as itself, not as a malformed head.
+func TestReadHeadReaderError(t *testing.T) {
+	raw := head(getLine, validFields...)
+	_, err := handshake.ReadRequest(bufio.NewReaderSize(iotest.TimeoutReader(iotest.HalfReader(strings.NewReader(raw))), 16), handshake.Limits{})
+	require.ErrorIs(t, err, iotest.ErrTimeout)
+	var he *handshake.Error
+	assert.NotErrorAs(t, err, &he)
+
+	raw = head("HTTP/1.1 101 Switching Protocols", "Upgrade: websocket")
+	_, err = handshake.ReadResponse(bufio.NewReaderSize(iotest.TimeoutReader(iotest.HalfReader(strings.NewReader(raw))), 16), handshake.Limits{})
+	require.ErrorIs(t, err, iotest.ErrTimeout)
+	assert.NotErrorAs(t, err, &he)
 }
 
 // TestReadRequestLimitBoundary checks that a head of exactly MaxHeadBytes bytes and exactly

@@ -2,7 +2,7 @@ package handshake
 
 import (
 	"crypto/rand"
-	"crypto/sha1" //nolint:gosec // RFC 6455 fixes SHA-1 for the accept value; it is not used for security here
+	"crypto/sha1" // RFC 6455 fixes SHA-1 for the accept value, which proves no secret
 	"encoding/base64"
 	"fmt"
 )
