@@ -49,7 +49,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 //
 // ctx bounds the handshake: its deadline is set on c, and its cancellation interrupts the
 // I/O; the error then wraps ctx.Err(). On success the deadline on c is cleared; on any
-// error c is closed.
+// error c is closed. If the error came after the response head was read (a refusal, or a
+// response that fails validation), Client returns a Result too, holding only the Request
+// and the Response, so the caller can see the refusal's status and headers; its Reader is
+// over the closed connection.
 func Client(ctx context.Context, c net.Conn, u *url.URL, opts *ClientOptions) (*Result, error) {
 	var o ClientOptions
 	if opts != nil {
@@ -75,19 +78,26 @@ func Client(ctx context.Context, c net.Conn, u *url.URL, opts *ClientOptions) (*
 		// The connection's deadline, which is ctx's, may fire before ctx's own timer does.
 		ctxErr = context.DeadlineExceeded
 	}
-	if ctxErr != nil {
-		c.Close()
-		if err == nil {
-			return nil, wrapIO("client", ctxErr)
+	switch {
+	case ctxErr != nil && err == nil:
+		err = wrapIO("client", ctxErr)
+		res = nil
+	case ctxErr != nil:
+		err = fmt.Errorf("handshake: %w (%w)", ctxErr, err)
+	case err == nil:
+		if err = c.SetDeadline(time.Time{}); err != nil {
+			err = wrapIO("clear deadline", err)
+			res = nil
 		}
-		return nil, fmt.Errorf("handshake: %w (%w)", ctxErr, err)
-	}
-	if err == nil {
-		err = c.SetDeadline(time.Time{})
 	}
 	if err != nil {
 		c.Close()
-		return nil, err
+		if res != nil {
+			// A refused response: its status and headers (WWW-Authenticate, Location, ...)
+			// are the caller's to see. Nothing was agreed.
+			res = &Result{Reader: res.Reader, Request: res.Request, Response: res.Response}
+		}
+		return res, err
 	}
 	return res, nil
 }
@@ -206,7 +216,8 @@ func appendRequest(dst []byte, req *Request) []byte {
 	return append(dst, "\r\n"...)
 }
 
-// exchange writes the request and reads and checks the response.
+// exchange writes the request and reads and checks the response. Once a response was
+// read, it returns a Result even with an error.
 func exchange(c net.Conn, req *Request, key string, o *ClientOptions) (*Result, error) {
 	if _, err := c.Write(appendRequest(nil, req)); err != nil {
 		return nil, wrapIO("write request", err)
@@ -217,10 +228,7 @@ func exchange(c net.Conn, req *Request, key string, o *ClientOptions) (*Result, 
 		return nil, err
 	}
 	res := &Result{Reader: br, Request: req, Response: resp}
-	if err := checkResponse(res, key, o); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return res, checkResponse(res, key, o)
 }
 
 // bodySnippet bounds how much of a refusal's body goes into the error.

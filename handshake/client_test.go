@@ -193,7 +193,7 @@ func TestClientRefusesResponse(t *testing.T) {
 		cause   error
 	}{
 		{name: "4.1/status-403", status: 403, cause: handshake.ErrBadStatus, respond: func(*http.Request) string {
-			return head("HTTP/1.1 403 Forbidden", "Content-Length: 15", "Connection: close") + "origin refused\n"
+			return head("HTTP/1.1 403 Forbidden", "Content-Length: 15", "Connection: close", "Retry-After: 5") + "origin refused\n"
 		}},
 		{name: "4.1/status-200", status: 200, cause: handshake.ErrBadStatus, respond: func(*http.Request) string {
 			return head("HTTP/1.1 200 OK", "Content-Length: 0")
@@ -245,10 +245,20 @@ func TestClientRefusesResponse(t *testing.T) {
 			reqs := scriptedServer(server, tt.respond)
 			res, err := handshake.Client(testContext(t), client, mustURL(t, "ws://example.com/"), opts)
 			require.ErrorIs(t, err, tt.cause)
-			assert.Nil(t, res)
 			var he *handshake.Error
 			require.ErrorAs(t, err, &he)
 			assert.Equal(t, tt.status, he.Status)
+			if tt.status == 0 {
+				assert.Nil(t, res, "no response was read")
+			} else {
+				// The refused response is handed over for its headers; nothing was agreed.
+				require.NotNil(t, res)
+				require.NotNil(t, res.Response)
+				assert.Equal(t, tt.status, res.Response.StatusCode)
+				assert.Empty(t, res.Subprotocol)
+				assert.Empty(t, res.Extensions)
+				assert.NotNil(t, res.Reader)
+			}
 			require.NotNil(t, <-reqs)
 			assertClosed(t, server)
 		})
@@ -374,4 +384,21 @@ func TestClientOptionErrors(t *testing.T) {
 		_, err := handshake.Client(testContext(t), client, nil, nil)
 		require.ErrorIs(t, err, handshake.ErrInvalidOptions)
 	})
+}
+
+// TestClientRefusalHeaders: a refusal's headers reach the caller along with the error.
+func TestClientRefusalHeaders(t *testing.T) {
+	client, server := tcpPair(t)
+	defer server.Close()
+	reqs := scriptedServer(server, func(*http.Request) string {
+		return head("HTTP/1.1 401 Unauthorized", `WWW-Authenticate: Basic realm="chat"`, "Content-Length: 0")
+	})
+	res, err := handshake.Client(testContext(t), client, mustURL(t, "ws://example.com/"), nil)
+	require.ErrorIs(t, err, handshake.ErrBadStatus)
+	require.NotNil(t, <-reqs)
+	require.NotNil(t, res)
+	assert.Equal(t, http.StatusUnauthorized, res.Response.StatusCode)
+	assert.Equal(t, `Basic realm="chat"`, res.Response.Header.Get("WWW-Authenticate"))
+	assert.Equal(t, "example.com", res.Request.Host)
+	assertClosed(t, server)
 }
