@@ -15,7 +15,8 @@
 // The Append functions extend dst as append does and allocate only when
 // dst lacks the room. [ParseClosePayload] copies the reason into a new
 // string. [ParseHeader], [ReadHeader], [AppendHeader] (into a buffer with
-// room), [Mask] and [UTF8Validator.Feed] never allocate on success.
+// room), [Header.Check], [Mask] and [UTF8Validator.Feed] never allocate on
+// success; errors may allocate to carry their detail.
 //
 // # Errors
 //
