@@ -2,7 +2,6 @@ package conn_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -16,18 +15,6 @@ import (
 	"duplex/conn"
 	"duplex/frame"
 )
-
-// waitLong bounds every wait for something that must happen; the machine
-// may be slow, so it is generous and never a measure of speed.
-const waitLong = 10 * time.Second
-
-// ctxLong returns a context that ends with the test or after waitLong.
-func ctxLong(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
-	tb.Cleanup(cancel)
-	return ctx
-}
 
 // tcpPair returns the two ends of a TCP loopback connection.
 func tcpPair(tb testing.TB) (client, server net.Conn) {
@@ -191,7 +178,7 @@ func (p *rawPeer) send(frames ...[]byte) {
 // its header and unmasked payload.
 func (p *rawPeer) readFrame() (frame.Header, []byte) {
 	p.tb.Helper()
-	require.NoError(p.tb, p.nc.SetReadDeadline(time.Now().Add(waitLong)))
+	require.NoError(p.tb, p.nc.SetReadDeadline(time.Now().Add(waitTimeout)))
 	h, err := frame.ReadHeader(p.br)
 	require.NoError(p.tb, err)
 	b := make([]byte, h.Length)
@@ -220,7 +207,7 @@ func (p *rawPeer) readClose() (frame.CloseCode, string) {
 // readEOF asserts the connection under test closed the TCP connection.
 func (p *rawPeer) readEOF() {
 	p.tb.Helper()
-	require.NoError(p.tb, p.nc.SetReadDeadline(time.Now().Add(waitLong)))
+	require.NoError(p.tb, p.nc.SetReadDeadline(time.Now().Add(waitTimeout)))
 	_, err := io.Copy(io.Discard, p.br)
 	if errors.Is(err, syscall.ECONNRESET) {
 		// Closing a socket with unread bytes sends a reset instead of a
@@ -262,7 +249,7 @@ func (l *stateLog) wait(tb testing.TB) [][2]conn.State {
 	tb.Helper()
 	select {
 	case <-l.done:
-	case <-time.After(waitLong):
+	case <-time.After(waitTimeout):
 		require.FailNow(tb, "connection never reached CLOSED")
 	}
 	l.mu.Lock()
@@ -273,5 +260,5 @@ func (l *stateLog) wait(tb testing.TB) [][2]conn.State {
 // waitClosed waits until c reached StateClosed.
 func waitClosed(tb testing.TB, c *conn.Conn) {
 	tb.Helper()
-	require.Eventually(tb, func() bool { return c.State() == conn.StateClosed }, waitLong, time.Millisecond)
+	require.Eventually(tb, func() bool { return c.State() == conn.StateClosed }, waitTimeout, time.Millisecond)
 }

@@ -54,15 +54,21 @@ func (c *Conn) lockRead() bool {
 func (c *Conn) unlockRead() { <-c.r.sem }
 
 // busyReadErr explains why the read lock was not free: another reader, or
-// the closing handshake reading for the peer's close frame.
-func (c *Conn) busyReadErr() error {
-	if c.State() >= StateClosing {
-		if err := c.loadErr(); err != nil {
-			return err
-		}
-		return ErrClosed
+// the closing handshake reading for the peer's close frame. In the second
+// case it waits for the handshake to end (bounded by CloseTimeout) so the
+// caller learns how it ended. done is the caller's context, or nil.
+func (c *Conn) busyReadErr(done <-chan struct{}) error {
+	if c.State() < StateClosing {
+		return ErrConcurrentRead
 	}
-	return ErrConcurrentRead
+	select {
+	case <-c.closed:
+	case <-done:
+	}
+	if err := c.loadErr(); err != nil {
+		return err
+	}
+	return ErrClosed
 }
 
 // NextReader waits for the next data message and returns its type and a
@@ -85,7 +91,7 @@ func (c *Conn) busyReadErr() error {
 // with the violation's close code and every read returns the same error.
 func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	if !c.lockRead() {
-		return 0, nil, c.busyReadErr()
+		return 0, nil, c.busyReadErr(ctx.Done())
 	}
 	defer c.unlockRead()
 	typ, err := c.nextMessage(ctx)
@@ -102,7 +108,7 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 // [Options.ReadLimit] fails the connection with code 1009.
 func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
 	if !c.lockRead() {
-		return 0, nil, c.busyReadErr()
+		return 0, nil, c.busyReadErr(ctx.Done())
 	}
 	defer c.unlockRead()
 	typ, err := c.nextMessage(ctx)
@@ -273,7 +279,7 @@ type messageReader struct {
 func (r *messageReader) Read(p []byte) (int, error) {
 	c := r.c
 	if !c.lockRead() {
-		return 0, c.busyReadErr()
+		return 0, c.busyReadErr(nil)
 	}
 	defer c.unlockRead()
 	if err := c.loadErr(); err != nil {

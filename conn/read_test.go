@@ -16,7 +16,7 @@ import (
 	"duplex/frame"
 )
 
-var messageSizes = []int{0, 1, 125, 126, 4095, 4096, 4097, 65535, 65536, 200_000}
+var messageSizes = []int{0, 1, 125, 126, 4095, 4096, 4097, 65535, 65536, 100_000}
 
 // pattern returns n bytes of printable ASCII that differ from position to
 // position, so a misplaced byte shows.
@@ -29,27 +29,33 @@ func pattern(n int) []byte {
 }
 
 // TestRoundTrip sends messages of many sizes both ways and reads them with
-// ReadMessage and NextReader, through every reader shape.
+// ReadMessage and NextReader. The server's side of the pair is read
+// through every reader shape.
 func TestRoundTrip(t *testing.T) {
 	for _, shape := range readerShapes {
 		t.Run(shape.name, func(t *testing.T) {
 			c, s := wrapPair(t, shape.wrap, nil, nil)
-			ctx := ctxLong(t)
+			// One byte per system call is slow under the race detector.
+			ctx, cancel := context.WithTimeout(context.Background(), 6*waitTimeout)
+			defer cancel()
 			for _, n := range messageSizes {
 				msg := pattern(n)
 				for _, typ := range []conn.MessageType{conn.MessageText, conn.MessageBinary} {
-					require.NoError(t, c.WriteMessage(ctx, typ, msg))
+					errc := make(chan error, 1)
+					go func() { errc <- c.WriteMessage(ctx, typ, msg) }()
 					gotTyp, got, err := s.ReadMessage(ctx)
 					require.NoError(t, err)
+					require.NoError(t, <-errc)
 					assert.Equal(t, typ, gotTyp)
 					assert.Equal(t, msg, got, "size %d", n)
 
-					require.NoError(t, s.WriteMessage(ctx, typ, msg))
+					go func() { errc <- s.WriteMessage(ctx, typ, msg) }()
 					gotTyp, r, err := c.NextReader(ctx)
 					require.NoError(t, err)
 					assert.Equal(t, typ, gotTyp)
 					got, err = io.ReadAll(r)
 					require.NoError(t, err)
+					require.NoError(t, <-errc)
 					assert.Equal(t, msg, got, "size %d", n)
 				}
 			}
@@ -74,7 +80,7 @@ func TestFragmentsWithPings(t *testing.T) {
 			}
 			done := make(chan result, 1)
 			go func() {
-				typ, msg, err := c.ReadMessage(ctxLong(t))
+				typ, msg, err := c.ReadMessage(testCtx(t))
 				done <- result{typ, msg, err}
 			}()
 			p.send(p.wire(frame.OpText, false, []byte("Hel")), p.wire(frame.OpPing, true, []byte("first")))
@@ -106,7 +112,7 @@ func TestPongIgnoresHook(t *testing.T) {
 	}})
 	errc := make(chan error, 1)
 	go func() {
-		_, _, err := c.ReadMessage(ctxLong(t))
+		_, _, err := c.ReadMessage(testCtx(t))
 		errc <- err
 	}()
 	for _, payload := range []string{"abc", "", strings.Repeat("z", 125)} {
@@ -125,7 +131,7 @@ func TestStreamingReader(t *testing.T) {
 	c, p := rawPair(t, frame.RoleServer, nil)
 	p.send(p.wire(frame.OpBinary, false, []byte("abc")), p.wire(frame.OpContinuation, false, nil),
 		p.wire(frame.OpContinuation, true, []byte("defgh")))
-	typ, r, err := c.NextReader(ctxLong(t))
+	typ, r, err := c.NextReader(testCtx(t))
 	require.NoError(t, err)
 	assert.Equal(t, conn.MessageBinary, typ)
 	var got []byte
@@ -148,7 +154,7 @@ func TestStreamingReader(t *testing.T) {
 // skipped by the next read.
 func TestNextReaderSkipsUnread(t *testing.T) {
 	c, s := newPair(t, nil, nil)
-	ctx := ctxLong(t)
+	ctx := testCtx(t)
 	require.NoError(t, c.WriteMessage(ctx, conn.MessageBinary, pattern(10_000)))
 	require.NoError(t, c.WriteMessage(ctx, conn.MessageText, []byte("second")))
 	_, r, err := s.NextReader(ctx)
@@ -231,7 +237,7 @@ func TestProtocolViolations(t *testing.T) {
 				log := newStateLog()
 				c, p := rawPairWrapped(t, frame.RoleServer, &conn.Options{OnStateChange: log.hook}, shape.wrap)
 				p.send(tc.frames(p)...)
-				_, _, err := c.ReadMessage(ctxLong(t))
+				_, _, err := c.ReadMessage(testCtx(t))
 				require.ErrorIs(t, err, tc.want)
 				var pe frame.ProtocolError
 				require.ErrorAs(t, err, &pe)
@@ -247,11 +253,11 @@ func TestProtocolViolations(t *testing.T) {
 				}, log.wait(t))
 
 				// Later calls return the same error.
-				_, _, err2 := c.ReadMessage(ctxLong(t))
+				_, _, err2 := c.ReadMessage(testCtx(t))
 				assert.Equal(t, err, err2)
-				_, _, err2 = c.NextReader(ctxLong(t))
+				_, _, err2 = c.NextReader(testCtx(t))
 				assert.Equal(t, err, err2)
-				assert.Equal(t, err, c.WriteMessage(ctxLong(t), conn.MessageText, nil))
+				assert.Equal(t, err, c.WriteMessage(testCtx(t), conn.MessageText, nil))
 			})
 		}
 	}
@@ -262,7 +268,7 @@ func TestProtocolViolations(t *testing.T) {
 func TestClientRejectsMasked(t *testing.T) {
 	c, p := rawPair(t, frame.RoleClient, nil)
 	p.send(encodeFrame(frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Length: 1}, []byte{7}))
-	_, _, err := c.ReadMessage(ctxLong(t))
+	_, _, err := c.ReadMessage(testCtx(t))
 	require.ErrorIs(t, err, frame.ErrMasked)
 	code, _ := p.readClose()
 	assert.Equal(t, frame.CloseProtocolError, code)
@@ -299,11 +305,11 @@ func TestUTF8FailFast(t *testing.T) {
 				var err error
 				if streaming {
 					var r io.Reader
-					_, r, err = c.NextReader(ctxLong(t))
+					_, r, err = c.NextReader(testCtx(t))
 					require.NoError(t, err)
 					_, err = io.ReadAll(r)
 				} else {
-					_, _, err = c.ReadMessage(ctxLong(t))
+					_, _, err = c.ReadMessage(testCtx(t))
 				}
 				require.ErrorIs(t, err, frame.ErrInvalidUTF8)
 				code, _ := p.readClose()
@@ -320,7 +326,7 @@ func TestValidUTF8AcrossFragments(t *testing.T) {
 	for cut := 0; cut <= len(text); cut++ {
 		c, p := rawPair(t, frame.RoleServer, nil)
 		p.send(p.wire(frame.OpText, false, text[:cut]), p.wire(frame.OpContinuation, true, text[cut:]))
-		_, msg, err := c.ReadMessage(ctxLong(t))
+		_, msg, err := c.ReadMessage(testCtx(t))
 		require.NoError(t, err, "cut at %d", cut)
 		assert.Equal(t, text, msg)
 	}
@@ -353,7 +359,7 @@ func TestReadLimit(t *testing.T) {
 					p.send(frame.AppendHeader(nil, h)) // no payload follows
 				}
 			}
-			_, _, err := c.ReadMessage(ctxLong(t))
+			_, _, err := c.ReadMessage(testCtx(t))
 			require.ErrorIs(t, err, conn.ErrReadLimit)
 			code, _ := p.readClose()
 			assert.Equal(t, frame.CloseTooBig, code)
@@ -366,7 +372,7 @@ func TestReadLimit(t *testing.T) {
 func TestReadLimitOff(t *testing.T) {
 	c, s := newPair(t, nil, &conn.Options{ReadLimit: -1})
 	msg := pattern(DefaultReadLimitPlus)
-	ctx := ctxLong(t)
+	ctx := testCtx(t)
 	errc := make(chan error, 1)
 	go func() { errc <- c.WriteMessage(ctx, conn.MessageBinary, msg) }()
 	_, got, err := s.ReadMessage(ctx)
@@ -389,14 +395,14 @@ func TestConcurrentRead(t *testing.T) {
 	}})
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := c.ReadMessage(ctxLong(t))
+		_, _, err := c.ReadMessage(testCtx(t))
 		done <- err
 	}()
 	p.send(p.wire(frame.OpPing, true, nil))
 	<-inHook
-	_, _, err := c.ReadMessage(ctxLong(t))
+	_, _, err := c.ReadMessage(testCtx(t))
 	require.ErrorIs(t, err, conn.ErrConcurrentRead)
-	_, _, err = c.NextReader(ctxLong(t))
+	_, _, err = c.NextReader(testCtx(t))
 	require.ErrorIs(t, err, conn.ErrConcurrentRead)
 	close(release)
 	p.send(p.wire(frame.OpText, true, []byte("after")))
@@ -412,8 +418,8 @@ func TestReadContext(t *testing.T) {
 		_, _, err := s.ReadMessage(ctx)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Equal(t, conn.StateOpen, s.State())
-		require.NoError(t, c.WriteMessage(ctxLong(t), conn.MessageText, []byte("still here")))
-		_, msg, err := s.ReadMessage(ctxLong(t))
+		require.NoError(t, c.WriteMessage(testCtx(t), conn.MessageText, []byte("still here")))
+		_, msg, err := s.ReadMessage(testCtx(t))
 		require.NoError(t, err)
 		assert.Equal(t, "still here", string(msg))
 	})
@@ -458,9 +464,9 @@ func TestTCPDrop(t *testing.T) {
 	c, p := rawPair(t, frame.RoleServer, &conn.Options{OnStateChange: log.hook})
 	p.send(p.wire(frame.OpText, false, []byte("half")))
 	require.NoError(t, p.nc.Close())
-	_, _, err := c.ReadMessage(ctxLong(t))
+	_, _, err := c.ReadMessage(testCtx(t))
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Equal(t, frame.CloseAbnormal, conn.CloseStatus(err))
 	assert.Equal(t, [][2]conn.State{{conn.StateConnecting, conn.StateOpen}, {conn.StateOpen, conn.StateClosed}}, log.wait(t))
-	assert.True(t, errors.Is(c.WriteMessage(ctxLong(t), conn.MessageText, nil), io.ErrUnexpectedEOF))
+	assert.True(t, errors.Is(c.WriteMessage(testCtx(t), conn.MessageText, nil), io.ErrUnexpectedEOF))
 }

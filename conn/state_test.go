@@ -132,7 +132,7 @@ func TestStateHookMayClose(t *testing.T) {
 		defer close(done)
 		_ = s.Close(frame.CloseNormal, "") // its answer never comes: c closes TCP
 	}()
-	_, _, err := c.ReadMessage(ctxLong(t))
+	_, _, err := c.ReadMessage(testCtx(t))
 	var ce conn.CloseError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, frame.CloseNormal, ce.Code)

@@ -67,10 +67,11 @@ func (c *Conn) acquire(ctx context.Context, sem chan struct{}) error {
 func (c *Conn) release(sem chan struct{}) { <-sem }
 
 // writeErr explains why a write cannot proceed on a connection that is not
-// open.
+// open: the failure that ended it, or ErrClosed after a closing handshake.
 func (c *Conn) writeErr() error {
-	if err := c.loadErr(); err != nil {
-		return err
+	err := c.loadErr()
+	if _, peerClosed := err.(CloseError); err != nil && !peerClosed {
+		return err // a failure: every call reports it
 	}
 	if c.State() == StateConnecting {
 		return errNotOpen
