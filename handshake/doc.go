@@ -9,6 +9,18 @@
 // Sec-WebSocket-Extensions grammar ([ParseExtensions], [AppendExtensions]) are exported for
 // the layers above and for fuzzing.
 //
+// # Conformance
+//
+// Server (RFC 6455, Section 4.2): every requirement of Section 4.2.1 is checked, including
+// the single Sec-WebSocket-Key and Sec-WebSocket-Version of Sections 11.3.1 and 11.3.5; a
+// version other than 13 gets 426 with Sec-WebSocket-Version: 13 (Section 4.4). The 101
+// response carries Upgrade, Connection, Sec-WebSocket-Accept and the selected subprotocol
+// and extensions (Section 4.2.2). Client (Section 4.1): a fresh 16-byte key from
+// crypto/rand per request, Host without the default port, and every "MUST _Fail the
+// WebSocket Connection_" check on the response. Sec-WebSocket-Extensions follow the grammar
+// of Section 9.1. The HTTP/1.1 framing follows RFC 9112, choosing rejection wherever it
+// offers a choice (bare LF, obsolete line folding).
+//
 // # Buffers and ownership
 //
 // A successful handshake returns a [Result] whose Reader is never nil. The head parsers

@@ -2,9 +2,12 @@ package handshake_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 
 	"duplex/handshake"
 )
@@ -61,4 +64,63 @@ func ExampleAccept() {
 	defer server.Close()
 	fmt.Println(res.Request.Target, res.Subprotocol)
 	// Output: /chat chat
+}
+
+func ExampleClient() {
+	client, server := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+
+	served := make(chan error, 1)
+	go func() {
+		_, err := handshake.Accept(server, &handshake.ServerOptions{Subprotocols: []string{"v2.chat", "v1.chat"}})
+		served <- err
+	}()
+
+	u, _ := url.Parse("ws://example.com/chat")
+	res, err := handshake.Client(context.Background(), client, u, &handshake.ClientOptions{
+		Subprotocols: []string{"v1.chat", "v2.chat"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(<-served)
+	fmt.Println(res.Response.StatusCode, res.Subprotocol)
+	// Output:
+	// <nil>
+	// 101 v2.chat
+}
+
+func ExampleUpgrade() {
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, res, err := handshake.Upgrade(w, r, nil)
+		if err != nil {
+			return // the refusal has been written through w
+		}
+		defer close(done)
+		defer c.Close()
+		// From here on the connection speaks WebSocket, read through res.Reader.
+		fmt.Println("server: upgraded", res.Request.Target)
+	}))
+	defer srv.Close()
+
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	u, _ := url.Parse(srv.URL + "/echo")
+	res, err := handshake.Client(context.Background(), c, u, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	<-done
+	fmt.Println("client:", res.Response.StatusCode)
+	// Output:
+	// server: upgraded /echo
+	// client: 101
 }
