@@ -129,10 +129,10 @@ func parseURL(rawURL string) (*url.URL, error) {
 		return nil, fmt.Errorf("%w: scheme %q", ErrBadURL, u.Scheme)
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("%w: no host in %q", ErrBadURL, rawURL)
+		return nil, fmt.Errorf("%w: no host in %q", ErrBadURL, u.Redacted())
 	}
 	if u.Fragment != "" || strings.Contains(rawURL, "#") {
-		return nil, fmt.Errorf("%w: fragment in %q", ErrBadURL, rawURL)
+		return nil, fmt.Errorf("%w: fragment in %q", ErrBadURL, u.Redacted())
 	}
 	return u, nil
 }

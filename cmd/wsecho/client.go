@@ -32,7 +32,7 @@ func runClient(ctx context.Context, log *slog.Logger, base, agent, spec string) 
 		base:  strings.TrimSuffix(base, "/"),
 		agent: agent,
 		opts:  &conn.DialOptions{Options: connOptions()},
-		buf:   make([]byte, 32<<10),
+		buf:   make([]byte, copyBufferSize),
 	}
 	n, err := d.caseCount(ctx)
 	if err != nil {

@@ -8,11 +8,20 @@ import (
 	"duplex/frame"
 )
 
-// readLimit takes the Autobahn suite's largest messages (16 MiB) with room.
-const readLimit = 64 << 20
+const (
+	// readLimit takes the Autobahn suite's largest messages (16 MiB) with
+	// room.
+	readLimit = 64 << 20
+
+	// copyBufferSize is the size of the buffer an echo streams through, and
+	// of the fragments it sends: large messages leave in few frames.
+	copyBufferSize = 32 << 10
+)
 
 // connOptions are the connection options of both modes.
-func connOptions() conn.Options { return conn.Options{ReadLimit: readLimit} }
+func connOptions() conn.Options {
+	return conn.Options{ReadLimit: readLimit, FragmentSize: copyBufferSize}
+}
 
 // echo sends every message read from c back unchanged, with its type, until
 // the connection ends, and returns the error that ended it (a conn.CloseError

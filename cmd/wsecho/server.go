@@ -61,7 +61,7 @@ func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log := s.log.With("remote", r.RemoteAddr)
 	log.Debug("open", "path", r.URL.Path)
-	err = echo(s.ctx, c, make([]byte, 32<<10))
+	err = echo(s.ctx, c, make([]byte, copyBufferSize))
 	_ = c.CloseNow()
 	logEnd(log, err)
 }

@@ -35,7 +35,9 @@ func startEcho(t testing.TB) string {
 
 func TestEchoPreservesTypeAndBytes(t *testing.T) {
 	u := startEcho(t)
-	ctx := testCtx(t)
+	// 16 MiB each way under the race detector on a busy machine: be patient.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*waitTimeout)
+	defer cancel()
 	// Any path, any Origin.
 	c, _, err := conn.Dial(ctx, u+"/some/path", &conn.DialOptions{
 		Origin:  "https://elsewhere.example",
