@@ -197,4 +197,3 @@ func BenchmarkEcho(b *testing.B) {
 		})
 	}
 }
-
