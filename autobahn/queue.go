@@ -81,6 +81,16 @@ type writeItem struct {
 // next bytes leave in a separate segment, as the original's synchronous sends do.
 const syncPause = time.Millisecond
 
+// The original writes each chop in its own turn of its event loop, so tiny
+// chops (octet-wise sends) leave spread over time, the peer's answers
+// interleaved with them. The suite paces chops below tinyChop bytes the
+// same way; larger chops (9.5.x, 9.6.x) go back to back, as their count
+// would make any pause dominate the case.
+const (
+	tinyChop  = 16
+	chopPause = 100 * time.Microsecond
+)
+
 // writer owns all writes to the connection. The loop hands it items and never
 // blocks on the socket, so timers keep firing while a peer does not read.
 type writer struct {
@@ -136,6 +146,9 @@ func (w *writer) run() {
 					n := min(it.chop, len(p))
 					w.write(p[:n], false)
 					p = p[n:]
+					if it.chop < tinyChop && len(p) > 0 {
+						time.Sleep(chopPause)
+					}
 				}
 			case it.sync:
 				w.flush(&buf)
