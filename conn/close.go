@@ -58,6 +58,7 @@ func (c *Conn) awaitClose() error {
 	case c.r.sem <- struct{}{}:
 		// Nobody is reading: read until the peer's close frame, which
 		// also runs the teardown. Data messages are discarded.
+		c.closeReading.Store(true)
 		for {
 			if _, err := c.nextMessage(context.Background()); err != nil {
 				break

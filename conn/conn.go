@@ -69,6 +69,7 @@ type Conn struct {
 	timerMu      sync.Mutex
 	closeTimer   *time.Timer
 	closeExpired atomic.Bool
+	closeReading atomic.Bool // Close holds the read lock, reading for the answer
 
 	r readState
 	w writeState

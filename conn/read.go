@@ -54,12 +54,18 @@ func (c *Conn) lockRead() bool {
 func (c *Conn) unlockRead() { <-c.r.sem }
 
 // busyReadErr explains why the read lock was not free: another reader, or
-// the closing handshake reading for the peer's close frame. In the second
-// case it waits for the handshake to end (bounded by CloseTimeout) so the
-// caller learns how it ended. done is the caller's context, or nil.
+// Close reading for the peer's close frame. In the second case it waits
+// for the handshake to end (bounded by CloseTimeout) so the caller learns
+// how it ended. done is the caller's context, or nil.
 func (c *Conn) busyReadErr(done <-chan struct{}) error {
-	if c.State() < StateClosing {
-		return ErrConcurrentRead
+	if !c.closeReading.Load() {
+		if c.State() == StateOpen {
+			return ErrConcurrentRead
+		}
+		if err := c.loadErr(); err != nil {
+			return err
+		}
+		return ErrClosed
 	}
 	select {
 	case <-c.closed:

@@ -143,3 +143,21 @@ func TestStateHookMayClose(t *testing.T) {
 	}, log.wait(t))
 	<-done
 }
+
+// TestStateHookMayRead checks that a read from inside the hook, on the
+// goroutine that holds the read lock, returns instead of waiting for
+// itself.
+func TestStateHookMayRead(t *testing.T) {
+	hookErr := make(chan error, 1)
+	var c *conn.Conn
+	c, p := rawPair(t, frame.RoleServer, &conn.Options{OnStateChange: func(from, to conn.State) {
+		if to == conn.StateClosing {
+			_, _, err := c.ReadMessage(testCtx(t))
+			hookErr <- err
+		}
+	}})
+	p.send(p.wire(frame.OpClose, true, closePayload(t, frame.CloseNormal, "")))
+	_, _, err := c.ReadMessage(testCtx(t))
+	require.ErrorAs(t, err, new(conn.CloseError))
+	require.ErrorAs(t, <-hookErr, new(conn.CloseError))
+}
