@@ -116,15 +116,14 @@ func openConn(nc net.Conn, res *handshake.Result, role frame.Role, opts *Options
 	return c, nil
 }
 
-// timeZero clears a deadline.
-var timeZero time.Time
-
 // interruptible runs fn, which does blocking I/O on nc, so that ctx ending
-// wakes it: a deadline in the past is the only way to interrupt I/O on a
-// net.Conn. It returns ctx's cause if ctx ended while fn ran (fn may have
-// succeeded just before; the caller closes nc either way), else fn's error.
+// interrupts it: nc is closed, which wakes a blocked read or write and fails
+// later ones. (A deadline in the past would not do: fn may set its own
+// deadline after ctx ended and so undo it.) It returns ctx's cause if ctx
+// ended while fn ran, even if fn succeeded just before, and fn's error
+// otherwise; the caller closes nc on error.
 func interruptible(ctx context.Context, nc net.Conn, fn func() error) error {
-	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
 	err := fn()
 	if !stop() {
 		return context.Cause(ctx)

@@ -236,24 +236,36 @@ func TestAcceptKeepsBytesAfterRequest(t *testing.T) {
 }
 
 func TestAcceptContextCancelled(t *testing.T) {
-	ln := listen(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	res := acceptOne(t, ctx, ln, &conn.AcceptOptions{Timeout: -1})
+	for _, tc := range []struct {
+		name   string
+		before bool // cancel before Accept starts, else while it waits
+	}{
+		{"4.2.1/cancelled-before", true},
+		{"4.2.1/cancelled-while-reading", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln := listen(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			if tc.before {
+				cancel()
+			}
+			// No handshake timeout: only ctx can end the handshake of a
+			// client that never sends its request.
+			res := acceptOne(t, ctx, ln, &conn.AcceptOptions{Timeout: -1})
+			nc, err := net.Dial("tcp", ln.Addr().String())
+			require.NoError(t, err)
+			defer nc.Close()
+			cancel()
 
-	// The client connects and never sends its request: only ctx can end the
-	// handshake (no handshake timeout).
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	defer nc.Close()
-	cancel()
-
-	r := receive(t, res)
-	require.ErrorIs(t, r.err, context.Canceled)
-	assert.Nil(t, r.c)
-	// Accept closed the connection: the client reads EOF.
-	require.NoError(t, nc.SetReadDeadline(time.Now().Add(waitTimeout)))
-	_, err = nc.Read(make([]byte, 1))
-	require.ErrorIs(t, err, io.EOF)
+			r := receive(t, res)
+			require.ErrorIs(t, r.err, context.Canceled)
+			assert.Nil(t, r.c)
+			// Accept closed the connection: the client reads EOF.
+			require.NoError(t, nc.SetReadDeadline(time.Now().Add(waitTimeout)))
+			_, err = nc.Read(make([]byte, 1))
+			require.ErrorIs(t, err, io.EOF)
+		})
+	}
 }
 
 func TestAcceptRefusedClosesConn(t *testing.T) {

@@ -63,7 +63,6 @@ func dialProxy(ctx context.Context, proxyURL *url.URL, addr string, o *DialOptio
 		}
 		return nil, fmt.Errorf("proxy %s: %w", proxyAddr, err)
 	}
-	_ = nc.SetDeadline(timeZero)
 	return tunnel, nil
 }
 
