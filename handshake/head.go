@@ -70,23 +70,16 @@ type Response struct {
 // the first byte, [io.ErrUnexpectedEOF] if it ended inside the head.
 func ReadRequest(r *bufio.Reader, lim Limits) (*Request, error) {
 	h := newHeadReader(r, lim, http.StatusBadRequest, http.StatusRequestHeaderFieldsTooLarge)
-	var line string
-	for {
-		b, err := h.line()
-		if err != nil {
-			return nil, h.wrap("read request", err)
-		}
-		if len(b) > 0 {
-			line = string(b)
-			break
-		}
+	first, fields, n, err := h.readHead(true)
+	if err != nil {
+		return nil, h.wrap("read request", err)
 	}
-	req, err := parseRequestLine(line)
+	req, err := parseRequestLine(first)
 	if err != nil {
 		return nil, h.malformed("%s", err.Error())
 	}
-	if req.Header, err = h.headers(); err != nil {
-		return nil, h.wrap("read request", err)
+	if req.Header, err = h.parseFields(fields, n); err != nil {
+		return nil, err
 	}
 	// RFC 9112, Section 3.2: "A server MUST respond with a 400 (Bad Request) status code to
 	// any HTTP/1.1 request message that lacks a Host header field and to any that contains
@@ -111,16 +104,16 @@ func ReadRequest(r *bufio.Reader, lim Limits) (*Request, error) {
 // [*Error] values carry status 0: nothing is sent back to a server.
 func ReadResponse(r *bufio.Reader, lim Limits) (*Response, error) {
 	h := newHeadReader(r, lim, 0, 0)
-	b, err := h.line()
+	first, fields, n, err := h.readHead(false)
 	if err != nil {
 		return nil, h.wrap("read response", err)
 	}
-	resp, err := parseStatusLine(string(b))
+	resp, err := parseStatusLine(first)
 	if err != nil {
 		return nil, h.malformed("%s", err.Error())
 	}
-	if resp.Header, err = h.headers(); err != nil {
-		return nil, h.wrap("read response", err)
+	if resp.Header, err = h.parseFields(fields, n); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -179,27 +172,51 @@ func (h *headReader) line() ([]byte, error) {
 	}
 }
 
-// headers reads header lines through the empty line.
-func (h *headReader) headers() (http.Header, error) {
-	hdr := make(http.Header, 8)
-	for n := 0; ; n++ {
+// readHead reads the lines of a head through the empty line that ends it, within the
+// limits, and returns the start line, the n header lines joined by "\n" and n. The whole head
+// becomes one string, so that the strings parsed from it cost no further allocation.
+func (h *headReader) readHead(skipEmpty bool) (first, fields string, n int, err error) {
+	buf := make([]byte, 0, 1024)
+	lines := 0
+	for {
 		b, err := h.line()
 		if err != nil {
-			return nil, err
+			return "", "", 0, err
 		}
 		if len(b) == 0 {
-			return hdr, nil
+			if lines == 0 && skipEmpty {
+				continue
+			}
+			break
 		}
-		if n == h.maxHeaders {
-			return nil, fail(h.largeStatus, ErrHeadTooLarge, "more than %d header lines", h.maxHeaders)
+		if lines > h.maxHeaders { // the start line is not a header line
+			return "", "", 0, fail(h.largeStatus, ErrHeadTooLarge, "more than %d header lines", h.maxHeaders)
 		}
+		if lines > 0 {
+			buf = append(buf, '\n')
+		}
+		buf = append(buf, b...)
+		lines++
+	}
+	first, fields, _ = strings.Cut(string(buf), "\n")
+	return first, fields, lines - 1, nil
+}
+
+// parseFields parses n header lines joined by "\n".
+func (h *headReader) parseFields(fields string, n int) (http.Header, error) {
+	hdr := make(http.Header, n)
+	// One backing array for all values; each key's slice gets capacity 1 at first, so an
+	// append for a repeated key copies instead of overwriting the next value.
+	values := make([]string, n)
+	for i := 0; i < n; i++ {
+		var line string
+		line, fields, _ = strings.Cut(fields, "\n")
 		// RFC 9112, Section 5.2: "A server that receives an obs-fold in a request message ...
 		// MUST either reject the message by sending a 400 (Bad Request) ... or replace each
 		// received obs-fold with one or more SP octets". This parser rejects.
-		if b[0] == ' ' || b[0] == '\t' {
+		if line[0] == ' ' || line[0] == '\t' {
 			return nil, h.malformed("obsolete line folding")
 		}
-		line := string(b) // one allocation shared by the name and the value
 		name, value, ok := strings.Cut(line, ":")
 		// RFC 9112, Section 5.1: "No whitespace is allowed between the field name and colon."
 		// ValidHeaderFieldName refuses it along with every other non-token byte.
@@ -210,9 +227,34 @@ func (h *headReader) headers() (http.Header, error) {
 		if !httpguts.ValidHeaderFieldValue(value) {
 			return nil, h.malformed("invalid value for header %q", name)
 		}
-		key := textproto.CanonicalMIMEHeaderKey(name)
-		hdr[key] = append(hdr[key], value)
+		key := canonicalKey(name)
+		values[i] = value
+		if prev, ok := hdr[key]; ok {
+			hdr[key] = append(prev, value)
+		} else {
+			hdr[key] = values[i : i+1 : i+1]
+		}
 	}
+	return hdr, nil
+}
+
+// commonKeys are canonical header keys that canonicalKey returns without allocating.
+var commonKeys = []string{
+	"Host", "Upgrade", "Connection", "Origin", "Sec-Websocket-Key", "Sec-Websocket-Version",
+	"Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Sec-Websocket-Accept", "User-Agent",
+	"Accept", "Accept-Encoding", "Accept-Language", "Cache-Control", "Pragma", "Cookie",
+	"Authorization", "Content-Length", "Content-Type", "Date", "Server",
+}
+
+// canonicalKey returns textproto.CanonicalMIMEHeaderKey(name) for a valid field name,
+// from commonKeys when it is one of them.
+func canonicalKey(name string) string {
+	for _, k := range commonKeys {
+		if len(k) == len(name) && strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
 }
 
 func (h *headReader) malformed(format string, args ...any) *Error {

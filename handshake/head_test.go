@@ -252,6 +252,8 @@ func TestReadRequestMatchesNetHTTP(t *testing.T) {
 		head("GET /chat?room=1&x=%20 HTTP/1.1", append(validFields, "Origin: http://example.com", "Cookie: a=b; c=d")...),
 		head("GET http://example.com:8080/a HTTP/1.1", "Host: example.com:8080", "Accept: */*"),
 		head("GET / HTTP/1.1", "Host: [::1]:80", "x-lower: v", "X-UPPER: V", "x-Mixed-CASE: v", "X-Dup: 1", "x-dup: 2"),
+		head("GET / HTTP/1.1", "host: h", "sec-websocket-key: k", "SEC-WEBSOCKET-VERSION: 13", "uSER-aGENT: u",
+			"connection: a", "Connection: b", "accept: */*", "x_under: v", "Content-Md5: x", "Www-Authenticate: y"),
 		head("GET / HTTP/1.1", "Host: h", "X-Ows:  \t v \t ", "X-Empty:", "X-Tab: a\tb"),
 		head("POST /upload HTTP/1.0", "Host: h", "Content-Type: text/plain"),
 		head("GET / HTTP/1.1", "Host: h", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits", "Sec-WebSocket-Extensions: x-foo"),
