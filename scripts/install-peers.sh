@@ -17,3 +17,19 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 	$sudo_cmd apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}"
 fi
+
+# Node's ws for the interop tests, pinned by interop/node/package-lock.json.
+# npm ci runs only when node_modules is missing or older than the lock file.
+node_dir=interop/node
+if [ -f "$node_dir/package-lock.json" ]; then
+	if ! command -v npm >/dev/null 2>&1; then
+		sudo_cmd=""
+		if [ "$(id -u)" != 0 ]; then sudo_cmd=sudo; fi
+		$sudo_cmd apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs npm
+	fi
+	stamp="$node_dir/node_modules/.package-lock.json"
+	if [ ! -f "$stamp" ] || [ "$node_dir/package-lock.json" -nt "$stamp" ]; then
+		(cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	fi
+fi

@@ -1,0 +1,109 @@
+'use strict';
+// A scripted WebSocket peer built on the ws package, for the duplex interop
+// tests. It echoes every data message with its type and obeys command
+// messages (text starting with "!" followed by JSON); it reports what it sees
+// as JSON lines on stdout: {"id", "event", ...}.
+//
+//   node peer.js server PORT [CERT KEY]   listen on 127.0.0.1:PORT (0: any),
+//                                         print {"event":"listening","port":N}
+//   node peer.js client URL ID [PROTOS]   connect, offering the comma-separated
+//                                         subprotocols; exit after the close
+//
+// A server picks the first of its subprotocols ("duplex.v2", "duplex.v1")
+// the client offers; the connection id comes from the URL's "id" parameter.
+const fs = require('fs');
+const https = require('https');
+const { WebSocket, WebSocketServer } = require('ws');
+
+const serverProtocols = ['duplex.v2', 'duplex.v1'];
+
+function report(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+function drive(ws, id) {
+  report({ id, event: 'open', protocol: ws.protocol });
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary && data.length > 0 && data[0] === 0x21) {
+      command(ws, id, JSON.parse(data.subarray(1).toString('utf8')));
+      return;
+    }
+    ws.send(data, { binary: isBinary });
+  });
+  ws.on('pong', (data) => {
+    report({ id, event: 'pong', data: data.toString('utf8') });
+    ws.send('pong ' + data.toString('utf8'));
+  });
+  ws.on('close', (code, reason) => {
+    report({ id, event: 'close', code, reason: reason.toString('utf8') });
+  });
+  ws.on('error', (err) => report({ id, event: 'error', message: String(err) }));
+}
+
+function command(ws, id, cmd) {
+  switch (cmd.cmd) {
+    case 'ping':
+      ws.ping(cmd.data);
+      break;
+    case 'fragment':
+      cmd.parts.forEach((part, i) => ws.send(part, { binary: false, fin: i === cmd.parts.length - 1 }));
+      break;
+    case 'close':
+      ws.close(cmd.code, cmd.reason);
+      break;
+    default:
+      report({ id, event: 'error', message: 'unknown command ' + cmd.cmd });
+  }
+}
+
+function server(port, cert, key) {
+  const opts = {
+    perMessageDeflate: false,
+    handleProtocols: (offered) => serverProtocols.find((p) => offered.has(p)) || false,
+  };
+  let http;
+  if (cert) {
+    http = https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) });
+    opts.server = http;
+  } else {
+    opts.port = port;
+    opts.host = '127.0.0.1';
+  }
+  const wss = new WebSocketServer(opts);
+  wss.on('connection', (ws, req) => {
+    const id = new URL(req.url, 'http://x').searchParams.get('id') || '';
+    drive(ws, id);
+  });
+  const listening = (addr) => report({ event: 'listening', port: addr.port });
+  if (http) {
+    http.listen(port, '127.0.0.1', () => listening(http.address()));
+  } else {
+    wss.on('listening', () => listening(wss.address()));
+  }
+}
+
+function client(url, id, protos) {
+  const offered = protos ? protos.split(',') : [];
+  const ws = new WebSocket(url, offered, { perMessageDeflate: false });
+  const failed = (err) => report({ id, event: 'error', message: String(err) });
+  ws.on('open', () => {
+    ws.removeListener('error', failed);
+    drive(ws, id);
+  });
+  ws.on('unexpected-response', (req, res) => {
+    report({ id, event: 'error', message: 'handshake refused: HTTP ' + res.statusCode });
+    process.exit(1);
+  });
+  ws.on('error', failed);
+  ws.on('close', () => setImmediate(() => process.exit(0)));
+}
+
+const [mode, ...args] = process.argv.slice(2);
+if (mode === 'server') {
+  server(Number(args[0]), args[1], args[2]);
+} else if (mode === 'client') {
+  client(args[0], args[1], args[2]);
+} else {
+  process.stderr.write('usage: peer.js server PORT [CERT KEY] | client URL ID [PROTOS]\n');
+  process.exit(2);
+}

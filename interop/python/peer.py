@@ -1,0 +1,113 @@
+"""A scripted WebSocket peer built on Python's websockets package, for the
+duplex interop tests. It echoes every data message with its type and obeys
+command messages (text starting with "!" followed by JSON); it reports what it
+sees as JSON lines on stdout: {"id", "event", ...}.
+
+  python3 peer.py server PORT [CERT KEY]        listen on 127.0.0.1:PORT (0: any),
+                                                print {"event":"listening","port":N}
+  python3 peer.py client URL ID [PROTOS [CA]]   connect offering the comma-separated
+                                                subprotocols, trusting CA for wss
+
+A server picks the first of its subprotocols ("duplex.v2", "duplex.v1") the
+client offers; the connection id comes from the URL's "id" parameter.
+"""
+
+import asyncio
+import json
+import ssl
+import sys
+import urllib.parse
+
+import websockets
+
+SERVER_PROTOCOLS = ["duplex.v2", "duplex.v1"]
+# Compression and keepalive pings stay off: the tests drive every frame.
+COMMON = dict(compression=None, max_size=None, ping_interval=None)
+
+
+def report(**obj):
+    print(json.dumps(obj), flush=True)
+
+
+async def command(ws, ident, cmd):
+    if cmd["cmd"] == "ping":
+        waiter = await ws.ping(cmd["data"])
+        await waiter
+        report(id=ident, event="pong", data=cmd["data"])
+        await ws.send("pong " + cmd["data"])
+    elif cmd["cmd"] == "fragment":
+        await ws.send(iter(cmd["parts"]))
+    elif cmd["cmd"] == "close":
+        await ws.close(cmd["code"], cmd["reason"])
+    else:
+        report(id=ident, event="error", message="unknown command " + cmd["cmd"])
+
+
+async def drive(ws, ident):
+    report(id=ident, event="open", protocol=ws.subprotocol or "")
+    tasks = set()
+    try:
+        async for msg in ws:
+            if isinstance(msg, str) and msg.startswith("!"):
+                # Commands run beside the loop: a ping waits for its pong,
+                # which only arrives while the loop keeps reading.
+                task = asyncio.create_task(command(ws, ident, json.loads(msg[1:])))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            else:
+                await ws.send(msg)
+    except websockets.ConnectionClosed:
+        pass
+    await ws.wait_closed()
+    report(id=ident, event="close", code=ws.close_code, reason=ws.close_reason or "")
+
+
+def select(client_protocols, server_protocols):
+    for p in server_protocols:
+        if p in client_protocols:
+            return p
+    return None
+
+
+async def server(port, cert=None, key=None):
+    ctx = None
+    if cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+
+    async def handler(ws):
+        query = urllib.parse.urlparse(ws.path).query
+        ident = urllib.parse.parse_qs(query).get("id", [""])[0]
+        await drive(ws, ident)
+
+    async with websockets.serve(
+        handler, "127.0.0.1", port, ssl=ctx, subprotocols=SERVER_PROTOCOLS,
+        select_subprotocol=select, **COMMON,
+    ) as srv:
+        report(event="listening", port=srv.sockets[0].getsockname()[1])
+        await asyncio.Future()
+
+
+async def client(url, ident, protos="", ca=None):
+    ctx = ssl.create_default_context(cafile=ca) if url.startswith("wss:") else None
+    offered = [p for p in protos.split(",") if p]
+    try:
+        ws = await websockets.connect(url, subprotocols=offered or None, ssl=ctx, **COMMON)
+    except Exception as err:  # report the refusal, then fail the process
+        report(id=ident, event="error", message=repr(err))
+        sys.exit(1)
+    await drive(ws, ident)
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "server":
+        asyncio.run(server(int(argv[1]), *argv[2:4]))
+    elif len(argv) >= 3 and argv[0] == "client":
+        asyncio.run(client(*argv[1:5]))
+    else:
+        sys.stderr.write(__doc__)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
