@@ -436,18 +436,21 @@ func TestReadContext(t *testing.T) {
 		h := frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Length: 10}
 		p.send(frame.AppendHeader(nil, h), []byte{1, 2, 3})
 		ctx, cancel := context.WithCancel(context.Background())
+		midFrame := make(chan int, 1)
 		errc := make(chan error, 1)
 		go func() {
 			_, r, err := c.NextReader(ctx)
-			if err == nil {
-				_, err = io.ReadAll(r)
+			if err != nil {
+				midFrame <- 0
+				errc <- err
+				return
 			}
+			n, _ := r.Read(make([]byte, 10)) // the 3 bytes sent: 7 remain
+			midFrame <- n
+			_, err = io.ReadAll(r)
 			errc <- err
 		}()
-		// The reader must have consumed part of the frame before the
-		// cancel for the case to mean anything; wait for the header to be
-		// gone from the socket by waiting a little, then cancel.
-		time.Sleep(50 * time.Millisecond)
+		assert.Equal(t, 3, <-midFrame)
 		cancel()
 		err := <-errc
 		require.ErrorIs(t, err, context.Canceled)
