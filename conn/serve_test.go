@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,10 +60,10 @@ func (l *eventLog) get() ([]string, error) {
 
 // serveServer runs Serve on every upgraded connection with the handler
 // mk builds for it; Serve's result arrives on the returned channel.
-func serveServer(t testing.TB, ctx context.Context, mk func(c *conn.Conn) conn.Handler) (string, <-chan error) {
+func serveServer(t testing.TB, ctx context.Context, opts *conn.AcceptOptions, mk func(c *conn.Conn) conn.Handler) (string, <-chan error) {
 	t.Helper()
 	done := make(chan error, 1)
-	srv := wsServer(t, servePlain, nil, func(c *conn.Conn) {
+	srv := wsServer(t, servePlain, opts, func(c *conn.Conn) {
 		done <- conn.Serve(ctx, c, mk(c))
 	})
 	return wsURL(srv), done
@@ -70,7 +71,7 @@ func serveServer(t testing.TB, ctx context.Context, mk func(c *conn.Conn) conn.H
 
 func TestServePeerCloses(t *testing.T) {
 	var log eventLog
-	u, done := serveServer(t, context.Background(), func(*conn.Conn) conn.Handler { return log.handler(nil) })
+	u, done := serveServer(t, context.Background(), nil, func(*conn.Conn) conn.Handler { return log.handler(nil) })
 	c, _, err := conn.Dial(testCtx(t), u, nil)
 	require.NoError(t, err)
 	defer c.CloseNow()
@@ -92,7 +93,7 @@ func TestServePeerCloses(t *testing.T) {
 // A handler closing from OnMessage gets a clean close with the peer's reply.
 func TestServeHandlerCloses(t *testing.T) {
 	var log eventLog
-	u, done := serveServer(t, context.Background(), func(c *conn.Conn) conn.Handler {
+	u, done := serveServer(t, context.Background(), nil, func(c *conn.Conn) conn.Handler {
 		return log.handler(func(conn.MessageType, []byte) { _ = c.Close(4000, "done") })
 	})
 	c, _, err := conn.Dial(testCtx(t), u, nil)
@@ -114,7 +115,7 @@ func TestServeContextCancelled(t *testing.T) {
 	var log eventLog
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	u, done := serveServer(t, ctx, func(*conn.Conn) conn.Handler {
+	u, done := serveServer(t, ctx, nil, func(*conn.Conn) conn.Handler {
 		h := log.handler(nil)
 		open := h.OnOpen
 		h.OnOpen = func() { open(); cancel() }
@@ -149,7 +150,7 @@ func rawClient(t testing.TB, rawURL string) (net.Conn, *bufio.Reader) {
 
 func TestServeProtocolError(t *testing.T) {
 	var log eventLog
-	u, done := serveServer(t, context.Background(), func(*conn.Conn) conn.Handler { return log.handler(nil) })
+	u, done := serveServer(t, context.Background(), nil, func(*conn.Conn) conn.Handler { return log.handler(nil) })
 	nc, br := rawClient(t, u)
 	_, err := nc.Write(frameBytes(frame.OpText, []byte("ok"), true))
 	require.NoError(t, err)
@@ -173,7 +174,7 @@ func TestServeProtocolError(t *testing.T) {
 
 func TestServeAbruptClose(t *testing.T) {
 	var log eventLog
-	u, done := serveServer(t, context.Background(), func(*conn.Conn) conn.Handler { return log.handler(nil) })
+	u, done := serveServer(t, context.Background(), nil, func(*conn.Conn) conn.Handler { return log.handler(nil) })
 	nc, _ := rawClient(t, u)
 	require.NoError(t, nc.Close())
 
@@ -186,11 +187,51 @@ func TestServeAbruptClose(t *testing.T) {
 
 // Nil callbacks are skipped.
 func TestServeNilCallbacks(t *testing.T) {
-	u, done := serveServer(t, context.Background(), func(*conn.Conn) conn.Handler { return conn.Handler{} })
+	u, done := serveServer(t, context.Background(), nil, func(*conn.Conn) conn.Handler { return conn.Handler{} })
 	c, _, err := conn.Dial(testCtx(t), u, nil)
 	require.NoError(t, err)
 	defer c.CloseNow()
 	require.NoError(t, c.WriteMessage(testCtx(t), conn.MessageText, []byte("ignored")))
 	require.NoError(t, c.Close(frame.CloseNormal, ""))
 	require.NoError(t, receive(t, done))
+}
+
+// RFC 6455, Section 10.4: a message over the read limit fails the
+// connection with 1009.
+func TestServeReadLimit(t *testing.T) {
+	var log eventLog
+	opts := &conn.AcceptOptions{Options: conn.Options{ReadLimit: 4}}
+	u, done := serveServer(t, context.Background(), opts, func(*conn.Conn) conn.Handler { return log.handler(nil) })
+	c, _, err := conn.Dial(testCtx(t), u, nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	require.NoError(t, c.WriteMessage(testCtx(t), conn.MessageBinary, []byte("too long")))
+	_, _, err = c.ReadMessage(testCtx(t))
+	assert.Equal(t, frame.CloseTooBig, conn.CloseStatus(err))
+
+	require.ErrorIs(t, receive(t, done), conn.ErrReadLimit)
+	events, _ := log.get()
+	require.Len(t, events, 3)
+	assert.Equal(t, []string{"open", "error"}, events[:2])
+	assert.Regexp(t, `^close 1009 ".*" clean=false$`, events[2])
+}
+
+// A peer that never answers the 1001 sent on cancellation: the close times
+// out, which is not clean.
+func TestServeCloseTimeout(t *testing.T) {
+	var log eventLog
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := &conn.AcceptOptions{Options: conn.Options{CloseTimeout: 50 * time.Millisecond}}
+	u, done := serveServer(t, ctx, opts, func(*conn.Conn) conn.Handler {
+		h := log.handler(nil)
+		open := h.OnOpen
+		h.OnOpen = func() { open(); cancel() }
+		return h
+	})
+	_, _ = rawClient(t, u) // reads nothing, answers nothing
+
+	require.Error(t, receive(t, done))
+	events, _ := log.get()
+	assert.Equal(t, []string{"open", "error", `close 1006 "" clean=false`}, events)
 }
