@@ -122,6 +122,7 @@ func ReadResponse(r *bufio.Reader, lim Limits) (*Response, error) {
 type headReader struct {
 	r          *bufio.Reader
 	left       int // bytes the head may still take
+	max        int // MaxHeadBytes
 	maxHeaders int
 	read       bool   // whether any byte of the head was consumed
 	long       []byte // a line longer than r's buffer, assembled
@@ -131,10 +132,14 @@ type headReader struct {
 
 func newHeadReader(r *bufio.Reader, lim Limits, badStatus, largeStatus int) *headReader {
 	lim = lim.withDefaults()
-	return &headReader{r: r, left: lim.MaxHeadBytes, maxHeaders: lim.MaxHeaders, badStatus: badStatus, largeStatus: largeStatus}
+	return &headReader{r: r, left: lim.MaxHeadBytes, max: lim.MaxHeadBytes, maxHeaders: lim.MaxHeaders, badStatus: badStatus, largeStatus: largeStatus}
 }
 
-var errLineEnd = errors.New("line not terminated by CRLF")
+// Line errors that wrap turns into malformed-head errors.
+var (
+	errLineEnd     = errors.New("line not terminated by CRLF")
+	errNoStartLine = errors.New("empty start line")
+)
 
 // line returns the next line without its CRLF, valid until the next call.
 func (h *headReader) line() ([]byte, error) {
@@ -148,7 +153,7 @@ func (h *headReader) line() ([]byte, error) {
 		}
 		h.left -= len(frag)
 		if h.left < 0 {
-			return nil, fail(h.largeStatus, ErrHeadTooLarge, "")
+			return nil, fail(h.largeStatus, ErrHeadTooLarge, "more than %d bytes", h.max)
 		}
 		switch {
 		case err == nil:
@@ -197,6 +202,9 @@ func (h *headReader) readHead(skipEmpty bool) (first, fields string, n int, err 
 		}
 		buf = append(buf, b...)
 		lines++
+	}
+	if lines == 0 {
+		return "", "", 0, errNoStartLine
 	}
 	first, fields, _ = strings.Cut(string(buf), "\n")
 	return first, fields, lines - 1, nil
@@ -267,7 +275,7 @@ func (h *headReader) wrap(what string, err error) error {
 	switch {
 	case errors.As(err, &he):
 		return err
-	case errors.Is(err, errLineEnd):
+	case errors.Is(err, errLineEnd), errors.Is(err, errNoStartLine):
 		return h.malformed("%s", err.Error())
 	default:
 		return fmt.Errorf("handshake: %s: %w", what, err)

@@ -225,6 +225,7 @@ func TestReadResponseErrors(t *testing.T) {
 		{name: "rfc9112-4/status-letters", raw: head("HTTP/1.1 1o1 x"), cause: handshake.ErrMalformedHead},
 		{name: "rfc9112-4/control-in-reason", raw: head("HTTP/1.1 101 a\x00b"), cause: handshake.ErrMalformedHead},
 		{name: "rfc9112-2.2/bare-lf", raw: "HTTP/1.1 101 x\nUpgrade: websocket\n\n", cause: handshake.ErrMalformedHead},
+		{name: "rfc9112-4/empty-status-line", raw: "\r\nHTTP/1.1 101 x\r\n\r\n", cause: handshake.ErrMalformedHead},
 		{name: "rfc9112-5.2/obs-fold", raw: head("HTTP/1.1 101 x", "A: b", " c"), cause: handshake.ErrMalformedHead},
 		{name: "limits/bytes", raw: head("HTTP/1.1 101 x", "A: "+strings.Repeat("b", 100)),
 			lim: handshake.Limits{MaxHeadBytes: 50}, cause: handshake.ErrHeadTooLarge},
