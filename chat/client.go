@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,11 @@ func (c *client) readLoop() {
 	for {
 		msg, err := c.sock.ReadMessage(context.Background())
 		if err != nil {
+			// The socket may enforce the size limit itself, before the payload arrives.
+			var pe frame.ProtocolError
+			if errors.As(err, &pe) && pe.Code == frame.CloseTooBig {
+				h.stats.tooBig.Add(1)
+			}
 			return
 		}
 		h.stats.messagesIn.Add(1)

@@ -31,6 +31,12 @@ type Config struct {
 	JoinTimeout time.Duration
 	// WriteTimeout bounds one message write; a client whose write takes longer is dropped. Default 10s.
 	WriteTimeout time.Duration
+	// OriginPatterns lists the hosts (path.Match patterns such as "*.example.com" or "localhost:*") whose pages
+	// may connect besides the server's own; by default only a page served by this host may (same origin), which
+	// keeps other sites' pages from using a visitor's browser to join (RFC 6455, Section 10.2).
+	OriginPatterns []string
+	// InsecureSkipOriginCheck lets a page from any origin connect.
+	InsecureSkipOriginCheck bool
 	// Logger receives connection events. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock used for timestamps. Default time.Now.

@@ -240,6 +240,12 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 }
 
+func (h *Hub) shuttingDown() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closing
+}
+
 // Stats are the hub's counters since it started.
 type Stats struct {
 	ConnectionsTotal  int64 // connections admitted

@@ -2,7 +2,9 @@ package chat
 
 import (
 	"context"
+	"errors"
 
+	"duplex/conn"
 	"duplex/frame"
 )
 
@@ -21,3 +23,34 @@ type Socket interface {
 	// CloseNow closes the connection without a handshake.
 	CloseNow() error
 }
+
+// errBinary reports a binary message, which the chat protocol has no use for.
+var errBinary = errors.New("chat: binary message")
+
+// NewSocket adapts c to Socket. A binary message closes the connection with 1003 (unsupported data),
+// since every message of the protocol is JSON text.
+func NewSocket(c *conn.Conn) Socket { return connSocket{c} }
+
+type connSocket struct{ c *conn.Conn }
+
+func (s connSocket) ReadMessage(ctx context.Context) ([]byte, error) {
+	t, b, err := s.c.ReadMessage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if t != conn.MessageText {
+		// RFC 6455, Section 7.4.1: 1003 "indicates that an endpoint is terminating the connection because
+		// it has received a type of data it cannot accept".
+		_ = s.c.Close(frame.CloseUnsupportedData, "binary messages are not supported")
+		return nil, errBinary
+	}
+	return b, nil
+}
+
+func (s connSocket) WriteMessage(ctx context.Context, msg []byte) error {
+	return s.c.WriteMessage(ctx, conn.MessageText, msg)
+}
+
+func (s connSocket) Close(code frame.CloseCode, reason string) error { return s.c.Close(code, reason) }
+
+func (s connSocket) CloseNow() error { return s.c.CloseNow() }

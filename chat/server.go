@@ -1,0 +1,124 @@
+package chat
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+
+	"duplex/conn"
+	"duplex/handshake"
+)
+
+//go:embed web
+var webFiles embed.FS
+
+// Server is the chat's HTTP face: it serves the page at "/", the WebSocket endpoint at "/ws", a health
+// check at "/healthz" and counters in the Prometheus text format at "/metrics". It is safe for use by
+// many goroutines.
+type Server struct {
+	hub    *Hub
+	accept conn.AcceptOptions
+	mux    *http.ServeMux
+}
+
+// NewServer returns a server with a new hub configured by cfg (nil: all defaults). cfg is copied.
+func NewServer(cfg *Config) *Server {
+	c := cfg.withDefaults()
+	s := &Server{
+		hub: NewHub(&c),
+		accept: conn.AcceptOptions{
+			OriginPatterns:          c.OriginPatterns,
+			InsecureSkipOriginCheck: c.InsecureSkipOriginCheck,
+			// The limit is checked from the frame header, before the payload is read (1009).
+			Options: conn.Options{ReadLimit: c.MaxMessageSize},
+		},
+		mux: http.NewServeMux(),
+	}
+	page, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	s.mux.Handle("GET /", http.FileServerFS(page))
+	s.mux.HandleFunc("GET /ws", s.serveWS)
+	s.mux.HandleFunc("GET /healthz", s.serveHealth)
+	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
+	return s
+}
+
+// Hub returns the server's hub.
+func (s *Server) Hub() *Hub { return s.hub }
+
+// ServeHTTP routes a request to the page, the WebSocket endpoint, the health check or the counters.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Path != "/ws" {
+		// The page runs no inline script and loads nothing from elsewhere; saying so lets the browser refuse
+		// anything injected, a second line behind rendering every user string as text.
+		w.Header().Set("Content-Security-Policy",
+			"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Shutdown closes every chat connection with 1001 (going away) after delivering what was queued for it,
+// as Hub.Shutdown does. Stop the http.Server first, so that no new connection arrives meanwhile.
+func (s *Server) Shutdown(ctx context.Context) error { return s.hub.Shutdown(ctx) }
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	c, err := conn.Upgrade(w, r, &s.accept)
+	if err != nil {
+		// Upgrade has answered with the HTTP status; a refused origin is worth a line in the log.
+		var he *handshake.Error
+		if errors.As(err, &he) && he.Status == http.StatusForbidden {
+			s.hub.log.Warn("chat: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		}
+		return
+	}
+	// Serve owns c from here: it runs the reader on this goroutine, and returns once both the reader and
+	// the writer have ended.
+	s.hub.Serve(NewSocket(c), remoteIP(r.RemoteAddr))
+}
+
+// remoteIP is the address the per-address limit counts. Forwarding headers are not trusted: they are
+// the client's to write.
+func remoteIP(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.hub.shuttingDown() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "shutting down")
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	st := s.hub.Stats()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	for _, m := range []struct {
+		name, kind, help string
+		value            int64
+	}{
+		{"chat_connections_total", "counter", "WebSocket connections admitted.", st.ConnectionsTotal},
+		{"chat_connections_active", "gauge", "WebSocket connections open now.", st.ConnectionsActive},
+		{"chat_messages_in_total", "counter", "Messages read from clients.", st.MessagesIn},
+		{"chat_messages_out_total", "counter", "Messages written to clients.", st.MessagesOut},
+		{"chat_slow_clients_dropped_total", "counter", "Clients dropped for not keeping up (1013).", st.SlowDropped},
+		{"chat_rate_limited_total", "counter", "Clients closed for sending too fast (1008).", st.RateLimited},
+		{"chat_too_big_total", "counter", "Clients closed for a message over the size limit (1009).", st.TooBig},
+		{"chat_refused_per_address_total", "counter", "Connections refused by the per-address limit (1008).", st.RefusedPerIP},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", m.name, m.help, m.name, m.kind, m.name, m.value)
+	}
+}

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/require"
+)
+
+// step bounds one browser action or wait; generous, because the machine is shared.
+const step = 30 * time.Second
+
+// chromiumPath finds the browser, or skips (fails under DUPLEX_REQUIRE_PEERS=1) naming the install step.
+func chromiumPath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "chromium not found: run `make deps` (or `apt-get install chromium`) to run the browser tests"
+	if os.Getenv("DUPLEX_REQUIRE_PEERS") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and returns a context holding it; the browser
+// ends with the test.
+func newBrowser(t testing.TB) context.Context {
+	t.Helper()
+	path := chromiumPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		// Chromium runs as root here, which its sandbox refuses.
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1100, 720),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	// The first Run starts the browser; it must not carry a timeout, which would end the browser with it.
+	require.NoError(t, chromedp.Do(bctx), "start chromium")
+	return bctx
+}
+
+// page is one tab in a browser context of its own, so two pages are two users with separate state.
+type page struct {
+	t      testing.TB
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func openPage(t testing.TB, browser context.Context, url string) *page {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	p := &page{t: t, ctx: ctx, cancel: cancel}
+	// The first Run creates the tab, which lives as long as the context of that call: no timeout here either.
+	require.NoError(t, chromedp.Do(ctx), "open a tab")
+	p.do(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("nick")))
+	return p
+}
+
+// do runs actions within one step's time.
+func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	require.NoError(p.t, chromedp.Do(ctx, actions...))
+}
+
+// waitFor polls a JavaScript expression until it is truthy.
+func (p *page) waitFor(expr string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(step), chromedp.WithPollingInterval(50*time.Millisecond)))
+	require.NoError(p.t, err, "waiting for %s", expr)
+}
+
+// eval evaluates expr and decodes its JSON value into out.
+func (p *page) eval(expr string, out any) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(`+expr+`)`))
+	require.NoError(p.t, err, "evaluating %s", expr)
+	require.NoError(p.t, json.Unmarshal([]byte(raw), out))
+}
+
+func (p *page) state() string {
+	var s string
+	p.eval(`document.getElementById("state").textContent`, &s)
+	return s
+}
+
+// join fills the join form and waits until the page shows the room open.
+func (p *page) join(nick string) {
+	p.t.Helper()
+	p.do(
+		chromedp.SetValue(chromedp.ID("nick"), nick),
+		chromedp.Click(chromedp.ID("join-button")),
+	)
+	p.waitFor(`document.getElementById("state").textContent === "OPEN" && document.getElementById("join").hidden`)
+}
+
+// say puts text into the message box and presses Enter in it. (The value is set rather than typed because
+// synthesized key events cannot type characters outside the Basic Multilingual Plane, such as emoji.)
+func (p *page) say(text string) {
+	p.t.Helper()
+	p.do(chromedp.SetValue(chromedp.ID("input"), text), chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
+}
+
+// entry is one line of the record panel as the page shows it.
+type entry struct {
+	Kind string `json:"kind"` // "msg" or "notice"
+	Seq  int    `json:"seq"`
+	Nick string `json:"nick"`
+	Text string `json:"text"`
+	Time string `json:"time"` // the datetime attribute (ISO 8601), "" when the entry has none
+}
+
+func (p *page) record() []entry {
+	p.t.Helper()
+	var out []entry
+	p.eval(`[...document.querySelectorAll("#record > li")].map(li => ({
+		kind: li.classList.contains("msg") ? "msg" : "notice",
+		seq: Number(li.dataset.seq || 0),
+		nick: li.querySelector(".nick")?.textContent || "",
+		text: li.classList.contains("msg") ? li.querySelector(".text").textContent : li.firstChild.nodeValue,
+		time: li.querySelector("time")?.dateTime || "",
+	}))`, &out)
+	return out
+}
+
+func (p *page) users() []string {
+	var out []string
+	p.eval(`[...document.querySelectorAll("#users li")].map(li => li.textContent)`, &out)
+	return out
+}
+
+// jsString quotes s for use in a JavaScript expression.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// hasMessage is a JavaScript predicate: the record shows a message from nick with exactly text.
+func hasMessage(nick, text string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll("#record .msg")].some(li =>
+		li.querySelector(".nick").textContent === %s && li.querySelector(".text").textContent === %s)`,
+		jsString(nick), jsString(text))
+}
+
+// hasNotice is a JavaScript predicate: the record shows a notice starting with text.
+func hasNotice(text string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll("#record .notice")].some(li => li.firstChild.nodeValue.startsWith(%s))`, jsString(text))
+}
