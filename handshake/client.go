@@ -206,13 +206,25 @@ func checkExtensions(exts []Extension) error {
 	return nil
 }
 
+// requestOrder lists the handshake's own request fields in the order and spelling of
+// RFC 6455, Section 1.3, for servers that are fussier about names than HTTP allows.
+var requestOrder = []string{
+	"Upgrade", "Connection", "Sec-WebSocket-Key", "Origin", "Sec-WebSocket-Protocol",
+	"Sec-WebSocket-Extensions", "Sec-WebSocket-Version",
+}
+
 func appendRequest(dst []byte, req *Request) []byte {
 	dst = append(dst, req.Method...)
 	dst = append(dst, ' ')
 	dst = append(dst, req.Target...)
 	dst = append(dst, " HTTP/1.1\r\n"...)
 	dst = appendField(dst, "Host", req.Host)
-	dst = appendHeaderLines(dst, req.Header)
+	for _, name := range requestOrder {
+		for _, v := range req.Header.Values(name) {
+			dst = appendField(dst, name, v)
+		}
+	}
+	dst = appendHeaderLines(dst, req.Header, requestOrder)
 	return append(dst, "\r\n"...)
 }
 

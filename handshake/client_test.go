@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -401,4 +402,47 @@ func TestClientRefusalHeaders(t *testing.T) {
 	assert.Equal(t, `Basic realm="chat"`, res.Response.Header.Get("WWW-Authenticate"))
 	assert.Equal(t, "example.com", res.Request.Host)
 	assertClosed(t, server)
+}
+
+// TestClientRequestWire checks the request's bytes: the handshake's own fields spelled and
+// ordered as in RFC 6455, Section 1.3, then the extra fields.
+func TestClientRequestWire(t *testing.T) {
+	client, server := net.Pipe()
+	defer server.Close()
+	got := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(server)
+		var b strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			b.WriteString(line)
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		got <- b.String()
+		_ = server.Close()
+	}()
+	_, err := handshake.Client(testContext(t), client, mustURL(t, "ws://server.example.com/chat"), &handshake.ClientOptions{
+		Origin: "http://example.com", Subprotocols: []string{"chat", "superchat"},
+		Extensions: []handshake.Extension{{Name: "x-a"}}, Header: http.Header{"X-B": {"2"}, "X-A": {"1"}},
+	})
+	require.Error(t, err, "the server hangs up")
+	raw := <-got
+	_, after, ok := strings.Cut(raw, "Sec-WebSocket-Key: ")
+	require.True(t, ok, raw)
+	key, _, _ := strings.Cut(after, "\r\n")
+	want := "GET /chat HTTP/1.1\r\n" +
+		"Host: server.example.com\r\n" +
+		"Upgrade: websocket\r\n" +
+		"Connection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + key + "\r\n" +
+		"Origin: http://example.com\r\n" +
+		"Sec-WebSocket-Protocol: chat, superchat\r\n" +
+		"Sec-WebSocket-Extensions: x-a\r\n" +
+		"Sec-WebSocket-Version: 13\r\n" +
+		"X-A: 1\r\n" +
+		"X-B: 2\r\n" +
+		"\r\n"
+	assert.Equal(t, want, raw)
 }

@@ -182,11 +182,14 @@ func checkExtraHeader(h http.Header, own []string) error {
 	return nil
 }
 
-// appendHeaderLines appends h as header lines, keys sorted so the output is stable.
-func appendHeaderLines(dst []byte, h http.Header) []byte {
+// appendHeaderLines appends h as header lines, keys sorted so the output is stable, but
+// for the keys that match one of skip (ASCII case-insensitive).
+func appendHeaderLines(dst []byte, h http.Header, skip []string) []byte {
 	keys := make([]string, 0, len(h))
 	for k := range h {
-		keys = append(keys, k)
+		if !slices.ContainsFunc(skip, func(s string) bool { return strings.EqualFold(s, k) }) {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
@@ -216,7 +219,7 @@ func appendSwitching(dst []byte, a *accepted, extra http.Header) []byte {
 		dst = AppendExtensions(dst, a.extensions)
 		dst = append(dst, "\r\n"...)
 	}
-	dst = appendHeaderLines(dst, extra)
+	dst = appendHeaderLines(dst, extra, nil)
 	return append(dst, "\r\n"...)
 }
 
