@@ -1,0 +1,111 @@
+package autobahn_test
+
+import (
+	"context"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"duplex/autobahn"
+)
+
+// informationalForAll are the cases the original grades INFORMATIONAL for
+// every peer; everywhere else strict conformance means OK and OK.
+var informationalForAll = []string{"7.1.6", "7.13.1", "7.13.2"}
+
+// buildWsecho builds duplex's echo server and fuzzing client. The suite
+// drives it as a separate process, so that the suite's package imports
+// nothing of the library it tests.
+func buildWsecho(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wsecho")
+	out, err := exec.Command("go", "build", "-o", bin, "duplex/cmd/wsecho").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			require.NoError(t, c.Close())
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "nothing listens on %s: %v", addr, err)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// assertStrict fails for every case that is not strictly conformant.
+func assertStrict(t *testing.T, rep *autobahn.Report, agent string, want int) {
+	t.Helper()
+	rs := rep.Results(agent)
+	require.Len(t, rs, want, "one result per case")
+	for _, r := range rs {
+		v := autobahn.OK
+		if slices.Contains(informationalForAll, r.ID) {
+			v = autobahn.Informational
+		}
+		assert.Equal(t, v, r.Behavior, "%s behavior: %s", r.ID, r.Result)
+		assert.Equal(t, v, r.BehaviorClose, "%s behaviorClose: %s", r.ID, r.ResultClose)
+	}
+	t.Logf("\n%s", rep.Summary())
+}
+
+// TestConformanceServer runs every case of sections 1-10 against duplex's
+// echo server (cmd/wsecho).
+func TestConformanceServer(t *testing.T) {
+	t.Parallel()
+	bin := buildWsecho(t)
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "-addr", addr)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitListening(t, addr)
+
+	cases := autobahn.Cases()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rep, err := autobahn.RunClient(ctx, "ws://"+addr+"/", "duplex-server", cases, nil)
+	require.NoError(t, err)
+	assertStrict(t, rep, "duplex-server", len(cases))
+}
+
+// TestConformanceClient runs every case of sections 1-10 against duplex's
+// client, driven by `wsecho -client` as any client is driven: through the
+// fuzzingserver protocol.
+func TestConformanceClient(t *testing.T) {
+	t.Parallel()
+	bin := buildWsecho(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cases := autobahn.Cases()
+	srv := &autobahn.Server{Cases: cases}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+
+	out, err := exec.CommandContext(ctx, bin, "-client", "ws://"+ln.Addr().String(), "-agent", "duplex-client").CombinedOutput()
+	cancel()
+	require.ErrorIs(t, <-served, context.Canceled)
+	require.NoError(t, err, "%s", out)
+	assertStrict(t, srv.Report, "duplex-client", len(cases))
+}
