@@ -142,3 +142,28 @@ func TestUpgradeNotHijackable(t *testing.T) {
 	assert.Equal(t, http.StatusInternalServerError, w.Code)
 	assert.Equal(t, "close", w.Header().Get("Connection"))
 }
+
+// wrappedWriter is a middleware's ResponseWriter: it hides Hijack but unwraps.
+type wrappedWriter struct{ http.ResponseWriter }
+
+func (w wrappedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestUpgradeThroughWrapper: a ResponseWriter wrapped by middleware still hijacks, through
+// its Unwrap method.
+func TestUpgradeThroughWrapper(t *testing.T) {
+	ch := make(chan upgraded, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, res, err := handshake.Upgrade(wrappedWriter{w}, r, nil)
+		ch <- upgraded{c, res, err}
+	}))
+	defer srv.Close()
+	_, isHijacker := any(wrappedWriter{}).(http.Hijacker)
+	require.False(t, isHijacker)
+
+	c := dialServer(t, srv)
+	_, err := handshake.Client(testContext(t), c, mustURL(t, srv.URL), nil)
+	require.NoError(t, err)
+	u := <-ch
+	require.NoError(t, u.err)
+	require.NoError(t, u.conn.Close())
+}
