@@ -83,6 +83,10 @@ func newConn(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Con
 	o := opts.withDefaults()
 	if br == nil {
 		br = bufio.NewReaderSize(nc, o.ReadBufferSize)
+	} else if br.Size() < o.ReadBufferSize {
+		// A larger buffer asked for: read through the handshake's reader,
+		// which may hold the peer's first bytes, never around it.
+		br = bufio.NewReaderSize(br, o.ReadBufferSize)
 	}
 	c := &Conn{
 		nc:        nc,

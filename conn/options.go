@@ -30,8 +30,9 @@ type Options struct {
 	// read. 0 means [DefaultReadLimit]; a negative value means no limit.
 	ReadLimit int64
 
-	// ReadBufferSize is the size of the read buffer New creates when it is
-	// given no bufio.Reader. 0 means [DefaultBufferSize].
+	// ReadBufferSize is the size of the read buffer. A smaller reader
+	// from the opening handshake is read through a buffer of this size.
+	// 0 means [DefaultBufferSize].
 	ReadBufferSize int
 
 	// WriteBufferSize is the size of the write buffer: a frame whose

@@ -1,6 +1,7 @@
 package conn_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -472,4 +473,27 @@ func TestTCPDrop(t *testing.T) {
 	assert.Equal(t, frame.CloseAbnormal, conn.CloseStatus(err))
 	assert.Equal(t, [][2]conn.State{{conn.StateConnecting, conn.StateOpen}, {conn.StateOpen, conn.StateClosed}}, log.wait(t))
 	assert.True(t, errors.Is(c.WriteMessage(testCtx(t), conn.MessageText, nil), io.ErrUnexpectedEOF))
+}
+
+// TestHandshakeReaderKept checks that bytes already buffered by the
+// opening handshake's reader are read first, whatever the buffer size
+// (RFC 6455 section 4: the first frame may follow the handshake at once).
+func TestHandshakeReaderKept(t *testing.T) {
+	for _, size := range []int{0, 16, 1 << 16} {
+		cn, sn := tcpPair(t)
+		first := encodeFrame(frame.Header{Fin: true, Opcode: frame.OpText, Masked: true, Length: 5}, []byte("early"))
+		_, err := cn.Write(append([]byte("HEAD\r\n\r\n"), first...))
+		require.NoError(t, err)
+		br := bufio.NewReaderSize(sn, 16)
+		line, err := br.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "HEAD\r\n", line)
+		_, err = br.ReadString('\n')
+		require.NoError(t, err)
+		s := conn.New(sn, br, frame.RoleServer, &conn.Options{ReadBufferSize: size})
+		_, msg, err := s.ReadMessage(testCtx(t))
+		require.NoError(t, err)
+		assert.Equal(t, "early", string(msg), "buffer size %d", size)
+		require.NoError(t, s.CloseNow())
+	}
 }
