@@ -1,12 +1,12 @@
-# duplex: `make run` starts the server, `make test` installs what the tests need and runs them all.
+# duplex: `make run` starts the chat server, `make test` installs what the tests need and runs them all.
 SHELL := /bin/bash
 GO ?= go
-ADDR ?= :8080
+ADDR ?= localhost:8080
 
 .PHONY: run test check deps race vet fmt-check
 
 run:
-	$(GO) run ./cmd/wsecho -addr $(ADDR)
+	$(GO) run ./cmd/chat -addr $(ADDR)
 
 # test installs the outside peers the interop tests need (when missing), then runs every check.
 test: deps check
