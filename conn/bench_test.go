@@ -84,7 +84,9 @@ func benchReader(b *testing.B, role frame.Role, n int) *conn.Conn {
 	return c
 }
 
-func BenchmarkWriteMessage(b *testing.B) {
+// benchWrite measures send, which writes one binary message, for each role
+// and size.
+func benchWrite(b *testing.B, send func(ctx context.Context, c *conn.Conn, msg []byte) error) {
 	benchRoles(b, func(b *testing.B, role frame.Role, n int) {
 		c := benchWriter(b, role)
 		msg := pattern(n)
@@ -92,32 +94,29 @@ func BenchmarkWriteMessage(b *testing.B) {
 		b.SetBytes(int64(n))
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := c.WriteMessage(ctx, conn.MessageBinary, msg); err != nil {
+			if err := send(ctx, c, msg); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 }
 
+func BenchmarkWriteMessage(b *testing.B) {
+	benchWrite(b, func(ctx context.Context, c *conn.Conn, msg []byte) error {
+		return c.WriteMessage(ctx, conn.MessageBinary, msg)
+	})
+}
+
 func BenchmarkNextWriter(b *testing.B) {
-	benchRoles(b, func(b *testing.B, role frame.Role, n int) {
-		c := benchWriter(b, role)
-		msg := pattern(n)
-		ctx := context.Background()
-		b.SetBytes(int64(n))
-		b.ReportAllocs()
-		for b.Loop() {
-			w, err := c.NextWriter(ctx, conn.MessageBinary)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := w.Write(msg); err != nil {
-				b.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				b.Fatal(err)
-			}
+	benchWrite(b, func(ctx context.Context, c *conn.Conn, msg []byte) error {
+		w, err := c.NextWriter(ctx, conn.MessageBinary)
+		if err != nil {
+			return err
 		}
+		if _, err := w.Write(msg); err != nil {
+			return err
+		}
+		return w.Close()
 	})
 }
 
