@@ -18,6 +18,9 @@ import (
 // wait bounds every wait for an event in these tests; it is generous because the machine is shared.
 const wait = 10 * time.Second
 
+// tick is how often assert.Eventually looks again.
+const tick = 10 * time.Millisecond
+
 var errClosed = errors.New("fake socket closed")
 
 // fakeSocket is an in-memory chat.Socket. The test plays the browser: send puts a message on the hub's
@@ -122,6 +125,18 @@ func (f *fakeSocket) next(t testing.TB) chat.Event {
 	case <-time.After(wait):
 		t.Fatalf("next: no event within %v", wait)
 		return chat.Event{}
+	}
+}
+
+// nextRaw returns the bytes of the next write, as the hub passed them.
+func (f *fakeSocket) nextRaw(t testing.TB) []byte {
+	t.Helper()
+	select {
+	case b := <-f.out:
+		return b
+	case <-time.After(wait):
+		t.Fatalf("nextRaw: no event within %v", wait)
+		return nil
 	}
 }
 

@@ -67,6 +67,23 @@ func TestJoinWelcomePresenceAndMessages(t *testing.T) {
 	assert.Equal(t, []string{"alice"}, alice.nextOf(t, chat.KindPresence).Users)
 }
 
+// TestBroadcastEncodesOnce checks that every member is handed the same encoded bytes.
+func TestBroadcastEncodesOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	a, _ := h.join(t, "", "a")
+	b, _ := h.join(t, "", "b")
+	for _, f := range []*fakeSocket{a, b} {
+		f.nextOf(t, chat.KindJoined)
+		f.nextOf(t, chat.KindPresence)
+	}
+	a.nextOf(t, chat.KindJoined) // b's arrival, which b already skipped
+	a.nextOf(t, chat.KindPresence)
+	a.send(t, chat.Event{Type: chat.KindSend, Text: "once"})
+	ra, rb := a.nextRaw(t), b.nextRaw(t)
+	assert.Equal(t, "once", decodeEvent(t, ra).Text)
+	assert.Same(t, &ra[0], &rb[0], "one encoding shared by all members")
+}
+
 func TestRoomsAreSeparate(t *testing.T) {
 	h := newHarness(t, nil)
 	a, _ := h.join(t, "a", "sam")

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"duplex/chat"
+	"duplex/conn"
+	"duplex/frame"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const wait = 10 * time.Second
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunServesAndShutsDown runs the command as main does, with a context standing for SIGTERM: a
+// connected client must receive 1001 and run must return cleanly.
+func TestRunServesAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log-format", "json", "-history", "0"}, logs, func(a string) { ready <- a })
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	}
+
+	resp, err := http.Get("http://" + addr + "/healthz")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "ok\n", string(body))
+
+	dctx, dcancel := context.WithTimeout(context.Background(), wait)
+	defer dcancel()
+	c, _, err := conn.Dial(dctx, "ws://"+addr+"/ws", nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	join, _ := json.Marshal(chat.Event{Type: chat.KindJoin, Nick: "ada"})
+	require.NoError(t, c.WriteMessage(dctx, conn.MessageText, join))
+	_, b, err := c.ReadMessage(dctx)
+	require.NoError(t, err)
+	var welcome chat.Event
+	require.NoError(t, json.Unmarshal(b, &welcome))
+	assert.Equal(t, chat.KindWelcome, welcome.Type)
+	assert.Empty(t, welcome.History, "-history 0 keeps none")
+
+	cancel() // SIGTERM
+	var ce conn.CloseError
+	for {
+		if _, _, err := c.ReadMessage(dctx); err != nil {
+			require.ErrorAs(t, err, &ce)
+			break
+		}
+	}
+	assert.Equal(t, frame.CloseGoingAway, ce.Code)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(wait):
+		t.Fatal("run did not return after shutdown")
+	}
+
+	// Structured logs: one JSON object per line.
+	lines := bytes.Split(bytes.TrimSpace([]byte(logs.String())), []byte("\n"))
+	require.NotEmpty(t, lines)
+	for _, l := range lines {
+		var rec map[string]any
+		assert.NoError(t, json.Unmarshal(l, &rec), "log line %s", l)
+	}
+	assert.Contains(t, logs.String(), `"msg":"chat: stopped"`)
+}
+
+func TestFlags(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "localhost:8080", o.addr, "the README's first command serves http://localhost:8080")
+	assert.Empty(t, o.cfg.OriginPatterns, "same origin only by default")
+	assert.False(t, o.cfg.InsecureSkipOriginCheck)
+
+	o, err = parseFlags([]string{"-origins", "chat.example.com, *.example.org", "-history", "0", "-rate", "2"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"chat.example.com", "*.example.org"}, o.cfg.OriginPatterns)
+	assert.Equal(t, -1, o.cfg.History)
+	assert.Equal(t, 2.0, o.cfg.Rate)
+
+	_, err = parseFlags([]string{"-h"}, io.Discard)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	_, err = parseFlags([]string{"-log-format", "xml"}, io.Discard)
+	require.Error(t, err)
+	_, err = parseFlags([]string{"extra"}, io.Discard)
+	require.Error(t, err)
+}
