@@ -1,0 +1,56 @@
+// Command ws is a command-line WebSocket client and a small server, for
+// trying and debugging WebSocket endpoints from a shell.
+//
+// # Client
+//
+//	ws [flags] URL
+//
+// connects to URL (ws:// or wss://), sends each line of standard input as a
+// text message (binary with -binary) and prints each message received on a
+// line of its own on standard output. It works in pipes and interactively:
+//
+//	echo hello | ws ws://127.0.0.1:8080/echo
+//
+// At the end of standard input it waits until no message arrived for -wait
+// (one second by default; replies to the last lines may still be on their
+// way), then runs the closing handshake with -close-code and -close-reason
+// and exits. An interrupt closes at once. When the server
+// closes first, ws reports the code and reason it sent.
+//
+// # Server
+//
+//	ws [flags] -listen ADDR
+//
+// accepts WebSocket connections on ADDR (any path, any origin: it is a test
+// server), prints each message clients send on a line of standard output,
+// and sends each line of standard input to every connected client. At the end
+// of standard input it closes every connection and exits.
+//
+// # Flags
+//
+//	-H "Name: value"   add a request header (repeatable)
+//	-origin URL        send an Origin header
+//	-subprotocol LIST  comma-separated subprotocols: offered by the client,
+//	                   spoken by the server, most preferred first
+//	-binary            send lines as binary messages
+//	-ping DURATION     send a ping at this interval (0: never)
+//	-wait DURATION     after the end of standard input, close once no
+//	                   message arrived for this long (default 1s)
+//	-close-code N      close code sent on exit (default 1000)
+//	-close-reason TEXT close reason sent on exit
+//	-cacert FILE       trust the PEM certificates in FILE for wss://
+//	-insecure          skip the server certificate check (test servers only)
+//	-v                 print the handshake and every message and control
+//	                   frame (ping, pong, close) on standard error
+//
+// Verbose mode shows messages, not the frames of a fragmented message: it
+// observes the connection through its public hooks, above TLS.
+//
+// # Exit status
+//
+//	0  the connection closed normally (1000, 1001 or no status code)
+//	1  no connection: network error, TLS failure, refused handshake (its
+//	   HTTP status is printed); or the connection failed on the way
+//	2  bad usage
+//	3  the peer closed the connection with another code (printed)
+package main

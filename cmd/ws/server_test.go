@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"io"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"duplex/conn"
+	"duplex/frame"
+)
+
+var listeningRE = regexp.MustCompile(`listening on (ws://\S+)`)
+
+// startListener runs ws -listen on a free port and returns its URL, its
+// standard input and a channel with its exit status.
+func startListener(t *testing.T, args ...string) (string, *io.PipeWriter, *lockedBuffer, <-chan int) {
+	t.Helper()
+	stdin, feed := io.Pipe()
+	out, errb := &lockedBuffer{}, &lockedBuffer{}
+	exit := make(chan int, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	go func() {
+		exit <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), stdin, out, errb)
+		cancel()
+	}()
+	t.Cleanup(func() {
+		feed.Close()
+		cancel()
+	})
+	deadline := time.Now().Add(testTimeout)
+	for time.Now().Before(deadline) {
+		if m := listeningRE.FindStringSubmatch(errb.String()); m != nil {
+			return m[1], feed, out, exit
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("ws -listen did not start: %s", errb.String())
+	return "", nil, nil, nil
+}
+
+func TestServerPrintsClientsAndBroadcastsStdin(t *testing.T) {
+	url, feed, out, exit := startListener(t, "-subprotocol", "chat",
+		"-close-code", "4003", "-close-reason", "server done")
+	ctx := context.Background()
+	var clients []*conn.Conn
+	for range 2 {
+		c, _, err := conn.Dial(ctx, url, &conn.DialOptions{Subprotocols: []string{"chat"}})
+		require.NoError(t, err)
+		defer c.CloseNow()
+		assert.Equal(t, "chat", c.Subprotocol())
+		clients = append(clients, c)
+	}
+
+	require.NoError(t, clients[0].WriteMessage(ctx, conn.MessageText, []byte("from a client")))
+	_, err := feed.Write([]byte("to all\n"))
+	require.NoError(t, err)
+	for _, c := range clients {
+		typ, b, err := c.ReadMessage(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, conn.MessageText, typ)
+		assert.Equal(t, "to all", string(b))
+	}
+
+	require.NoError(t, feed.Close())
+	for _, c := range clients {
+		_, _, err := c.ReadMessage(ctx)
+		var ce conn.CloseError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, frame.CloseCode(4003), ce.Code)
+		assert.Equal(t, "server done", ce.Reason)
+	}
+	select {
+	case code := <-exit:
+		assert.Equal(t, exitOK, code)
+	case <-time.After(testTimeout):
+		t.Fatal("ws -listen did not exit at the end of its input")
+	}
+	assert.Equal(t, "from a client\n", out.String())
+}
+
+func TestServerCannotListen(t *testing.T) {
+	res := runWS(t, nil, "-listen", "127.0.0.1:-1")
+	assert.Equal(t, exitFailed, res.code)
+	assert.Contains(t, res.stderr, "cannot listen")
+}
