@@ -52,6 +52,11 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 
 // awaitClose waits for the peer's close frame after Close sent one.
 func (c *Conn) awaitClose() error {
+	if c.inHook.Load() {
+		// Called from OnPing or OnPong: the reader is this goroutine's
+		// caller and reads the answer once the hook returns.
+		return nil
+	}
 	select {
 	case <-c.closeRecv:
 	case <-c.closed:

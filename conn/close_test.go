@@ -316,3 +316,31 @@ func TestCloseStatus(t *testing.T) {
 	assert.Equal(t, frame.CloseCode(4000), conn.CloseStatus(wrapped))
 	assert.Equal(t, "conn: closed with 4000 (private use): app", conn.CloseError{Code: 4000, Reason: "app"}.Error())
 }
+
+// TestCloseFromPingHook checks that Close called on the reading goroutine,
+// from the ping hook, does not wait for itself: the reader completes the
+// handshake once the hook returns.
+func TestCloseFromPingHook(t *testing.T) {
+	var c *conn.Conn
+	hookErr := make(chan error, 1)
+	c, p := rawPair(t, frame.RoleServer, &conn.Options{OnPing: func([]byte) {
+		hookErr <- c.Close(frame.CloseNormal, "from hook")
+	}})
+	readErr := make(chan error, 1)
+	go func() {
+		_, _, err := c.ReadMessage(testCtx(t))
+		readErr <- err
+	}()
+	p.send(p.wire(frame.OpPing, true, []byte("x")))
+	require.NoError(t, <-hookErr)
+	h, _ := p.readFrame()
+	assert.Equal(t, frame.OpPong, h.Opcode)
+	code, reason := p.readClose()
+	assert.Equal(t, frame.CloseNormal, code)
+	assert.Equal(t, "from hook", reason)
+	p.send(p.wire(frame.OpClose, true, closePayload(t, frame.CloseNormal, "")))
+	var ce conn.CloseError
+	require.ErrorAs(t, <-readErr, &ce)
+	assert.Equal(t, frame.CloseNormal, ce.Code)
+	p.readEOF()
+}

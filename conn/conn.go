@@ -70,6 +70,7 @@ type Conn struct {
 	closeTimer   *time.Timer
 	closeExpired atomic.Bool
 	closeReading atomic.Bool // Close holds the read lock, reading for the answer
+	inHook       atomic.Bool // the reader is calling OnPing or OnPong
 
 	r readState
 	w writeState

@@ -34,19 +34,27 @@ func (c *Conn) handleControl(h frame.Header) error {
 		if err := c.writeControl(c.r.ctx, frame.OpPong, p); err != nil && c.State() == StateOpen {
 			return err
 		}
-		if c.opts.OnPing != nil {
-			c.opts.OnPing(p)
-		}
+		c.callHook(c.opts.OnPing, p)
 	case frame.OpPong:
 		// RFC 6455, Section 5.5.3: an unsolicited pong is allowed and
 		// needs no answer.
-		if c.opts.OnPong != nil {
-			c.opts.OnPong(p)
-		}
+		c.callHook(c.opts.OnPong, p)
 	case frame.OpClose:
 		return c.receiveClose(p)
 	}
 	return nil
+}
+
+// callHook calls a ping or pong hook on the reading goroutine, flagging it
+// so that a Close from inside the hook does not wait for the reader, which
+// is busy calling it.
+func (c *Conn) callHook(hook func([]byte), p []byte) {
+	if hook == nil {
+		return
+	}
+	c.inHook.Store(true)
+	defer c.inHook.Store(false)
+	hook(p)
 }
 
 // Ping sends a ping with the given payload (at most 125 bytes, copied

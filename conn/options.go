@@ -55,12 +55,14 @@ type Options struct {
 	// OnPing, if set, is called with the payload of each ping received,
 	// on the reading goroutine, after the pong answering it was sent (the
 	// pong is not the hook's business: RFC 6455, Section 5.5.2). The
-	// payload is valid only during the call. It must not block.
+	// payload is valid only during the call. It must not block; it may
+	// call Close, which then returns once the close frame is sent and
+	// leaves the rest of the handshake to the reading goroutine.
 	OnPing func(payload []byte)
 
 	// OnPong, if set, is called with the payload of each pong received, on
 	// the reading goroutine. The payload is valid only during the call. It
-	// must not block.
+	// must not block; it may call Close, as OnPing may.
 	OnPong func(payload []byte)
 
 	// OnStateChange, if set, is called after every change of state, in
