@@ -497,3 +497,30 @@ func TestHandshakeReaderKept(t *testing.T) {
 		require.NoError(t, s.CloseNow())
 	}
 }
+
+// TestPingPongRoundTrip pings across a pair: the peer answers on its read
+// path and the pinger's OnPong sees the payload; an unsolicited pong
+// reaches the peer's OnPong and is not answered.
+func TestPingPongRoundTrip(t *testing.T) {
+	cPongs := make(chan string, 2)
+	sPongs := make(chan string, 2)
+	c, s := newPair(t,
+		&conn.Options{OnPong: func(b []byte) { cPongs <- string(b) }},
+		&conn.Options{OnPong: func(b []byte) { sPongs <- string(b) }})
+	ctx := testCtx(t)
+	for _, x := range []*conn.Conn{c, s} {
+		go func() {
+			for {
+				if _, _, err := x.ReadMessage(ctx); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	require.NoError(t, c.Ping(ctx, []byte("are you there")))
+	assert.Equal(t, "are you there", <-cPongs)
+	require.NoError(t, c.Pong(ctx, []byte("heartbeat")))
+	assert.Equal(t, "heartbeat", <-sPongs)
+	require.NoError(t, c.Close(frame.CloseNormal, ""))
+	assert.Empty(t, cPongs, "the unsolicited pong is not answered")
+}
