@@ -34,7 +34,8 @@
 // not kept. A frame that fits the write buffer leaves in one Write call.
 // Payloads passed to [Options.OnPing] and [Options.OnPong] are valid only
 // during the call. In steady state, reading with NextReader and writing
-// with WriteMessage or NextWriter allocate nothing.
+// with WriteMessage or NextWriter allocate nothing; a context that can end
+// adds the small allocations of [context.AfterFunc] to each blocking call.
 //
 // # Errors
 //
