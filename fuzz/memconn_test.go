@@ -2,6 +2,7 @@ package fuzz_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -86,3 +87,17 @@ type memAddr string
 
 func (a memAddr) Network() string { return "mem" }
 func (a memAddr) String() string  { return string(a) }
+
+// hangTimeout bounds the work one fuzz input may take. An input that takes
+// longer is a hang: the fuzzing engine has no timeout of its own, so the
+// watchdog crashes the worker, which makes the engine keep the input.
+const hangTimeout = 10 * time.Second
+
+// watchdog arms the hang timeout for one input; call the returned
+// function when the input is done.
+func watchdog(name string, input any) (stop func()) {
+	t := time.AfterFunc(hangTimeout, func() {
+		panic(fmt.Sprintf("%s: input hangs: %q", name, input))
+	})
+	return func() { t.Stop() }
+}
