@@ -125,7 +125,7 @@ func TestNextWriterFragments(t *testing.T) {
 	for _, tc := range cases {
 		for _, role := range roles {
 			t.Run(tc.name+"/"+role.String(), func(t *testing.T) {
-				c, p := rawPair(t, role, &conn.Options{FragmentSize: 10})
+				c, p, cc := countedPair(t, role, &conn.Options{FragmentSize: 10})
 				w, err := c.NextWriter(testCtx(t), conn.MessageText)
 				require.NoError(t, err)
 				var want []byte
@@ -137,6 +137,7 @@ func TestNextWriterFragments(t *testing.T) {
 					assert.Equal(t, n, k)
 				}
 				require.NoError(t, w.Close())
+				assert.Equal(t, len(tc.frames), cc.count(), "one Write per fragment")
 				var got []byte
 				for i, n := range tc.frames {
 					h, b := p.readFrame()
