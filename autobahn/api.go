@@ -183,6 +183,11 @@ func (s *Session) Wirelog(on bool) {
 	}
 }
 
+// AllowRSV sets the reserved bits (as a number 0-7, RSV1 is 4) that a
+// negotiated extension gives a meaning to, so frames from the peer with
+// them set are not a protocol violation (compression cases: RSV1).
+func (s *Session) AllowRSV(bits uint8) { s.allowRSV = bits & 7 }
+
 // Extensions returns the Sec-WebSocket-Extensions agreed in the handshake.
 func (s *Session) Extensions() string { return s.extensions }
 

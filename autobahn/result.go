@@ -100,7 +100,7 @@ func (s *Session) resultFor(agent string, index int) *Result {
 		Expected: expectedJSON(s.alts), ExpectedClose: s.expectClose, Received: received,
 		ClosedByMe: s.closedByMe, FailedByMe: s.failedByMe, DroppedByMe: s.droppedByMe, WasClean: s.wasClean,
 		NotCleanWhy: optString(s.wasNotCleanReason), DropTimeout: s.wasServerDropTimeout, CloseTimeout: s.wasCloseHandshakeTimeout,
-		LocalCode: optInt(s.localCloseCode), LocalReason: s.localCloseReason,
+		LocalCode: s.localCloseCode, LocalReason: s.localCloseReason,
 		RemoteCode: optInt(s.remoteCloseCode), RemoteReason: s.remoteCloseReason,
 		IsServer: s.isServer,
 	}

@@ -72,7 +72,8 @@ type Session struct {
 	closedByMe, failedByMe, droppedByMe, wasClean  bool
 	wasCloseHandshakeTimeout, wasServerDropTimeout bool
 	wasNotCleanReason                              string
-	localCloseCode, remoteCloseCode                int // 0: none
+	localCloseCode                                 *int
+	remoteCloseCode                                int // 0: none
 	localCloseReason, remoteCloseReason            *string
 
 	// message being assembled
@@ -276,16 +277,16 @@ func (s *Session) sendClose(p []byte, reply bool) {
 	}
 }
 
-func parseCloseBody(p []byte) (int, *string) {
+func parseCloseBody(p []byte) (*int, *string) {
 	if len(p) < 2 {
-		return 0, nil
+		return nil, nil
 	}
 	code := int(p[0])<<8 | int(p[1])
 	if len(p) == 2 {
-		return code, nil
+		return &code, nil
 	}
 	r := string(p[2:])
-	return code, &r
+	return &code, &r
 }
 
 func (s *Session) onFrame(f *inFrame) {

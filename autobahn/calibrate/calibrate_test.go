@@ -63,10 +63,10 @@ type explanation struct {
 
 var explained = []explanation{{
 	folder: "servers/coder-v1.8.15",
-	why: "coder/websocket races when frames arrive after the one it fails the connection on: " +
-		"it sends its close, but then sometimes keeps the TCP connection open after the closing handshake, " +
-		"so the suite, as a client, drops it after 1 s (FAILED BY CLIENT). The original's slower writes " +
-		"happened to avoid the race in the reference run; the suite's timing hits it now and then.",
+	why: "coder/websocket rejects a frame on its header without consuming its payload, so its closing " +
+		"handshake resumes reading inside that payload; depending on which following bytes have arrived " +
+		"it keeps the TCP connection open past 1 s and the suite, as a client, drops it (FAILED BY CLIENT). " +
+		"The original's slower writes avoided this in the reference run.",
 	applies: func(want verdicts, r *autobahn.Result) bool {
 		return !r.ExpectedClose.ClosedByMe && want.Behavior == r.Behavior &&
 			want.BehaviorClose == autobahn.OK && r.BehaviorClose == autobahn.FailedByClient
