@@ -120,8 +120,9 @@ func (c *client) writeLoop() {
 }
 
 // readLoop reads and handles messages until the connection fails or closes. After the client has been told
-// to end it keeps reading, without handling, so that the closing handshake can complete.
-func (c *client) readLoop() {
+// to end it keeps reading, without handling, so that the closing handshake can complete. It returns the
+// error that ended it, which tells how the connection closed.
+func (c *client) readLoop() error {
 	h := c.hub
 	for {
 		msg, err := c.sock.ReadMessage(context.Background())
@@ -131,7 +132,7 @@ func (c *client) readLoop() {
 			if errors.As(err, &pe) && pe.Code == frame.CloseTooBig {
 				h.stats.tooBig.Add(1)
 			}
-			return
+			return err
 		}
 		h.stats.messagesIn.Add(1)
 		if c.isEnding() {

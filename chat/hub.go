@@ -71,14 +71,14 @@ func (h *Hub) Serve(s Socket, remote string) {
 		defer close(done)
 		c.writeLoop()
 	}()
-	c.readLoop()
+	cause := c.readLoop()
 	joinTimer.Stop()
 	if c.room != nil {
 		c.room.leave(c, h.now())
 	}
 	c.end(frame.CloseNormal, "", true) // the reader has ended, so the peer is gone: let the writer finish
 	<-done
-	h.log.Debug("chat: disconnected", "remote", remote, "nick", c.nick)
+	h.log.Debug("chat: disconnected", "remote", remote, "nick", c.nick, "cause", cause)
 }
 
 // closeWith closes s with code and reason, reading (and dropping) what the peer still sends meanwhile so

@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"duplex/chat"
 )
 
 // TestTwoUsersChat has two users, each in a browser context of their own, join one room, see each other
@@ -72,11 +76,36 @@ func TestTwoUsersChat(t *testing.T) {
 
 	screenshot(t, ada)
 
-	// bob closes his tab: the page closes its socket, and ada sees him leave.
+	// bob closes his tab: the page closes its socket with a close frame of its own, and ada sees him leave.
 	bob.cancel()
 	ada.waitFor(hasNotice("bob left"))
 	ada.waitFor(`document.querySelectorAll("#users li").length === 1`)
 	assert.Equal(t, []string{"ada"}, ada.users())
+	assert.Eventually(t, func() bool {
+		return strings.Contains(srv.logText(), `nick=bob cause="conn: closed with 1000 (normal closure): page closed"`)
+	},
+		step, 50*time.Millisecond, "the page's unload handler closed the socket")
+}
+
+// TestRecordFollowsNewest fills the record panel past its height and checks that it shows the newest entry.
+func TestRecordFollowsNewest(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServer(t, "127.0.0.1:0", "-rate", "1000", "-burst", "1000")
+	p := openPage(t, browser, srv.url("/"))
+	p.join("ada")
+	c := dialChat(t, srv.url("/ws"), "bob")
+	const n = 60
+	for i := range n {
+		sendEvent(t, c, chat.Event{Type: chat.KindSend, Text: fmt.Sprint("line ", i)})
+	}
+	p.waitFor(hasMessage("bob", fmt.Sprint("line ", n-1)))
+	p.waitFor(`(() => { const p = document.querySelector(".record-panel");
+		return p.scrollHeight > p.clientHeight && p.scrollHeight - p.scrollTop - p.clientHeight < 2; })()`)
+	var visible bool
+	p.eval(`(() => { const r = document.querySelector("#record > li:last-child").getBoundingClientRect();
+		const q = document.querySelector(".record-panel").getBoundingClientRect();
+		return r.bottom <= q.bottom + 1 && r.top >= q.top; })()`, &visible)
+	assert.True(t, visible, "the newest entry is in view")
 }
 
 // screenshot saves the page as PNG where DUPLEX_CHAT_SCREENSHOT says (the README's docs/chat.png), and
