@@ -41,6 +41,9 @@ func (s *Session) SendFrame(f Frame) {
 // BeginFrame sends the header of a frame whose payload of length total
 // follows in FrameData calls, so that one frame can be spread over time.
 func (s *Session) BeginFrame(op Opcode, fin bool, total int) {
+	if s.state == stateClosed {
+		return
+	}
 	var key *[4]byte
 	if !s.isServer {
 		s.streamKey = s.newKey()
@@ -53,6 +56,9 @@ func (s *Session) BeginFrame(op Opcode, fin bool, total int) {
 // FrameData sends the next part of the payload of the frame begun with
 // BeginFrame, masked with that frame's key when the suite is the client.
 func (s *Session) FrameData(p []byte) {
+	if s.state == stateClosed {
+		return
+	}
 	b := append([]byte(nil), p...)
 	if !s.isServer {
 		s.streamPos = maskBytes(s.streamKey, s.streamPos, b)

@@ -59,6 +59,7 @@ type HandshakeError struct {
 	Reason string
 }
 
+// Error describes the refusal, with the HTTP status when there is one.
 func (e *HandshakeError) Error() string {
 	if e.Status != 0 {
 		return fmt.Sprintf("autobahn: handshake refused with status %d: %s", e.Status, e.Reason)

@@ -49,6 +49,7 @@ func (r *Result) Passed() bool { return r.Behavior.Passed() && r.BehaviorClose.P
 // expectedJSON writes alternatives as the original's {"OK": [...], ...}.
 type expectedJSON []Alternative
 
+// MarshalJSON keeps the alternatives in their order.
 func (e expectedJSON) MarshalJSON() ([]byte, error) {
 	b := []byte{'{'}
 	for i, a := range e {

@@ -124,13 +124,13 @@ func (s *Session) run(ctx context.Context) {
 	if s.c.Run != nil {
 		s.c.Run(s)
 	}
-	done := ctx.Done()
 	for !s.lost {
 		ev, ok := s.q.pop(ctx)
 		if !ok {
 			// The caller gave up: end the connection, then wait for the read side.
 			s.drop(true)
-			ctx, done = context.Background(), nil
+			_ = s.nc.Close()
+			ctx = context.Background()
 			continue
 		}
 		switch {
@@ -142,7 +142,6 @@ func (s *Session) run(ctx context.Context) {
 			s.onLost(ev.err)
 		}
 	}
-	_ = done
 	s.ended = time.Now()
 	for _, t := range s.timers {
 		t.Stop()
@@ -158,6 +157,7 @@ type rxLogger struct {
 	r io.Reader
 }
 
+// Read logs what it reads in the wire log.
 func (l rxLogger) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	if n > 0 {

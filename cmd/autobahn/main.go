@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -21,24 +22,39 @@ import (
 	"duplex/autobahn"
 )
 
+// errNotStrict reports a fuzzingclient run with -strict where a case did not pass.
+var errNotStrict = errors.New("not every case passed strictly")
+
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	switch {
+	case errors.Is(err, errNotStrict):
+		os.Exit(2)
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "autobahn:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	mode := flag.String("mode", "fuzzingclient", "fuzzingclient (test a server) or fuzzingserver (test clients)")
-	rawURL := flag.String("url", "ws://127.0.0.1:9001", "fuzzingclient: the server's WebSocket URL")
-	listen := flag.String("listen", "127.0.0.1:9001", "fuzzingserver: address to listen on")
-	agent := flag.String("agent", "server", "fuzzingclient: the name of the server in reports")
-	cases := flag.String("cases", "*", `comma-separated case patterns, e.g. "1.*,2.*" or "9.7.1"`)
-	exclude := flag.String("exclude", "", "comma-separated case patterns to leave out")
-	out := flag.String("out", "reports", "directory for index.json, per-case JSON, summary.md and index.html")
-	strict := flag.Bool("strict", false, "fuzzingclient: exit with status 2 unless every case passes strictly")
-	quiet := flag.Bool("q", false, "no progress lines")
-	flag.Parse()
+// run parses args and runs the suite; output goes to stdout.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("autobahn", flag.ContinueOnError)
+	mode := fs.String("mode", "fuzzingclient", "fuzzingclient (test a server) or fuzzingserver (test clients)")
+	rawURL := fs.String("url", "ws://127.0.0.1:9001", "fuzzingclient: the server's WebSocket URL")
+	listen := fs.String("listen", "127.0.0.1:9001", "fuzzingserver: address to listen on")
+	agent := fs.String("agent", "server", "fuzzingclient: the name of the server in reports")
+	cases := fs.String("cases", "*", `comma-separated case patterns, e.g. "1.*,2.*" or "9.7.1"`)
+	exclude := fs.String("exclude", "", "comma-separated case patterns to leave out")
+	out := fs.String("out", "reports", "directory for index.json, per-case JSON, summary.md and index.html")
+	strict := fs.Bool("strict", false, "fuzzingclient: exit with status 2 unless every case passes strictly")
+	quiet := fs.Bool("q", false, "no progress lines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 
 	selected, err := autobahn.Select(autobahn.SplitPatterns(*cases), autobahn.SplitPatterns(*exclude))
 	if err != nil {
@@ -47,9 +63,7 @@ func run() error {
 	if len(selected) == 0 {
 		return autobahn.ErrNoCases
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	progress := os.Stdout
+	var progress io.Writer = stdout
 	if *quiet {
 		progress = nil
 	}
@@ -61,13 +75,13 @@ func run() error {
 			if werr := rep.Write(*out); werr != nil {
 				return werr
 			}
-			fmt.Print(rep.Summary())
+			fmt.Fprint(stdout, rep.Summary())
 		}
 		if err != nil {
 			return err
 		}
 		if *strict && !allPassed(rep) {
-			os.Exit(2)
+			return errNotStrict
 		}
 		return nil
 	case "fuzzingserver":
@@ -75,17 +89,14 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("fuzzingserver: %d cases on ws://%s, reports in %s\n", len(selected), ln.Addr(), *out)
-		srv := &autobahn.Server{Cases: selected, Out: *out}
-		if progress != nil {
-			srv.Log = progress
-		}
+		fmt.Fprintf(stdout, "fuzzingserver: %d cases on ws://%s, reports in %s\n", len(selected), ln.Addr(), *out)
+		srv := &autobahn.Server{Cases: selected, Out: *out, Log: progress}
 		err = srv.Serve(ctx, ln)
 		if srv.Report != nil {
 			if werr := srv.Report.Write(*out); werr != nil {
 				return werr
 			}
-			fmt.Print(srv.Report.Summary())
+			fmt.Fprint(stdout, srv.Report.Summary())
 		}
 		if errors.Is(err, context.Canceled) {
 			return nil
