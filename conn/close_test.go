@@ -3,6 +3,7 @@ package conn_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -343,4 +344,19 @@ func TestCloseFromPingHook(t *testing.T) {
 	require.ErrorAs(t, <-readErr, &ce)
 	assert.Equal(t, frame.CloseNormal, ce.Code)
 	p.readEOF()
+}
+
+// TestErrorValues checks what the sentinels match and say.
+func TestErrorValues(t *testing.T) {
+	require.ErrorIs(t, conn.ErrClosed, net.ErrClosed)
+	assert.Equal(t, "conn: use of closed connection", conn.ErrClosed.Error())
+
+	c, p := rawPair(t, frame.RoleServer, &conn.Options{CloseTimeout: 10 * time.Millisecond})
+	err := c.Close(frame.CloseNormal, "")
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	var timeout interface{ Timeout() bool }
+	require.ErrorAs(t, err, &timeout)
+	assert.True(t, timeout.Timeout())
+	assert.Equal(t, "conn: closing handshake timed out", err.Error())
+	p.readClose()
 }

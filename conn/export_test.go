@@ -4,6 +4,7 @@ import (
 	"net"
 
 	"duplex/frame"
+	"duplex/handshake"
 )
 
 // Hooks for the black-box tests.
@@ -21,3 +22,8 @@ var (
 	ErrWriterClosed = errWriterClosed
 	ErrMessageType  = errMessageType
 )
+
+// Open exposes the end of the opening handshake.
+func (c *Conn) Open(subprotocol string, exts []handshake.Extension) error {
+	return c.open(subprotocol, exts)
+}

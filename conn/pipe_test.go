@@ -190,6 +190,16 @@ func (p *rawPeer) readFrame() (frame.Header, []byte) {
 	return h, b
 }
 
+// readHeaderOnly reads the header of the next frame sent by the
+// connection under test, leaving its payload unread.
+func (p *rawPeer) readHeaderOnly() frame.Header {
+	p.tb.Helper()
+	require.NoError(p.tb, p.nc.SetReadDeadline(time.Now().Add(waitTimeout)))
+	h, err := frame.ReadHeader(p.br)
+	require.NoError(p.tb, err)
+	return h
+}
+
 // readClose reads frames until a close frame and returns its code and
 // reason.
 func (p *rawPeer) readClose() (frame.CloseCode, string) {

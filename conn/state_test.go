@@ -10,6 +10,7 @@ import (
 
 	"duplex/conn"
 	"duplex/frame"
+	"duplex/handshake"
 )
 
 func TestStateString(t *testing.T) {
@@ -160,4 +161,27 @@ func TestStateHookMayRead(t *testing.T) {
 	_, _, err := c.ReadMessage(testCtx(t))
 	require.ErrorAs(t, err, new(conn.CloseError))
 	require.ErrorAs(t, <-hookErr, new(conn.CloseError))
+}
+
+// TestOpen checks the end of the opening handshake: the subprotocol is
+// recorded, and an extension the connection cannot apply is refused
+// without opening.
+func TestOpen(t *testing.T) {
+	a, _ := tcpPair(t)
+	c := conn.NewConnecting(a, frame.RoleServer, nil)
+	require.NoError(t, c.Open("chat.v1", nil))
+	assert.Equal(t, "chat.v1", c.Subprotocol())
+	assert.Equal(t, conn.StateOpen, c.State())
+	require.Error(t, c.Open("", nil), "opens once")
+
+	b, _ := tcpPair(t)
+	d := conn.NewConnecting(b, frame.RoleClient, nil)
+	require.Error(t, d.Open("", []handshake.Extension{{Name: "permessage-deflate"}}))
+	assert.Equal(t, conn.StateConnecting, d.State())
+}
+
+func TestMessageTypeString(t *testing.T) {
+	assert.Equal(t, "text", conn.MessageText.String())
+	assert.Equal(t, "binary", conn.MessageBinary.String())
+	assert.Equal(t, "MessageType(9)", conn.MessageType(9).String())
 }

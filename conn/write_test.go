@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -349,4 +350,33 @@ func TestWriteUnblockedByClose(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	require.NoError(t, c.CloseNow())
 	require.ErrorIs(t, <-errc, conn.ErrClosed)
+}
+
+// TestWriteContextMidFrame checks that a context ending while a frame is
+// partly written fails the connection: the rest of the frame can never
+// follow, so the peer would misread everything after it.
+func TestWriteContextMidFrame(t *testing.T) {
+	log := newStateLog()
+	c, p := rawPair(t, frame.RoleServer, &conn.Options{OnStateChange: log.hook})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	// The peer does not read: 64 MiB cannot fit the socket buffers.
+	err := c.WriteMessage(ctx, conn.MessageBinary, make([]byte, 64<<20))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, [][2]conn.State{{conn.StateConnecting, conn.StateOpen}, {conn.StateOpen, conn.StateClosed}}, log.wait(t))
+	require.ErrorIs(t, c.WriteMessage(testCtx(t), conn.MessageText, nil), context.DeadlineExceeded, "later calls report the same failure")
+	h := p.readHeaderOnly()
+	assert.Equal(t, int64(64<<20), h.Length)
+}
+
+// TestControlPayloadCut checks a connection that ends inside a control
+// frame's payload: it is an abnormal closure, not a clean one.
+func TestControlPayloadCut(t *testing.T) {
+	c, p := rawPair(t, frame.RoleServer, nil)
+	ping := p.wire(frame.OpPing, true, []byte("12345"))
+	p.send(ping[:len(ping)-3])
+	require.NoError(t, p.nc.Close())
+	_, _, err := c.ReadMessage(testCtx(t))
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Equal(t, frame.CloseAbnormal, conn.CloseStatus(err))
 }
