@@ -28,6 +28,7 @@
   let userClosed = false;
   let retries = 0;
   let retryTimer = 0;
+  let lostNotice = null; // the one notice that tracks a lost connection until it is back
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -110,7 +111,9 @@
     ui.send.disabled = !ready;
     const live = ws && s <= WebSocket.OPEN;
     ui.close.textContent = live || !everJoined ? "Close" : "Reconnect";
-    ui.close.disabled = !live && (!everJoined || retryTimer !== 0);
+    ui.close.disabled = !live && !everJoined;
+    // Who is online is only known while connected.
+    ui.users.classList.toggle("stale", !joined);
   }
 
   function sendJSON(obj) {
@@ -157,7 +160,14 @@
     }
     const delay = Math.min(MAX_BACKOFF, 500 * 2 ** retries) * (0.75 + Math.random() / 2);
     retries++;
-    addNotice(`Connection lost (${why}). Reconnecting in ${Math.ceil(delay / 1000)} s…`, null, true);
+    // One notice per outage, naming what ended the connection first; later attempts only update it.
+    const next = `reconnecting in ${Math.ceil(delay / 1000)} s (attempt ${retries})…`;
+    if (!lostNotice) {
+      lostNotice = el("li", "notice problem");
+      lostNotice.dataset.cause = `Connection lost (${why})`;
+      append(lostNotice, true);
+    }
+    lostNotice.textContent = `${lostNotice.dataset.cause}, ${next}`;
     retryTimer = setTimeout(connect, delay);
   }
 
@@ -178,6 +188,7 @@
         ui.me.textContent = `signed in as ${nick}`;
         ui.join.hidden = true;
         if (again) addNotice("Reconnected.", null, false);
+        lostNotice = null;
         for (const h of ev.history || []) recorded(h);
         lastSeq = Math.max(lastSeq, ev.seq || 0);
         showUsers(ev.users || []);
@@ -264,10 +275,12 @@
   ui.close.addEventListener("click", () => {
     if (ws && ws.readyState <= WebSocket.OPEN) {
       userClosed = true;
+      clearTimeout(retryTimer);
+      retryTimer = 0;
       ws.close(1000, "closed by the user");
       showState();
     } else if (everJoined) {
-      connect();
+      connect(); // also cuts a backoff wait short
     }
   });
 
