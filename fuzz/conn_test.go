@@ -44,6 +44,7 @@ func FuzzServerConn(f *testing.F) {
 	f.Add(duplexTraffic(f, frame.RoleClient))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer watchdog("FuzzServerConn", data)()
 		goroutines := runtime.NumGoroutine()
 		want := modelStream(data, frame.RoleServer, serverReadLimit)
 

@@ -91,6 +91,10 @@ func refReadHead(b []byte, request bool, maxBytes, maxFields int) headVerdict {
 			if leading {
 				continue // RFC 9112, Section 2.2: empty lines before a request line
 			}
+			if len(lines) == 0 {
+				v.malformed = true // no start line
+				break
+			}
 			v.head.size = pos
 			break
 		}

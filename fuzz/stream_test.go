@@ -25,6 +25,7 @@ const allocSlack = 1 << 20
 func FuzzReadFrames(f *testing.F) {
 	addStreamSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte, client bool, limSel uint16) {
+		defer watchdog("FuzzReadFrames", data)()
 		role := frame.RoleServer
 		if client {
 			role = frame.RoleClient
