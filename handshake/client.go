@@ -297,6 +297,11 @@ func checkResponse(res *Result, key string, o *ClientOptions) error {
 			return fail(resp.StatusCode, ErrBadExtension, "%q not offered", e.Name)
 		}
 	}
+	// RFC 7692, Section 7: a permessage-deflate response that is malformed or that the offer
+	// does not allow means the client "MUST _Fail the WebSocket Connection_".
+	if err := checkDeflateResponses(o.Extensions, exts); err != nil {
+		return &Error{Status: resp.StatusCode, Err: err}
+	}
 	res.Extensions = exts
 	return nil
 }

@@ -21,6 +21,13 @@
 // of Section 9.1. The HTTP/1.1 framing follows RFC 9112, choosing rejection wherever it
 // offers a choice (bare LF, obsolete line folding).
 //
+// permessage-deflate ([RFC 7692], Section 7): [DeflateParams] holds the four parameters;
+// [ParseDeflateOffer] and [ParseDeflateResponse] apply Section 7's rules (an unknown or
+// repeated parameter, or a bad value, makes an offer one to decline and a response one to
+// fail); [AcceptDeflate] selects among a client's offers for a NegotiateExtensions hook and
+// accepts every window size of 8 to 15 bits; [Client] checks a permessage-deflate response
+// against its offers ([CheckDeflateResponse]) and fails the handshake when none allows it.
+//
 // # Buffers and ownership
 //
 // A successful handshake returns a [Result] whose Reader is never nil. The head parsers
@@ -75,4 +82,5 @@
 // browser and WebSocket library sends CRLF.
 //
 // [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
 package handshake

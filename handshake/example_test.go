@@ -124,3 +124,42 @@ func ExampleUpgrade() {
 	// server: upgraded /echo
 	// client: 101
 }
+
+func ExampleAcceptDeflate() {
+	// A server that accepts permessage-deflate, asks clients to keep no context between
+	// messages (so it keeps no inflate history per connection), and limits its own window.
+	pref := handshake.DeflateParams{ClientNoContextTakeover: true, ServerMaxWindowBits: 12}
+	opts := &handshake.ServerOptions{
+		NegotiateExtensions: func(offers []handshake.Extension) ([]handshake.Extension, error) {
+			if p, ok := handshake.AcceptDeflate(offers, pref); ok {
+				return []handshake.Extension{p.Extension()}, nil
+			}
+			return nil, nil
+		},
+	}
+	// A browser's offer, and one that asks for a small server window first.
+	for _, offer := range []string{
+		"permessage-deflate; client_max_window_bits",
+		"permessage-deflate; server_max_window_bits=9; server_max_window_bits=9, permessage-deflate; server_max_window_bits=10",
+	} {
+		offers, _ := handshake.ParseExtensions([]string{offer})
+		accepted, _ := opts.NegotiateExtensions(offers)
+		fmt.Println(string(handshake.AppendExtensions(nil, accepted)))
+	}
+	// Output:
+	// permessage-deflate; client_no_context_takeover
+	// permessage-deflate; client_no_context_takeover; server_max_window_bits=10
+}
+
+func ExampleCheckDeflateResponse() {
+	// The client's offer: any server window, and it can limit its own.
+	offer := handshake.DeflateParams{ClientMaxWindowBits: handshake.WindowBitsNoValue}
+	fmt.Println(offer.Extension())
+
+	resp, _ := handshake.ParseExtensions([]string{"permessage-deflate; server_no_context_takeover; client_max_window_bits=9"})
+	p, err := handshake.CheckDeflateResponse(offer, resp[0])
+	fmt.Printf("%+v %v\n", p, err)
+	// Output:
+	// permessage-deflate; client_max_window_bits
+	// {ServerNoContextTakeover:true ClientNoContextTakeover:false ServerMaxWindowBits:0 ClientMaxWindowBits:9} <nil>
+}
