@@ -13,7 +13,8 @@ type Config struct {
 	// A negative value keeps none.
 	History int
 	// MaxRooms bounds the number of rooms; when a new room would pass it, an empty room is forgotten,
-	// and if every room has members the join is refused. Default 1000.
+	// and if every room has members the join is refused. Rooms keep their history while empty, so the
+	// memory they hold is bounded by MaxRooms × History × MaxMessageSize (40 MB with the defaults). Default 100.
 	MaxRooms int
 	// MaxMessageSize is the largest message, in bytes, a client may send; a larger one closes the connection
 	// with 1009 (message too big). Default 4096.
@@ -58,7 +59,7 @@ func (c *Config) withDefaults() Config {
 		cfg.History = 0
 	}
 	if cfg.MaxRooms <= 0 {
-		cfg.MaxRooms = 1000
+		cfg.MaxRooms = 100
 	}
 	if cfg.MaxMessageSize <= 0 {
 		cfg.MaxMessageSize = 4096

@@ -252,3 +252,32 @@ func chatter(h *harness, room, nick string, msgs int) error {
 		}
 	}
 }
+
+func TestMaxRoomsForgetsEmptyRooms(t *testing.T) {
+	h := newHarness(t, &chat.Config{MaxRooms: 2})
+	idle := func(active int64) {
+		t.Helper()
+		require.Eventually(t, func() bool { return h.hub.Stats().ConnectionsActive == active }, wait, tick)
+	}
+	a, _ := h.join(t, "r1", "a")
+	a.send(t, chat.Event{Type: chat.KindSend, Text: "said in r1"})
+	a.nextOf(t, chat.KindMessage)
+	a.leave()
+	idle(0)
+	b, w := h.join(t, "r1", "b")
+	assert.Len(t, historyTexts(t, w), 3, "an empty room keeps its history")
+	_, _ = h.join(t, "r2", "c")
+
+	full := h.connect(64)
+	full.send(t, chat.Event{Type: chat.KindJoin, Room: "r3", Nick: "d"})
+	assert.Equal(t, chat.ErrCodeBadRoom, full.nextOf(t, chat.KindError).Code, "every room has members")
+
+	// Once r1 is empty, a new room takes its place and r1 is forgotten.
+	b.leave()
+	idle(2)
+	full.send(t, chat.Event{Type: chat.KindJoin, Room: "r3", Nick: "d"})
+	assert.Equal(t, chat.KindWelcome, full.nextOf(t, chat.KindWelcome).Type)
+	back := h.connect(64)
+	back.send(t, chat.Event{Type: chat.KindJoin, Room: "r1", Nick: "a"})
+	assert.Equal(t, chat.ErrCodeBadRoom, back.nextOf(t, chat.KindError).Code, "r1 is gone and r2, r3 are in use")
+}

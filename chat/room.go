@@ -55,7 +55,10 @@ func (r *room) join(c *client, nick string, since uint64, epoch string, now time
 			welcome.History = append(welcome.History, ev)
 		}
 	}
-	c.enqueue(encode(welcome))
+	if !c.enqueue(encode(welcome)) {
+		// Only replies to earlier bad requests can be queued yet; a client that let them pile up is not reading.
+		c.end(frame.CloseTryAgainLater, "too slow to keep up with the room", false)
+	}
 	r.recordLocked(&Event{Type: KindJoined, Nick: nick}, now)
 	r.presenceLocked()
 	return ""

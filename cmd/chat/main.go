@@ -60,7 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.cfg.Burst, "burst", 10, "messages a client may send at once")
 	fs.IntVar(&o.cfg.QueueSize, "queue", 256, "messages that may wait for one client (full: close 1013)")
 	fs.IntVar(&o.cfg.MaxConnsPerIP, "max-conns-per-ip", 16, "simultaneous connections per client address (over: close 1008)")
-	fs.IntVar(&o.cfg.MaxRooms, "max-rooms", 1000, "rooms kept at most")
+	fs.IntVar(&o.cfg.MaxRooms, "max-rooms", 100, "rooms kept at most; an empty room keeps its history until its place is needed")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time given to clients to receive what is queued on shutdown")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
