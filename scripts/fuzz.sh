@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# fuzz.sh runs the fuzz targets of ./fuzz one at a time, each for DURATION
+# (go test -fuzz accepts one target per run), and prints the executions per
+# second of each.
+#
+#   scripts/fuzz.sh 20s                     # every target, 20 s each (CI)
+#   scripts/fuzz.sh 1h FuzzParseHeader      # one target for an hour
+#   scripts/fuzz.sh 5m FuzzMask FuzzReadFrames
+#
+# FUZZ_PARALLEL sets the fuzzing workers per target (default 1: the machine
+# is shared); FUZZ_MINIMIZE_TIME bounds the minimisation of each new input
+# (default 5s, so short runs are not spent minimising). A failing input is
+# written to fuzz/testdata/fuzz/<Target>/ and the script exits non-zero
+# after running the remaining targets.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ $# -lt 1 ]; then
+	echo "usage: scripts/fuzz.sh DURATION [TARGET...]" >&2
+	exit 2
+fi
+duration=$1
+shift
+GO=${GO:-go}
+
+if [ $# -gt 0 ]; then
+	targets=("$@")
+else
+	mapfile -t targets < <($GO test -list '^Fuzz' ./fuzz | grep '^Fuzz')
+	if [ ${#targets[@]} -eq 0 ]; then
+		echo "fuzz.sh: no fuzz targets found in ./fuzz" >&2
+		exit 1
+	fi
+fi
+
+# seconds converts the elapsed time go test prints (1h2m3s, 4m0s, 59s).
+seconds() {
+	awk -v d="$1" 'BEGIN {
+		s = 0
+		while (match(d, /^[0-9.]+[hms]/)) {
+			n = substr(d, 1, RLENGTH - 1); u = substr(d, RLENGTH, 1)
+			s += n * (u == "h" ? 3600 : u == "m" ? 60 : 1)
+			d = substr(d, RLENGTH + 1)
+		}
+		print s
+	}'
+}
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+	echo "== $t for $duration"
+	$GO test ./fuzz -run='^$' -fuzz="^${t}\$" -fuzztime="$duration" \
+		-fuzzminimizetime="${FUZZ_MINIMIZE_TIME:-5s}" -parallel="${FUZZ_PARALLEL:-1}" 2>&1 | tee "$log"
+	status=${PIPESTATUS[0]}
+	last=$(grep -E 'fuzz: elapsed: .*execs: [0-9]+' "$log" | tail -1)
+	execs=$(sed -E 's/.*execs: ([0-9]+).*/\1/' <<<"$last")
+	elapsed=$(sed -E 's/.*elapsed: ([0-9hms.]+),.*/\1/' <<<"$last")
+	rate=0
+	if [ -n "$last" ]; then
+		secs=$(seconds "$elapsed")
+		rate=$(awk -v e="$execs" -v s="$secs" 'BEGIN { printf "%d", (s > 0 ? e / s : 0) }')
+	fi
+	if [ "$status" -ne 0 ]; then
+		failed+=("$t")
+		summary+=("$(printf '%-24s FAIL  %s execs in %s' "$t" "${execs:-0}" "${elapsed:-?}")")
+	else
+		summary+=("$(printf '%-24s ok    %s execs in %s (%s/s)' "$t" "${execs:-0}" "${elapsed:-?}" "$rate")")
+	fi
+done
+
+echo
+echo "== fuzz summary ($duration per target)"
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "failing targets: ${failed[*]}; their inputs are in fuzz/testdata/fuzz/" >&2
+	exit 1
+fi
