@@ -20,10 +20,11 @@ const step = 30 * time.Second
 // chromiumPath finds the browser, or skips (fails under DUPLEX_REQUIRE_PEERS=1) naming the install step.
 func chromiumPath(t testing.TB) string {
 	t.Helper()
+	names := []string{"chromium", "chromium-browser", "/usr/bin/chromium"}
 	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
+		names = []string{p}
 	}
-	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
+	for _, name := range names {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
