@@ -141,11 +141,15 @@ func (c *client) readLoop() error {
 		// The hub checks the size itself, whatever the socket enforced, so the limit holds on any transport.
 		if int64(len(msg)) > h.cfg.MaxMessageSize {
 			h.stats.tooBig.Add(1)
+			// RFC 6455, Section 7.4.1: 1009 "indicates that an endpoint is terminating the connection
+			// because it has received a message that is too big for it to process".
 			c.end(frame.CloseTooBig, "message too big", true)
 			continue
 		}
 		if !c.bucket.allow(h.now(), h.cfg.Rate, float64(h.cfg.Burst)) {
 			h.stats.rateLimited.Add(1)
+			// RFC 6455, Section 7.4.1: 1008 "indicates that an endpoint is terminating the connection
+			// because it has received a message that violates its policy".
 			c.end(frame.ClosePolicyViolation, "rate limit exceeded", true)
 			continue
 		}
@@ -165,7 +169,7 @@ func (c *client) isEnding() bool {
 // refuse answers one request with an error event; the connection stays open.
 func (c *client) refuse(code, text string) {
 	if !c.enqueue(encode(&Event{Type: KindError, Code: code, Text: text})) {
-		c.end(frame.CloseTryAgainLater, "too slow to keep up with the room", false)
+		c.end(frame.CloseTryAgainLater, reasonSlow, false)
 	}
 }
 

@@ -220,6 +220,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Unlock()
 	h.gate.Unlock()
 
+	// RFC 6455, Section 7.4.1: 1001 "indicates that an endpoint is "going away", such as a server going down".
 	for _, c := range clients {
 		c.end(frame.CloseGoingAway, "server shutting down", true)
 	}

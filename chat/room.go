@@ -23,6 +23,9 @@ type room struct {
 	keep    int
 }
 
+// reasonSlow is the close reason for a client that cannot keep up.
+const reasonSlow = "too slow to keep up with the room"
+
 func newRoom(name string, keep int, now time.Time) *room {
 	return &room{
 		name:    name,
@@ -57,7 +60,7 @@ func (r *room) join(c *client, nick string, since uint64, epoch string, now time
 	}
 	if !c.enqueue(encode(welcome)) {
 		// Only replies to earlier bad requests can be queued yet; a client that let them pile up is not reading.
-		c.end(frame.CloseTryAgainLater, "too slow to keep up with the room", false)
+		c.end(frame.CloseTryAgainLater, reasonSlow, false)
 	}
 	r.recordLocked(&Event{Type: KindJoined, Nick: nick}, now)
 	r.presenceLocked()
@@ -135,7 +138,9 @@ func (r *room) broadcastLocked(b []byte, now time.Time) {
 	for _, m := range slow {
 		m.hub.stats.slowDropped.Add(1)
 		m.hub.log.Info("chat: slow client dropped", "room", r.name, "nick", m.nick, "remote", m.remote)
-		m.end(frame.CloseTryAgainLater, "too slow to keep up with the room", false)
+		// 1013 (try again later, in the IANA registry that RFC 6455, Section 11.7 created): the client may
+		// come back, and a reconnecting page asks for what it missed.
+		m.end(frame.CloseTryAgainLater, reasonSlow, false)
 		if now.IsZero() {
 			now = m.hub.now()
 		}
