@@ -45,14 +45,20 @@ type Header struct {
 // RSV returns the header's reserved bits as a mask, for comparing with the
 // bits negotiated extensions claim.
 func (h Header) RSV() RSV {
+	return rsvBits(h.RSV1, h.RSV2, h.RSV3)
+}
+
+// rsvBits builds the mask from the three flags. Callers pass the fields,
+// not the Header, so that no copy of the header is made on the hot path.
+func rsvBits(rsv1, rsv2, rsv3 bool) RSV {
 	var r RSV
-	if h.RSV1 {
+	if rsv1 {
 		r |= RSV1Bit
 	}
-	if h.RSV2 {
+	if rsv2 {
 		r |= RSV2Bit
 	}
-	if h.RSV3 {
+	if rsv3 {
 		r |= RSV3Bit
 	}
 	return r
@@ -218,7 +224,7 @@ func AppendHeader(dst []byte, h Header) []byte {
 	if h.Fin {
 		b0 |= finBit
 	}
-	b0 |= byte(h.RSV())
+	b0 |= byte(rsvBits(h.RSV1, h.RSV2, h.RSV3))
 	// Grow once and fill in place: one capacity check instead of one per
 	// append, and never more room than this header takes.
 	var b1 byte
@@ -269,7 +275,7 @@ func (h Header) Check(role Role, allowed RSV) error {
 	}
 	// RFC 6455, Section 5.2: RSV1-3 "MUST be 0 unless an extension is
 	// negotiated that defines meanings for non-zero values."
-	if extra := h.RSV() &^ allowed; extra != 0 {
+	if extra := rsvBits(h.RSV1, h.RSV2, h.RSV3) &^ allowed; extra != 0 {
 		return detail(ErrReservedBits, "%s", extra)
 	}
 	if h.Opcode.IsControl() {
