@@ -208,6 +208,7 @@ func TestConcurrentJoinsAndLeaves(t *testing.T) {
 	}
 
 	// Everyone has left: a newcomer is alone in each room.
+	require.Eventually(t, func() bool { return h.hub.Stats().ConnectionsActive == 0 }, wait, tick)
 	for r := range rooms {
 		_, w := h.join(t, fmt.Sprint("r", r), "last")
 		assert.Equal(t, []string{"last"}, w.Users)

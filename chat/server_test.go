@@ -227,8 +227,12 @@ func TestServerLimits(t *testing.T) {
 	})
 	t.Run("7.4.1/1008-connections-per-address", func(t *testing.T) {
 		_, hs := startServer(t, &chat.Config{MaxConnsPerIP: 2})
-		dial(t, wsURL(hs), nil)
-		dial(t, wsURL(hs), nil)
+		for _, nick := range []string{"a", "b"} {
+			// A welcome proves the hub counted the connection before the next one dials.
+			c := dial(t, wsURL(hs), nil)
+			write(t, c, chat.Event{Type: chat.KindJoin, Nick: nick})
+			readOf(t, c, chat.KindWelcome)
+		}
 		ce := closeStatus(t, dial(t, wsURL(hs), nil))
 		assert.Equal(t, frame.ClosePolicyViolation, ce.Code)
 		assert.Equal(t, "too many connections from your address", ce.Reason)
