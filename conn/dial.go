@@ -66,11 +66,12 @@ type DialOptions struct {
 // https): it connects over TCP, through the proxy if one applies, runs TLS for
 // wss, then the opening handshake (RFC 6455, Section 4.1).
 //
-// ctx bounds all of it; the returned Conn is not tied to ctx. On success the
-// server's response head is returned too, for its headers. A server refusing
-// the handshake is reported as a *handshake.Error carrying the HTTP status
-// (errors.As); a proxy refusing the tunnel as a *ProxyError. On error every
-// connection Dial opened is closed.
+// ctx bounds all of it; the returned Conn is not tied to ctx. The server's
+// response head is returned whenever one was read: on success, and when the
+// server refused the handshake, for headers such as WWW-Authenticate or
+// Retry-After. A refusal is reported as a *handshake.Error carrying the HTTP
+// status (errors.As); a proxy refusing the tunnel as a *ProxyError. On error
+// every connection Dial opened is closed.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *handshake.Response, error) {
 	u, err := parseURL(rawURL)
 	if err != nil {

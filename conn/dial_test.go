@@ -61,15 +61,23 @@ func TestDialSchemes(t *testing.T) {
 	}
 }
 
+// A refusal carries its status in the error, and its headers in the
+// response.
 func TestDialRefusedStatus(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
 	defer srv.Close()
-	c, _, err := conn.Dial(testCtx(t), wsURL(srv), nil)
+	c, resp, err := conn.Dial(testCtx(t), wsURL(srv), nil)
 	var he *handshake.Error
 	require.ErrorAs(t, err, &he)
-	assert.Equal(t, http.StatusNotFound, he.Status)
+	assert.Equal(t, http.StatusServiceUnavailable, he.Status)
 	assert.ErrorIs(t, err, handshake.ErrBadStatus)
 	assert.Nil(t, c)
+	require.NotNil(t, resp)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "120", resp.Header.Get("Retry-After"))
 }
 
 func TestDialNetDialHook(t *testing.T) {
