@@ -98,12 +98,14 @@ func sendParts(s *Session, parts [][]byte) {
 	}
 }
 
+// bytesOf splits b into fragments of one byte, then an empty final
+// fragment, as the original sends them.
 func bytesOf(b []byte) [][]byte {
-	parts := make([][]byte, len(b))
+	parts := make([][]byte, len(b), len(b)+1)
 	for i := range b {
 		parts[i] = b[i : i+1]
 	}
-	return parts
+	return append(parts, []byte{})
 }
 
 func invalidUTF8(id, desc string, parts [][]byte) *Case {

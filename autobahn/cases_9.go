@@ -134,7 +134,7 @@ func cases9() []*Case {
 		for i, c := range chops {
 			cs = append(cs, largeMessage(fmt.Sprintf("9.%d.%d", sub+5, i+1),
 				fmt.Sprintf("Send a %s message of 1M bytes, written to the socket in pieces of %d bytes.", kindName(op), c),
-				op, 1<<20, 0, c, 100*time.Second))
+				op, 1<<20, 0, c, 1000*time.Second))
 		}
 	}
 	lens := []int{0, 16, 64, 256, 1024, 4096}

@@ -63,8 +63,9 @@ func (e Event) equal(o Event) bool {
 	return e.Kind == o.Kind && e.Binary == o.Binary && bytes.Equal(e.Payload, o.Payload)
 }
 
-// maxLoggedPayload is how much of a payload reports show, as the original.
-const maxLoggedPayload = 256
+// maxLoggedPayload is how much of a payload or of a write reports show, as
+// the original: 64 bytes, then " ...".
+const maxLoggedPayload = 64
 
 // logPayload renders a payload for reports: text when it is valid UTF-8,
 // "0x" and hex otherwise, cut at maxLoggedPayload with " ..." appended.

@@ -191,6 +191,7 @@ func TestServers(t *testing.T) {
 			require.NoError(t, err)
 			writeReports(t, "servers/"+p.folder, rep)
 			compare(t, "servers/"+p.folder, ref, rep)
+			compareWire(t, "servers/"+p.folder, dir, rep)
 		})
 	}
 }
@@ -213,6 +214,7 @@ func TestClients(t *testing.T) {
 	require.NoError(t, err)
 	writeReports(t, "clients/"+folder, srv.Report)
 	compare(t, "clients/"+folder, ref, srv.Report)
+	compareWire(t, "clients/"+folder, filepath.Join(shared, "clients", folder), srv.Report)
 }
 
 // casePatterns selects the cases to calibrate; DUPLEX_AUTOBAHN_CASES narrows it.
