@@ -68,14 +68,16 @@ func duplexTraffic(tb testing.TB, from frame.Role) []byte {
 }
 
 // addStreamSeeds seeds a frame-stream target whose arguments are
-// (stream, client role, limit selector).
+// (stream, client role, limit and read mode selector).
 func addStreamSeeds(f *testing.F) {
 	for _, fr := range rfcFrames(f) {
 		f.Add(fr.wire, fr.to == frame.RoleClient, uint16(1))
 	}
 	f.Add(duplexTraffic(f, frame.RoleClient), false, uint16(1))
 	f.Add(duplexTraffic(f, frame.RoleServer), true, uint16(1))
-	f.Add(duplexTraffic(f, frame.RoleClient), false, uint16(8<<2|2)) // limit 9: some messages too big
+	f.Add(duplexTraffic(f, frame.RoleClient), false, uint16(8<<2|2))  // limit 9: some messages too big
+	f.Add(duplexTraffic(f, frame.RoleClient), false, uint16(1<<14|1)) // NextReader in chunks
+	f.Add(duplexTraffic(f, frame.RoleServer), true, uint16(2<<14|1))  // only the start of each message
 	for _, s := range []string{
 		"83 80 00 00 00 00",                         // 5.2/reserved-opcode
 		"c1 80 00 00 00 00",                         // 5.2/rsv1
