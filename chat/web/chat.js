@@ -255,6 +255,10 @@
   }
 
   function autosize() {
+    if (ui.input.value === "") {
+      ui.input.style.height = ""; // a wrapped placeholder must not grow the box
+      return;
+    }
     ui.input.style.height = "auto";
     ui.input.style.height = Math.min(ui.input.scrollHeight + 2, 160) + "px";
   }
