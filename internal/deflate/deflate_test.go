@@ -1,0 +1,256 @@
+package deflate_test
+
+import (
+	"bytes"
+	"compress/flate"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/iotest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"duplex/internal/deflate"
+)
+
+var maxDistSeen atomic.Int64
+
+// TestMain checks, for every block any test compresses, that no match reaches beyond the
+// window (RFC 7692, Section 7.1.2: the LZ77 sliding window is at most 2^bits bytes).
+func TestMain(m *testing.M) {
+	deflate.SetTokenCheck(func(window int, tokens []uint32) {
+		for _, t := range tokens {
+			if t < 1<<16 {
+				continue
+			}
+			l, d := int(t>>16), int(t&0xffff)
+			if d > window || d < 1 || l < 3 || l > 258 {
+				panic(fmt.Sprintf("token length %d distance %d in window %d", l, d, window))
+			}
+			if int64(d) > maxDistSeen.Load() {
+				maxDistSeen.Store(int64(d))
+			}
+		}
+	})
+	m.Run()
+}
+
+// inputs are the plaintexts of the round trips: empty, short chat lines, long text with
+// repetition at every distance, random (incompressible) bytes and a mix.
+func inputs() map[string][]byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	random := make([]byte, 70<<10)
+	for i := range random {
+		random[i] = byte(r.Uint32())
+	}
+	var text strings.Builder
+	for i := 0; text.Len() < 200<<10; i++ {
+		fmt.Fprintf(&text, "message %d from user%d: the quick brown fox jumps over the lazy dog %d times\n", i, i%7, i%13)
+	}
+	runs := bytes.Repeat([]byte{'a'}, 100<<10)
+	mixed := append(append(append([]byte{}, random[:20<<10]...), text.String()[:50<<10]...), random[:20<<10]...)
+	return map[string][]byte{
+		"empty":  {},
+		"byte":   {'x'},
+		"chat":   []byte(`{"type":"message","room":"general","text":"hello there"}`),
+		"text":   []byte(text.String()),
+		"random": random,
+		"runs":   runs,
+		"mixed":  mixed,
+	}
+}
+
+// refInflate inflates one message with compress/flate, given the plaintext history the
+// sender's window may reach.
+func refInflate(tb testing.TB, payload, hist []byte) []byte {
+	tb.Helper()
+	fr := flate.NewReaderDict(io.MultiReader(bytes.NewReader(payload),
+		bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff})), hist)
+	out, err := io.ReadAll(fr)
+	require.NoError(tb, err)
+	return out
+}
+
+func lastN(b []byte, n int) []byte { return b[max(0, len(b)-n):] }
+
+func TestRoundTrip(t *testing.T) {
+	in := inputs()
+	for bits := 8; bits <= 15; bits++ {
+		for _, takeover := range []bool{false, true} {
+			for _, level := range []int{1, 6, 9} {
+				name := fmt.Sprintf("7.1.2/bits-%d-takeover-%v-level-%d", bits, takeover, level)
+				t.Run(name, func(t *testing.T) {
+					enc := deflate.NewEncoder(bits, level, takeover)
+					dec := deflate.NewDecoder(bits, takeover)
+					var hist []byte
+					for _, k := range []string{"chat", "text", "chat", "empty", "random", "runs", "mixed", "byte", "text"} {
+						msg := in[k]
+						payload := enc.Finish(enc.Append(nil, msg))
+						// RFC 7692, Section 7.2.1: the payload never ends with 00 00 ff ff.
+						assert.False(t, bytes.HasSuffix(payload, []byte{0, 0, 0xff, 0xff}), k)
+						got := refInflate(t, payload, lastN(hist, 1<<bits))
+						require.Equal(t, msg, got, k)
+						dec.Begin(bytes.NewReader(payload))
+						got, err := io.ReadAll(dec)
+						require.NoError(t, err, k)
+						dec.End()
+						require.Equal(t, msg, got, k)
+						if takeover {
+							hist = append(hist, msg...)
+						}
+					}
+				})
+			}
+		}
+	}
+	assert.Greater(t, maxDistSeen.Load(), int64(1<<14), "distances beyond half the largest window occur")
+}
+
+func TestCompresses(t *testing.T) {
+	in := inputs()
+	for _, k := range []string{"text", "runs"} {
+		enc := deflate.NewEncoder(15, deflate.DefaultLevel, false)
+		payload := enc.Finish(enc.Append(nil, in[k]))
+		assert.Less(t, len(payload), len(in[k])/5, k)
+	}
+	// Incompressible data costs little more than its size: stored blocks.
+	enc := deflate.NewEncoder(15, deflate.DefaultLevel, false)
+	payload := enc.Finish(enc.Append(nil, in["random"]))
+	assert.Less(t, len(payload), len(in["random"])+64)
+
+	// RFC 7692, Section 7.2.3.1: "Hello" as one message.
+	enc = deflate.NewEncoder(15, deflate.DefaultLevel, true)
+	assert.Equal(t, []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}, enc.Finish(enc.Append(nil, []byte("Hello"))))
+	// Section 7.2.3.2: the second "Hello" refers to the first with context takeover
+	// (the RFC's sample keeps the "H" as a literal; one match of 5 is shorter still).
+	second := enc.Finish(enc.Append(nil, []byte("Hello")))
+	assert.Less(t, len(second), 5)
+	assert.Equal(t, "Hello", string(refInflate(t, second, []byte("Hello"))))
+}
+
+func TestStreamedAppend(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	msg := inputs()["mixed"]
+	for bits := 8; bits <= 15; bits += 7 {
+		enc := deflate.NewEncoder(bits, 6, true)
+		var hist []byte
+		for range 4 {
+			var payload []byte
+			for rest := msg; len(rest) > 0; {
+				n := min(len(rest), 1+r.IntN(5000))
+				payload = enc.Append(payload, rest[:n])
+				rest = rest[n:]
+			}
+			payload = enc.Finish(payload)
+			require.Equal(t, msg, refInflate(t, payload, lastN(hist, 1<<bits)))
+			hist = append(hist, msg...)
+		}
+	}
+}
+
+// flateMessages compresses msgs with compress/flate as one context-takeover stream, each
+// message sync-flushed with its 00 00 ff ff removed, as most peers do.
+func flateMessages(tb testing.TB, msgs [][]byte) [][]byte {
+	var buf bytes.Buffer
+	fw, err := flate.NewWriter(&buf, flate.BestCompression)
+	require.NoError(tb, err)
+	var out [][]byte
+	for _, m := range msgs {
+		buf.Reset()
+		_, _ = fw.Write(m)
+		require.NoError(tb, fw.Flush())
+		out = append(out, bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff})))
+	}
+	return out
+}
+
+func TestDecoderTakeover(t *testing.T) {
+	in := inputs()
+	msgs := [][]byte{in["text"], in["chat"], in["chat"], in["mixed"], in["empty"], in["text"]}
+	readers := map[string]func(io.Reader) io.Reader{
+		"whole":    func(r io.Reader) io.Reader { return r },
+		"one-byte": iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+	}
+	for name, wrap := range readers {
+		t.Run("7.2.2/"+name, func(t *testing.T) {
+			dec := deflate.NewDecoder(15, true)
+			for i, p := range flateMessages(t, msgs) {
+				dec.Begin(wrap(bytes.NewReader(p)))
+				got, err := io.ReadAll(dec)
+				require.NoError(t, err, i)
+				dec.End()
+				require.Equal(t, msgs[i], got, i)
+			}
+		})
+	}
+}
+
+func TestDecoderFinalBlock(t *testing.T) {
+	// RFC 7692, Section 7.2.3.4: a message may end with a final block (BFINAL 1).
+	var buf bytes.Buffer
+	fw, _ := flate.NewWriter(&buf, 5)
+	_, _ = fw.Write([]byte("Hello"))
+	require.NoError(t, fw.Close())
+	dec := deflate.NewDecoder(15, false)
+	dec.Begin(bytes.NewReader(buf.Bytes()))
+	got, err := io.ReadAll(dec)
+	require.NoError(t, err)
+	assert.Equal(t, "Hello", string(got))
+	dec.End()
+
+	// Data after a final block is corrupt.
+	dec.Begin(bytes.NewReader(append(buf.Bytes(), 0xf2, 0x48)))
+	_, err = io.ReadAll(dec)
+	require.ErrorIs(t, err, deflate.ErrCorrupt)
+	dec.End()
+}
+
+func TestDecoderCorrupt(t *testing.T) {
+	tests := map[string][]byte{
+		"1951-3.2.3/reserved-btype":   {0x07},                         // BTYPE 11
+		"1951-3.2.4/stored-nlen-bad":  {0x00, 0x05, 0x00, 0x00, 0x00}, // NLEN not ~LEN
+		"1951-3.2.5/distance-too-far": {0x4a, 0x04, 0x00, 0x00},       // fixed block, match before any output
+	}
+	for name, p := range tests {
+		t.Run(name, func(t *testing.T) {
+			dec := deflate.NewDecoder(15, false)
+			dec.Begin(bytes.NewReader(p))
+			_, err := io.ReadAll(dec)
+			require.ErrorIs(t, err, deflate.ErrCorrupt)
+			dec.End()
+		})
+	}
+}
+
+func TestDecoderSourceError(t *testing.T) {
+	boom := errors.New("boom")
+	dec := deflate.NewDecoder(15, false)
+	dec.Begin(iotest.ErrReader(boom))
+	_, err := io.ReadAll(dec)
+	require.ErrorIs(t, err, boom)
+	dec.End()
+}
+
+func FuzzRoundTrip(f *testing.F) {
+	f.Add([]byte("Hello"), []byte("Hello, Hello"), uint8(15), uint8(6), true)
+	f.Add([]byte{}, bytes.Repeat([]byte("ab"), 400), uint8(8), uint8(1), false)
+	f.Fuzz(func(t *testing.T, a, b []byte, bits, level uint8, takeover bool) {
+		w := 8 + int(bits%8)
+		enc := deflate.NewEncoder(w, 1+int(level%9), takeover)
+		dec := deflate.NewDecoder(w, takeover)
+		for _, m := range [][]byte{a, b, a} {
+			p := enc.Finish(enc.Append(nil, m))
+			dec.Begin(bytes.NewReader(p))
+			got, err := io.ReadAll(dec)
+			dec.End()
+			require.NoError(t, err)
+			require.Equal(t, m, got)
+		}
+	})
+}
