@@ -358,10 +358,13 @@ func TestWriteUnblockedByClose(t *testing.T) {
 func TestWriteContextMidFrame(t *testing.T) {
 	log := newStateLog()
 	c, p := rawPair(t, frame.RoleServer, &conn.Options{OnStateChange: log.hook})
+	// The peer does not read: 64 MiB cannot fit the socket buffers. The
+	// payload exists before the clock starts, so the deadline ends the
+	// write in the middle of the frame rather than before its first byte.
+	big := make([]byte, 64<<20)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	// The peer does not read: 64 MiB cannot fit the socket buffers.
-	err := c.WriteMessage(ctx, conn.MessageBinary, make([]byte, 64<<20))
+	err := c.WriteMessage(ctx, conn.MessageBinary, big)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Equal(t, [][2]conn.State{{conn.StateConnecting, conn.StateOpen}, {conn.StateOpen, conn.StateClosed}}, log.wait(t))
 	require.ErrorIs(t, c.WriteMessage(testCtx(t), conn.MessageText, nil), context.DeadlineExceeded, "later calls report the same failure")
