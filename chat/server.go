@@ -3,14 +3,12 @@ package chat
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
 
 	"duplex/conn"
-	"duplex/handshake"
 )
 
 //go:embed web
@@ -71,11 +69,9 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.hub.Shutdown(ctx
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c, err := conn.Upgrade(w, r, &s.accept)
 	if err != nil {
-		// Upgrade has answered with the HTTP status; a refused origin is worth a line in the log.
-		var he *handshake.Error
-		if errors.As(err, &he) && he.Status == http.StatusForbidden {
-			s.hub.log.Warn("chat: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
-		}
+		// Upgrade has answered with the HTTP status. The error says why, which matters most for a refused
+		// origin: it tells an operator that -origins is missing a host.
+		s.hub.log.Info("chat: handshake refused", "err", err, "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		return
 	}
 	// Serve owns c from here: it runs the reader on this goroutine, and returns once both the reader and
