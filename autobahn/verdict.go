@@ -75,6 +75,9 @@ func logPayload(p []byte, forceHex bool) string {
 		p = p[:maxLoggedPayload]
 	}
 	var s string
+	if len(p) == 0 {
+		return ""
+	}
 	if !forceHex && utf8.Valid(p) {
 		s = string(p)
 	} else {

@@ -49,8 +49,17 @@ func script(t *testing.T, wirelog any) []string {
 // protocol engine sends when it fails a connection: 1001, 1002, 1007.
 var failCodes = map[string]bool{"0x03e9": true, "0x03ea": true, "0x03ef": true}
 
+// caseJSON is the part of a per-case report that calibration compares.
+type caseJSON struct {
+	Wirelog       any `json:"wirelog"`
+	Expected      any `json:"expected"`
+	ExpectedClose any `json:"expectedClose"`
+	Received      any `json:"received"`
+}
+
 // compareWire checks, case by case, that the suite sent the same frames,
-// split and timed the same way, as the original did in the reference run.
+// split and timed the same way, expected the same events and close, and
+// received the same events as the original did in the reference run.
 func compareWire(t *testing.T, folder, refDir string, rep *autobahn.Report) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(refDir, "index.json"))
@@ -70,13 +79,18 @@ func compareWire(t *testing.T, folder, refDir string, rep *autobahn.Report) {
 	for _, r := range rs {
 		b, err := os.ReadFile(filepath.Join(refDir, ref[r.ID].ReportFile))
 		require.NoError(t, err)
-		var refCase struct {
-			Wirelog any `json:"wirelog"`
-		}
+		var refCase, ours caseJSON
 		require.NoError(t, json.Unmarshal(b, &refCase))
-		if assert.Equal(t, script(t, refCase.Wirelog), script(t, r.Wirelog), "%s %s: frames and timers sent", folder, r.ID) {
+		b, err = json.Marshal(r)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &ours))
+		ok := assert.Equal(t, script(t, refCase.Wirelog), script(t, ours.Wirelog), "%s %s: frames and timers sent", folder, r.ID)
+		ok = assert.Equal(t, refCase.Expected, ours.Expected, "%s %s: expected events", folder, r.ID) && ok
+		ok = assert.Equal(t, refCase.ExpectedClose, ours.ExpectedClose, "%s %s: expected close", folder, r.ID) && ok
+		ok = assert.Equal(t, refCase.Received, ours.Received, "%s %s: received events", folder, r.ID) && ok
+		if ok {
 			same++
 		}
 	}
-	t.Logf("%s: same frames and timers as the original in %d of %d cases", folder, same, len(rs))
+	t.Logf("%s: same frames, timers, expectations and received events as the original in %d of %d cases", folder, same, len(rs))
 }
