@@ -189,7 +189,12 @@
         ui.join.hidden = true;
         if (again) addNotice("Reconnected.", null, false);
         lostNotice = null;
-        for (const h of ev.history || []) recorded(h);
+        const history = ev.history || [];
+        // The room keeps a bounded record: say so when what was missed no longer fits in it.
+        if (lastSeq > 0 && history.length > 0 && history[0].seq > lastSeq + 1) {
+          addNotice("Some messages from while you were away are no longer available.", null, true);
+        }
+        for (const h of history) recorded(h);
         lastSeq = Math.max(lastSeq, ev.seq || 0);
         showUsers(ev.users || []);
         showState();
