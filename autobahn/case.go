@@ -57,8 +57,9 @@ func compareIDs(a, b string) int {
 
 // Select returns the cases matching any include pattern and no exclude
 // pattern, in ID order. Patterns are as in wstest's spec files: "*" matches
-// any run of characters ("9.*", "*"), other text is literal; a pattern
-// without "*" names one case and must exist.
+// any run of characters ("9.*", "*"), other text is literal, and a pattern
+// with "*" needs to match only a prefix of the ID, as wstest's do ("*.1"
+// selects 1.1.1 too); a pattern without "*" names one case and must exist.
 func Select(include, exclude []string) ([]*Case, error) {
 	in, err := matcher(include)
 	if err != nil {
@@ -91,7 +92,11 @@ func matcher(patterns []string) (func(string) bool, error) {
 		for i := range parts {
 			parts[i] = regexp.QuoteMeta(parts[i])
 		}
-		res = append(res, regexp.MustCompile("^"+strings.Join(parts, ".*")+"$"))
+		re := "^" + strings.Join(parts, ".*")
+		if len(parts) == 1 {
+			re += "$"
+		}
+		res = append(res, regexp.MustCompile(re))
 	}
 	return func(id string) bool {
 		for _, re := range res {

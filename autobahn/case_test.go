@@ -33,6 +33,11 @@ func TestSelect(t *testing.T) {
 	_, err = autobahn.Select([]string{"99.1"}, nil)
 	require.Error(t, err, "a literal ID must exist")
 
+	prefix, err := autobahn.Select([]string{"*.1"}, nil)
+	require.NoError(t, err)
+	assert.Contains(t, ids(prefix), "1.1.1", "as in wstest, a pattern with * matches a prefix")
+	assert.Contains(t, ids(prefix), "2.10")
+
 	dots, err := autobahn.Select([]string{"1.1*"}, nil)
 	require.NoError(t, err)
 	for _, id := range ids(dots) {
