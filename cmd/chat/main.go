@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -113,7 +114,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	log.Info("chat: listening", "addr", ln.Addr().String(), "url", "http://"+pageHost(ln.Addr()))
+	log.Info("chat: listening", "addr", ln.Addr().String(), "url", pageURL(o.addr, ln.Addr()))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -134,11 +135,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	return errors.Join(errHTTP, errChat)
 }
 
-// pageHost is the host:port to print for the page: an unspecified listen address is reached as localhost.
-func pageHost(a net.Addr) string {
-	tcp, ok := a.(*net.TCPAddr)
-	if !ok || !tcp.IP.IsUnspecified() {
-		return a.String()
+// pageURL is the page's address to print: the host as the user wrote it (localhost stays localhost), and
+// localhost for an unspecified one, with the port actually bound (it may have been 0).
+func pageURL(listen string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); err != nil || host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
 	}
-	return fmt.Sprintf("localhost:%d", tcp.Port)
+	port := ""
+	if tcp, ok := bound.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -127,4 +128,18 @@ func TestFlags(t *testing.T) {
 	require.Error(t, err)
 	_, err = parseFlags([]string{"extra"}, io.Discard)
 	require.Error(t, err)
+}
+
+func TestPageURL(t *testing.T) {
+	bound := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	for listen, want := range map[string]string{
+		"localhost:8080": "http://localhost:8080",
+		":8080":          "http://localhost:8080",
+		"0.0.0.0:8080":   "http://localhost:8080",
+		"[::]:8080":      "http://localhost:8080",
+		"127.0.0.1:0":    "http://127.0.0.1:8080",
+		"[::1]:8080":     "http://[::1]:8080",
+	} {
+		assert.Equal(t, want, pageURL(listen, bound), listen)
+	}
 }
