@@ -63,12 +63,20 @@ func TestCloseButtonAndReconnect(t *testing.T) {
 
 	p := openPage(t, browser, srv.url("/"))
 	assert.Equal(t, "CLOSED", p.state(), "no socket before joining")
+	// Record every state the page shows, however briefly.
+	p.do(chromedp.Evaluate[chromedp.Void](`window.__states = [];
+		new MutationObserver(records => {
+			for (const r of records) for (const n of r.addedNodes) window.__states.push(n.nodeValue);
+		}).observe(document.getElementById("state"), { childList: true })`))
 	p.join("ada")
 	assert.Equal(t, "OPEN", p.state())
 
 	p.do(chromedp.Click(chromedp.ID("close")))
 	p.waitFor(`document.getElementById("state").textContent === "CLOSED"`)
 	p.waitFor(hasNotice("You closed the connection."))
+	var states []string
+	p.eval(`window.__states`, &states)
+	assert.Equal(t, []string{"CONNECTING", "OPEN", "CLOSING", "CLOSED"}, states, "the readyState shown through a join and a close")
 	var disabled bool
 	p.eval(`document.getElementById("input").disabled`, &disabled)
 	assert.True(t, disabled, "nothing can be sent on a closed socket")
