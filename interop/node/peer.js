@@ -10,7 +10,8 @@
 //                                         subprotocols; exit after the close
 //
 // A server picks the first of its subprotocols ("duplex.v2", "duplex.v1")
-// the client offers; the connection id comes from the URL's "id" parameter.
+// the client offers, and refuses requests for /refuse with 403; the
+// connection id comes from the URL's "id" parameter.
 const fs = require('fs');
 const https = require('https');
 const { WebSocket, WebSocketServer } = require('ws');
@@ -60,6 +61,8 @@ function server(port, cert, key) {
   const opts = {
     perMessageDeflate: false,
     handleProtocols: (offered) => serverProtocols.find((p) => offered.has(p)) || false,
+    verifyClient: (info, done) =>
+      info.req.url.startsWith('/refuse') ? done(false, 403, 'Forbidden') : done(true),
   };
   let http;
   if (cert) {
