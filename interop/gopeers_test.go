@@ -97,7 +97,10 @@ func driveXnet(ws *websocket.Conn, r *router, id string, closeTCP func()) {
 	r.dispatch(event{ID: id, Event: "close"})
 }
 
-var xnetCaps = caps{closeReply: frame.CloseNormal}
+// x/net sends pings when asked but has no pong event; it reads frames, not
+// messages, so fragments reach its script one by one; and it answers every
+// close with 1000, reporting nothing.
+var xnetCaps = caps{sendsPings: true, closeReply: frame.CloseNormal}
 
 // startXnetServer runs an x/net server over ws:// and wss:// and returns
 // their base URLs.

@@ -60,9 +60,9 @@ func clientOf(name string, c caps, server func(t *testing.T, env *matrixEnv) (pl
 // Node's ws and Python's websockets echo the close code and reason they
 // receive and report everything; both speak permessage-deflate.
 var (
-	nodeCaps   = caps{pings: true, sendsFragments: true, readsFragments: true, closeReport: true, deflate: true}
+	nodeCaps   = caps{sendsPings: true, reportsPongs: true, sendsFragments: true, readsFragments: true, closeReport: true, deflate: true}
 	pythonCaps = nodeCaps
-	duplexCaps = caps{pings: true, sendsFragments: true, readsFragments: true, closeReport: true}
+	duplexCaps = caps{sendsPings: true, reportsPongs: true, sendsFragments: true, readsFragments: true, closeReport: true}
 	// A page can neither ping nor pick its fragments.
 	browserCaps = caps{readsFragments: true, closeReport: true, deflate: true}
 )
