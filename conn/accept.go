@@ -60,6 +60,7 @@ func (o *AcceptOptions) serverOptions() (*handshake.ServerOptions, *Options) {
 		Header:                  o.Header.Clone(),
 		Limits:                  o.Limits,
 		Timeout:                 o.Timeout,
+		NegotiateExtensions:     o.Compression.negotiator(),
 	}
 	co := o.Options
 	return so, &co

@@ -50,8 +50,9 @@ type Conn struct {
 	opts        Options
 	subprotocol string
 	// rsv holds the reserved bits negotiated extensions may set, for
-	// frame.Check; none until an extension is implemented.
-	rsv frame.RSV
+	// frame.Check: RSV1 with permessage-deflate.
+	rsv  frame.RSV
+	comp *compression // nil without permessage-deflate
 
 	state      atomic.Int32
 	stateMu    sync.Mutex
@@ -107,8 +108,8 @@ func newConn(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Con
 // was negotiated that the connection cannot apply; the caller then fails
 // the connection.
 func (c *Conn) open(subprotocol string, exts []handshake.Extension) error {
-	if len(exts) > 0 {
-		return errExtensions
+	if err := c.applyExtensions(exts); err != nil {
+		return err
 	}
 	c.subprotocol = subprotocol
 	if !c.transition(StateConnecting, StateOpen) {

@@ -98,6 +98,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *handsh
 		Subprotocols: append([]string(nil), o.Subprotocols...),
 		Header:       o.Header.Clone(),
 		Limits:       o.Limits,
+		Extensions:   o.Compression.clientOffer(),
 	})
 	if err != nil {
 		return nil, response(res), fmt.Errorf("conn: dial %s: %w", u.Redacted(), err)

@@ -70,6 +70,11 @@ type Options struct {
 	// changing the state. It must not block; it may call methods of the
 	// connection.
 	OnStateChange func(from, to State)
+
+	// Compression, if set, negotiates permessage-deflate in [Accept],
+	// [Upgrade] and [Dial] (RFC 7692); nil means no compression. [New]
+	// negotiates nothing and ignores it.
+	Compression *CompressionOptions
 }
 
 // withDefaults returns a copy of o with the zero fields set.
@@ -77,6 +82,10 @@ func (o *Options) withDefaults() Options {
 	var r Options
 	if o != nil {
 		r = *o
+	}
+	if r.Compression != nil {
+		co := *r.Compression
+		r.Compression = &co
 	}
 	if r.ReadLimit == 0 {
 		r.ReadLimit = DefaultReadLimit

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"duplex/frame"
+	"duplex/internal/deflate"
 )
 
 // readState is the read side of a connection. Everything in it is guarded
@@ -20,6 +21,12 @@ type readState struct {
 	msgType MessageType  // the message being read; 0 between messages
 	msgLen  int64        // wire bytes of the message so far, for ReadLimit
 	utf8    frame.UTF8Validator
+
+	// With permessage-deflate: the decompressor, whether the current
+	// message is compressed, and its inflated size so far for ReadLimit.
+	dec        *deflate.Decoder
+	compressed bool
+	inflated   int64
 
 	// atBoundary is true while waiting for a header with no frame
 	// partly read and no message in progress: a context that ends there
@@ -198,8 +205,15 @@ func (c *Conn) advance() (MessageType, error) {
 			return 0, ErrUnexpectedContinuation
 		}
 		c.r.msgLen = 0
+		// RFC 7692, Section 6: RSV1 on the first frame marks a compressed
+		// message.
+		c.r.compressed = h.RSV1
 		if err := c.beginFrame(h); err != nil {
 			return 0, err
+		}
+		if c.r.compressed {
+			c.r.inflated = 0
+			c.r.dec.Begin(&c.r.payload)
 		}
 		c.r.msgType = MessageType(h.Opcode)
 		c.r.utf8.Reset()
@@ -223,6 +237,9 @@ func (c *Conn) nextDataFrame(boundary bool) (frame.Header, error) {
 		if err := h.Check(c.role, c.rsv); err != nil {
 			return h, err
 		}
+		if h.RSV1 && (h.Opcode.IsControl() || h.Opcode == frame.OpContinuation) {
+			return h, errRSV1
+		}
 		if !h.Opcode.IsControl() {
 			return h, nil
 		}
@@ -236,8 +253,16 @@ func (c *Conn) nextDataFrame(boundary bool) (frame.Header, error) {
 func (c *Conn) beginFrame(h frame.Header) error {
 	// The limit is checked on the header, before any payload is read, so
 	// a peer cannot make the connection read a byte more than it allows.
-	if lim := c.opts.ReadLimit; lim >= 0 && h.Length > lim-c.r.msgLen {
-		return ErrReadLimit
+	// A compressed message is held to its inflated size as it inflates
+	// (messageReader.read); on the wire it may exceed that size a little,
+	// as incompressible data does once coded, but not without bound.
+	if lim := c.opts.ReadLimit; lim >= 0 {
+		if c.r.compressed {
+			lim += lim/8 + 1024
+		}
+		if h.Length > lim-c.r.msgLen {
+			return ErrReadLimit
+		}
 	}
 	c.r.h = h
 	c.r.remain = h.Length
@@ -313,7 +338,16 @@ func (r *messageReader) read(p []byte) (int, error) {
 	if c.r.msgType == 0 {
 		return 0, io.EOF
 	}
-	n, err := r.src.Read(p)
+	var n int
+	var err error
+	if c.r.compressed {
+		n, err = r.inflate(p)
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+	} else {
+		n, err = r.src.Read(p)
+	}
 	if c.r.msgType == MessageText {
 		// RFC 6455, Section 8.1: "When an endpoint is to interpret a
 		// byte stream as UTF-8 but finds that the byte stream is not, in
@@ -331,6 +365,28 @@ func (r *messageReader) read(p []byte) (int, error) {
 		c.r.msgType = 0
 	}
 	return n, err
+}
+
+// inflate reads decompressed bytes of the current message. The read limit
+// applies to the inflated size, checked as it grows, so a small frame that
+// inflates to a huge message stops at the limit with 1009 (RFC 6455,
+// Section 7.4.1: "a message that is too big for it to process").
+func (r *messageReader) inflate(p []byte) (int, error) {
+	c := r.c
+	lim := c.opts.ReadLimit
+	if lim >= 0 && int64(len(p)) > lim-c.r.inflated+1 {
+		p = p[:lim-c.r.inflated+1]
+	}
+	n, err := c.r.dec.Read(p)
+	c.r.inflated += int64(n)
+	if lim >= 0 && c.r.inflated > lim {
+		return 0, ErrReadLimit
+	}
+	if err == io.EOF {
+		c.r.dec.End()
+		c.r.compressed = false
+	}
+	return n, inflateErr(err)
 }
 
 // payloadReader reads the payload of the current message across its

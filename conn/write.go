@@ -9,6 +9,7 @@ import (
 	"net"
 
 	"duplex/frame"
+	"duplex/internal/deflate"
 )
 
 // writeState is the write side of a connection. Two locks, held as
@@ -25,6 +26,7 @@ type writeState struct {
 	frag       int    // payload bytes per fragment of a streamed message
 	midMessage bool   // a non-final fragment went out
 	mw         messageWriter
+	enc        *deflate.Encoder // with permessage-deflate
 
 	// Guarded by the frame lock.
 	ctl     [frame.MaxHeaderSize + frame.MaxControlPayload]byte
@@ -101,16 +103,32 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 	}
 	defer c.release(c.w.msgSem)
 	op := frame.Opcode(typ)
+	if !c.compressing(ctx, len(data)) {
+		return c.writeWhole(ctx, op, false, data)
+	}
+	bp := bufPool.Get().(*[]byte)
+	out := c.w.enc.Finish(c.w.enc.Append((*bp)[:0], data))
+	err := c.writeWhole(ctx, op, true, out)
+	if err != nil {
+		c.w.enc.Reset()
+	}
+	*bp = out[:0]
+	bufPool.Put(bp)
+	return err
+}
+
+// writeWhole sends data as one final frame, RSV1 marking it compressed.
+func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, data []byte) error {
 	if len(data) <= len(c.w.buf)-frame.MaxHeaderSize {
 		c.w.n = copy(c.w.buf[frame.MaxHeaderSize:], data)
-		return c.writeBuffered(ctx, op, true)
+		return c.writeBuffered(ctx, op, rsv1, true)
 	}
-	return c.writeLarge(ctx, op, data)
+	return c.writeLarge(ctx, op, rsv1, data)
 }
 
 // writeBuffered sends the payload in the write buffer as one frame, with
 // its header written just before it so that one Write carries both.
-func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, fin bool) error {
+func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, rsv1, fin bool) error {
 	if err := c.acquire(ctx, c.w.frameSem); err != nil {
 		return err
 	}
@@ -121,7 +139,7 @@ func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, fin bool) err
 	}
 	payload := c.w.buf[frame.MaxHeaderSize : frame.MaxHeaderSize+c.w.n]
 	c.w.n = 0
-	h := frame.Header{Fin: fin, Opcode: op, Length: int64(len(payload))}
+	h := frame.Header{Fin: fin, RSV1: rsv1, Opcode: op, Length: int64(len(payload))}
 	if c.newMask(&h) {
 		frame.Mask(h.MaskKey, 0, payload)
 	}
@@ -134,7 +152,7 @@ func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, fin bool) err
 // server hands header and payload to the kernel together (writev) without
 // copying; a client masks the payload chunk by chunk into its own buffer,
 // never into the caller's slice.
-func (c *Conn) writeLarge(ctx context.Context, op frame.Opcode, data []byte) error {
+func (c *Conn) writeLarge(ctx context.Context, op frame.Opcode, rsv1 bool, data []byte) error {
 	if err := c.acquire(ctx, c.w.frameSem); err != nil {
 		return err
 	}
@@ -142,7 +160,7 @@ func (c *Conn) writeLarge(ctx context.Context, op frame.Opcode, data []byte) err
 	if c.State() != StateOpen {
 		return c.writeErr()
 	}
-	h := frame.Header{Fin: true, Opcode: op, Length: int64(len(data))}
+	h := frame.Header{Fin: true, RSV1: rsv1, Opcode: op, Length: int64(len(data))}
 	if !c.newMask(&h) {
 		c.w.bufsArr = [2][]byte{frame.AppendHeader(c.w.buf[:0], h), data}
 		c.w.bufs = c.w.bufsArr[:]
@@ -246,6 +264,10 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	c.w.n = 0
 	c.w.midMessage = false
 	c.w.mw = messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ), open: true}
+	if c.compressing(ctx, -1) {
+		c.w.mw.zbuf = bufPool.Get().(*[]byte)
+		c.w.mw.rsv1 = true
+	}
 	return &c.w.mw, nil
 }
 
@@ -257,13 +279,31 @@ type messageWriter struct {
 	ctx  context.Context
 	op   frame.Opcode // of the next frame: the message type, then continuation
 	open bool
+	zbuf *[]byte // compressed output, while the message is compressed
+	rsv1 bool    // the message is compressed: RSV1 on its first frame
 }
 
-// Write buffers p, sending a fragment each time the buffer is full.
+// Write buffers p, sending a fragment each time the buffer is full. A
+// compressed message is compressed as it is written; the compressor holds
+// back up to 32 KiB of input until it has a block's worth.
 func (w *messageWriter) Write(p []byte) (int, error) {
 	if !w.open {
 		return 0, errWriterClosed
 	}
+	if w.zbuf == nil {
+		return w.buffer(p)
+	}
+	out := w.c.w.enc.Append((*w.zbuf)[:0], p)
+	*w.zbuf = out[:0]
+	if _, err := w.buffer(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// buffer copies p into the write buffer, sending a fragment each time it is
+// full.
+func (w *messageWriter) buffer(p []byte) (int, error) {
 	c := w.c
 	written := 0
 	for len(p) > 0 {
@@ -284,7 +324,10 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 }
 
 func (w *messageWriter) flush(fin bool) error {
-	if err := w.c.writeBuffered(w.ctx, w.op, fin); err != nil {
+	// RFC 7692, Section 6.1: RSV1 on the first frame of a compressed
+	// message only.
+	rsv1 := w.rsv1 && w.op != frame.OpContinuation
+	if err := w.c.writeBuffered(w.ctx, w.op, rsv1, fin); err != nil {
 		return err
 	}
 	w.op = frame.OpContinuation
@@ -300,7 +343,22 @@ func (w *messageWriter) Close() error {
 	}
 	w.open = false
 	c := w.c
-	err := w.flush(true)
+	var err error
+	if w.zbuf != nil {
+		out := c.w.enc.Finish((*w.zbuf)[:0])
+		_, err = w.buffer(out)
+		*w.zbuf = out[:0]
+		bufPool.Put(w.zbuf)
+		w.zbuf = nil
+	}
+	if err == nil {
+		err = w.flush(true)
+	}
+	if err != nil && c.w.enc != nil {
+		// The peer may not have the data the compressor's history now
+		// holds: start afresh, which the peer can always read.
+		c.w.enc.Reset()
+	}
 	if err != nil && c.w.midMessage && c.State() == StateOpen {
 		// Fragments went out and the final one cannot follow: the peer
 		// would read the next message as part of this one.
