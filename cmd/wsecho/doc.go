@@ -4,7 +4,7 @@
 // As a server it answers the opening handshake on any path and sends every
 // text and binary message back unchanged, with its type:
 //
-//	wsecho [-addr 127.0.0.1:9001] [-v]
+//	wsecho [-addr 127.0.0.1:9001] [-compress=false] [-v]
 //
 // Being a test server it accepts any Origin, and its read limit (64 MiB) takes
 // the suite's largest messages (16 MiB). Messages are echoed as a stream, so a
@@ -16,7 +16,7 @@
 // As a client it runs the cases of a fuzzing server (such as `wstest -m
 // fuzzingserver`) at the given URL:
 //
-//	wsecho -client ws://127.0.0.1:9001 [-agent duplex] [-cases 1..10,42] [-v]
+//	wsecho -client ws://127.0.0.1:9001 [-agent duplex] [-cases 1..10,42] [-compress=false] [-v]
 //
 // It reads the number of cases from <url>/getCaseCount, connects to
 // <url>/runCase?case=i&agent=<agent> for each selected case and echoes every
@@ -30,5 +30,9 @@
 //	-agent   agent name the reports are filed under (default duplex)
 //	-cases   cases to run: comma-separated numbers and ranges a..b or a..
 //	         (default all)
+//	-compress  negotiate permessage-deflate (RFC 7692), on by default: the
+//	         server accepts any offer, with any window size and context
+//	         takeover mode; the client offers it with client_max_window_bits,
+//	         so the server may also choose the client's window
 //	-v       log every connection, not only failures
 package main

@@ -18,9 +18,19 @@ const (
 	copyBufferSize = 32 << 10
 )
 
-// connOptions are the connection options of both modes.
+// compress says whether both modes negotiate permessage-deflate; the
+// -compress flag sets it.
+var compress = true
+
+// connOptions are the connection options of both modes. With compression,
+// every parameter a peer offers or accepts is honoured (RFC 7692), and every
+// echoed message is compressed, however small.
 func connOptions() conn.Options {
-	return conn.Options{ReadLimit: readLimit, FragmentSize: copyBufferSize}
+	o := conn.Options{ReadLimit: readLimit, FragmentSize: copyBufferSize}
+	if compress {
+		o.Compression = &conn.CompressionOptions{Threshold: -1}
+	}
+	return o
 }
 
 // echo sends every message read from c back unchanged, with its type, until

@@ -16,6 +16,7 @@ func main() {
 	agent := flag.String("agent", "duplex", "agent name for the fuzzing server's reports")
 	cases := flag.String("cases", "", "cases to run in client mode, e.g. 1..10,42 (default all)")
 	verbose := flag.Bool("v", false, "log every connection")
+	flag.BoolVar(&compress, "compress", true, "negotiate permessage-deflate (RFC 7692)")
 	flag.Parse()
 
 	level := slog.LevelInfo

@@ -165,3 +165,36 @@ func TestServeShutdown(t *testing.T) {
 		require.FailNow(t, "serve did not return")
 	}
 }
+
+// RFC 7692: the echo server negotiates permessage-deflate with a client
+// that offers it, compresses its echoes, and serves one that does not.
+func TestEchoCompression(t *testing.T) {
+	u := startEcho(t)
+	for _, tc := range []struct {
+		name  string
+		offer *conn.CompressionOptions
+	}{
+		{"7/offered", &conn.CompressionOptions{}},
+		{"7/small-windows-no-takeover", &conn.CompressionOptions{NoContextTakeover: true, PeerNoContextTakeover: true,
+			MaxWindowBits: 9, PeerMaxWindowBits: 8}},
+		{"7/not-offered", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			c, _, err := conn.Dial(ctx, u, &conn.DialOptions{Options: conn.Options{Compression: tc.offer}})
+			require.NoError(t, err)
+			defer c.CloseNow()
+			_, ok := c.Compression()
+			assert.Equal(t, tc.offer != nil, ok)
+			msg := bytes.Repeat([]byte("compress me please "), 1000)
+			for range 3 {
+				require.NoError(t, c.WriteMessage(ctx, conn.MessageText, msg))
+				_, got, err := c.ReadMessage(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, msg, got)
+			}
+			require.NoError(t, c.Close(frame.CloseNormal, ""))
+		})
+	}
+}
