@@ -67,6 +67,45 @@
 // once the TCP connection is gone; [Options.OnStateChange] observes every
 // transition.
 //
+// # Compression
+//
+// With [Options.Compression] set, [Accept], [Upgrade] and [Dial] negotiate
+// permessage-deflate ([RFC 7692]); [Conn.Compression] reports what was
+// agreed. Every parameter is honoured in both directions: context takeover
+// kept across messages or reset for each, and any LZ77 window of 8 to 15
+// bits the peer asks for. The compressor is duplex's own (compress/flate
+// always uses a 32 KiB window): its back-references never reach beyond the
+// agreed window, so a window is never claimed that is not produced; a
+// window of 8 bits is honoured as 256 bytes, although zlib-based peers use
+// 512. A client always offers client_max_window_bits, letting the server
+// choose its window.
+//
+// Writes: [Conn.WriteMessage] compresses a message of at least
+// CompressionOptions.Threshold bytes into one frame with RSV1 set;
+// [Conn.NextWriter] compresses as it is written, RSV1 on the first frame
+// only (RFC 7692, Section 6.1). Control frames are never compressed. A
+// context from [NoCompression] sends one message as is, for data already
+// compressed; with context takeover such a message does not enter the
+// compressor's history, as the peer's decompressor never sees it.
+//
+// Reads: a message with RSV1 is inflated as it is read. [Options.ReadLimit]
+// applies to the inflated size, checked as it grows, so a small frame that
+// inflates far beyond the limit stops there and fails the connection with
+// 1009; its size on the wire may exceed the limit by an eighth plus 1 KiB,
+// the most incompressible data grows once coded. Text is checked for UTF-8
+// after inflating. Invalid DEFLATE data fails the connection with 1007
+// ([ErrBadCompressedData]; RFC 7692, Section 8 names no code), and RSV1 on a
+// continuation or control frame with 1002.
+//
+// Memory: an idle connection holds no compressor or decompressor state
+// beyond the history context takeover needs: at most 2^bits bytes per
+// direction, grown with the messages (so 32 KiB each way at most with the
+// default window), and none for a direction without context takeover. The
+// match-finding tables (about 230 KiB), the inflater (about 45 KiB) and
+// the buffer a message is compressed into are borrowed from pools for one
+// message at a time. To bound memory for many idle connections, set
+// NoContextTakeover and PeerNoContextTakeover, or smaller window bits.
+//
 // # Conformance
 //
 // The connection enforces RFC 6455 on what it receives: masking by role,
@@ -79,4 +118,5 @@
 // received after a close frame went either way are discarded.
 //
 // [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
 package conn
