@@ -145,11 +145,35 @@ const maxPrealloc = 1 << 20
 // from the frame header, so that an unfragmented message costs one
 // allocation.
 func (c *Conn) readAll() ([]byte, error) {
+	if c.r.compressed {
+		return c.readAllInflated()
+	}
 	size := c.r.remain
 	if !c.r.h.Fin {
 		size += 512
 	}
-	b := make([]byte, 0, min(size, maxPrealloc))
+	return c.readInto(make([]byte, 0, min(size, maxPrealloc)))
+}
+
+// readAllInflated reads the rest of a compressed message, whose size the
+// header does not tell, into a pooled buffer, and returns an exact copy:
+// one allocation per message however far it inflates.
+func (c *Conn) readAllInflated() ([]byte, error) {
+	bp := bufPool.Get().(*[]byte)
+	b, err := c.readInto((*bp)[:0])
+	var out []byte
+	if err == nil {
+		out = append(make([]byte, 0, len(b)), b...)
+	}
+	if cap(b) <= maxPrealloc {
+		*bp = b[:0]
+		bufPool.Put(bp)
+	}
+	return out, err
+}
+
+// readInto appends the rest of the current message to b.
+func (c *Conn) readInto(b []byte) ([]byte, error) {
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]

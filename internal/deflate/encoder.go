@@ -25,17 +25,20 @@ const (
 
 // levelParams: how many chain entries a match search visits, the length at which it
 // stops early, and the length under which it defers a match by one byte to look for a
-// longer one (0: never), as zlib's levels do.
+// longer one (0: never), as zlib's levels do; and how much history, at least, is indexed
+// before each block (re-indexing a whole 32 KiB window costs more than compressing a
+// short message, whose matches are mostly recent).
 type levelParams struct {
-	chain int
-	nice  int
-	lazy  int
+	chain     int
+	nice      int
+	lazy      int
+	histIndex int
 }
 
 var levels = [MaxLevel + 1]levelParams{
-	1: {4, 8, 0}, 2: {8, 16, 0}, 3: {16, 32, 0},
-	4: {16, 32, 4}, 5: {32, 64, 16}, 6: {128, 128, 16},
-	7: {256, 258, 32}, 8: {1024, 258, 128}, 9: {4096, 258, 258},
+	1: {4, 8, 0, 1 << 10}, 2: {8, 16, 0, 1 << 10}, 3: {16, 32, 0, 1 << 10},
+	4: {16, 32, 4, 4 << 10}, 5: {32, 64, 16, 4 << 10}, 6: {128, 128, 16, 4 << 10},
+	7: {256, 258, 32, maxWindow}, 8: {1024, 258, 128, maxWindow}, 9: {4096, 258, 258, maxWindow},
 }
 
 // Encoder compresses the messages of one direction of a permessage-deflate connection

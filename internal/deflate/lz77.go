@@ -8,9 +8,6 @@ import (
 // farMatch is the distance beyond which a 3-byte match costs more than its literals.
 const farMatch = 4096
 
-// histIndexMin is the least history indexed before each block.
-const histIndexMin = 8 << 10
-
 func hash3(b []byte, i int, shift uint) uint32 {
 	v := uint32(b[i])<<16 | uint32(b[i+1])<<8 | uint32(b[i+2])
 	return (v * 0x9E3779B1) >> shift
@@ -27,14 +24,17 @@ func (e *Encoder) match() {
 	s := e.s
 	buf := s.buf
 	n := len(buf)
-	hb := min(hashBitsHi, max(8, bits.Len(uint(n))+1))
+	lv := e.level
+	// Only the most recent history is indexed, at least lv.histIndex bytes and
+	// four times the pending input.
+	first := max(0, s.histLen-max(lv.histIndex, 4*(n-s.histLen)))
+	hb := min(hashBitsHi, max(8, bits.Len(uint(n-first))+1))
 	shift := uint(32 - hb)
 	head := s.head[:1<<hb]
 	clear(head)
 	clear(s.litF[:])
 	clear(s.distF[:])
 	wmask := e.window - 1
-	lv := e.level
 
 	ins := 0
 	insertTo := func(q int) {
@@ -75,9 +75,7 @@ func (e *Encoder) match() {
 		return best, bestDist
 	}
 
-	// Only the most recent history is indexed: re-indexing a whole 32 KiB window would
-	// cost more than compressing a short message, whose matches are mostly recent.
-	ins = max(0, s.histLen-max(histIndexMin, 4*(n-s.histLen)))
+	ins = first
 	insertTo(s.histLen)
 	for p := s.histLen; p < n; {
 		insertTo(p)
