@@ -15,6 +15,10 @@ import (
 // dialTimeout bounds connecting: TCP, TLS and the opening handshake.
 const dialTimeout = 30 * time.Second
 
+// readLimit bounds a received message, hence the memory one message takes:
+// far above what a terminal shows, well below what hurts a machine.
+const readLimit = 64 << 20
+
 // runClient connects to cfg.url and moves lines of in to the server and
 // messages from the server to out until either side ends. It returns the
 // exit status.
@@ -31,8 +35,7 @@ func runClient(ctx context.Context, cfg *config, in io.Reader, p *printer) int {
 		TLSConfig:    tc,
 		Options:      p.hooks(""),
 	}
-	// Whatever the user pipes in, the client accepts what it is sent.
-	opts.ReadLimit = -1
+	opts.ReadLimit = readLimit
 	p.event("> GET %s", cfg.url)
 	if cfg.origin != "" {
 		p.event("> Origin: %s", cfg.origin)

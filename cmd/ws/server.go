@@ -96,7 +96,9 @@ func (h *hub) loop(ctx context.Context, in io.Reader, serveDone <-chan error) in
 		case <-tick:
 			h.each(func(prefix string, c *conn.Conn) {
 				h.p.event("%s> ping", prefix)
-				_ = c.Ping(ctx, nil)
+				pctx, cancel := context.WithTimeout(ctx, serverWriteTimeout)
+				defer cancel()
+				_ = c.Ping(pctx, nil)
 			})
 		case <-ctx.Done():
 			return exitOK
@@ -125,7 +127,7 @@ func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	prefix := fmt.Sprintf("[%d] ", id)
 	opts := *h.opts
 	opts.Options = h.p.hooks(prefix)
-	opts.ReadLimit = maxLine
+	opts.ReadLimit = readLimit
 	c, err := conn.Upgrade(w, r, &opts)
 	if err != nil {
 		h.p.errorf("ws: %srefused %s: %v", prefix, r.RemoteAddr, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +18,9 @@ import (
 var listeningRE = regexp.MustCompile(`listening on (ws://\S+)`)
 
 // startListener runs ws -listen on a free port and returns its URL, its
-// standard input and a channel with its exit status.
-func startListener(t *testing.T, args ...string) (string, *io.PipeWriter, *lockedBuffer, <-chan int) {
+// standard input, standard output and error, and a channel with its exit
+// status.
+func startListener(t *testing.T, args ...string) (string, *io.PipeWriter, *lockedBuffer, *lockedBuffer, <-chan int) {
 	t.Helper()
 	stdin, feed := io.Pipe()
 	out, errb := &lockedBuffer{}, &lockedBuffer{}
@@ -32,19 +34,26 @@ func startListener(t *testing.T, args ...string) (string, *io.PipeWriter, *locke
 		feed.Close()
 		cancel()
 	})
+	waitFor(t, errb, "listening on")
+	m := listeningRE.FindStringSubmatch(errb.String())
+	require.NotNil(t, m, errb.String())
+	return m[1], feed, out, errb, exit
+}
+
+// waitFor waits until b holds s.
+func waitFor(t testing.TB, b *lockedBuffer, s string) {
+	t.Helper()
 	deadline := time.Now().Add(testTimeout)
-	for time.Now().Before(deadline) {
-		if m := listeningRE.FindStringSubmatch(errb.String()); m != nil {
-			return m[1], feed, out, exit
+	for !strings.Contains(b.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within %v in:\n%s", s, testTimeout, b.String())
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("ws -listen did not start: %s", errb.String())
-	return "", nil, nil, nil
 }
 
 func TestServerPrintsClientsAndBroadcastsStdin(t *testing.T) {
-	url, feed, out, exit := startListener(t, "-subprotocol", "chat",
+	url, feed, out, errb, exit := startListener(t, "-v", "-subprotocol", "chat",
 		"-close-code", "4003", "-close-reason", "server done")
 	ctx := context.Background()
 	var clients []*conn.Conn
@@ -56,6 +65,9 @@ func TestServerPrintsClientsAndBroadcastsStdin(t *testing.T) {
 		clients = append(clients, c)
 	}
 
+	// A client joins the broadcast once the server has registered it,
+	// which verbose mode reports.
+	waitFor(t, errb, "[2] connected")
 	require.NoError(t, clients[0].WriteMessage(ctx, conn.MessageText, []byte("from a client")))
 	_, err := feed.Write([]byte("to all\n"))
 	require.NoError(t, err)
@@ -66,6 +78,9 @@ func TestServerPrintsClientsAndBroadcastsStdin(t *testing.T) {
 		assert.Equal(t, "to all", string(b))
 	}
 
+	// Messages that arrive after the server's close frame are discarded:
+	// wait for the print before ending the input.
+	waitFor(t, out, "from a client\n")
 	require.NoError(t, feed.Close())
 	for _, c := range clients {
 		_, _, err := c.ReadMessage(ctx)
