@@ -47,7 +47,9 @@ func TestTwoUsersChat(t *testing.T) {
 	)
 	ada.waitFor(hasMessage("bob", "Yes, ten minutes ago.\nMetrics look calm."))
 	ada.say("Great, thanks! Grüße ✓")
-	bob.waitFor(hasMessage("ada", "Great, thanks! Grüße ✓"))
+	for _, p := range []*page{ada, bob} {
+		p.waitFor(hasMessage("ada", "Great, thanks! Grüße ✓"))
+	}
 	end := time.Now().Add(time.Second)
 
 	// Both show the same messages, in the same order, with sequence numbers and server timestamps in order.

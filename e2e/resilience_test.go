@@ -36,8 +36,10 @@ func TestUserTextIsNeverHTML(t *testing.T) {
 	for _, s := range payloads {
 		attacker.say(s)
 	}
-	for _, s := range payloads {
-		victim.waitFor(hasMessage(evilNick, s))
+	for _, p := range []*page{victim, attacker} {
+		for _, s := range payloads {
+			p.waitFor(hasMessage(evilNick, s))
+		}
 	}
 	victim.waitFor(hasNotice(evilNick + " joined"))
 	victim.waitFor(`[...document.querySelectorAll("#users li")].some(li => li.textContent === ` + jsString(evilNick) + `)`)
