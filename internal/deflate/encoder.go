@@ -32,13 +32,14 @@ type levelParams struct {
 	chain     int
 	nice      int
 	lazy      int
+	good      int // a deferred match this long quarters the search for a longer one
 	histIndex int
 }
 
 var levels = [MaxLevel + 1]levelParams{
-	1: {4, 8, 0, 1 << 10}, 2: {8, 16, 0, 1 << 10}, 3: {16, 32, 0, 1 << 10},
-	4: {16, 32, 4, 4 << 10}, 5: {32, 64, 16, 4 << 10}, 6: {128, 128, 16, 4 << 10},
-	7: {256, 258, 32, maxWindow}, 8: {1024, 258, 128, maxWindow}, 9: {4096, 258, 258, maxWindow},
+	1: {4, 8, 0, 0, 1 << 10}, 2: {8, 16, 0, 0, 1 << 10}, 3: {16, 32, 0, 0, 1 << 10},
+	4: {16, 32, 4, 4, 4 << 10}, 5: {32, 64, 16, 8, 4 << 10}, 6: {128, 128, 16, 8, 4 << 10},
+	7: {256, 258, 32, 8, maxWindow}, 8: {1024, 258, 128, 32, maxWindow}, 9: {4096, 258, 258, 32, maxWindow},
 }
 
 // Encoder compresses the messages of one direction of a permessage-deflate connection

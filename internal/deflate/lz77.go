@@ -45,15 +45,24 @@ func (e *Encoder) match() {
 		}
 		ins = max(ins, q)
 	}
-	find := func(p int) (length, dist int) {
+	// find returns the longest match at p longer than prev (a match found
+	// one byte earlier, which a lazy search must beat), or 0, 0.
+	find := func(p, prev int) (length, dist int) {
 		if p+minMatch > n {
 			return 0, 0
 		}
 		maxLen := min(maxMatch, n-p)
+		if prev >= maxLen {
+			return 0, 0
+		}
 		limit := p - e.window
-		best, bestDist := minMatch-1, 0
+		best, bestDist := max(minMatch-1, prev), 0
+		chain := lv.chain
+		if prev > 0 && prev >= lv.good {
+			chain >>= 2 // a good match already: search less, as zlib does
+		}
 		c := int(head[hash3(buf, p, shift)]) - 1
-		for chain := lv.chain; c >= 0 && c >= limit && chain > 0; chain-- {
+		for ; c >= 0 && c >= limit && chain > 0; chain-- {
 			if buf[c+best] == buf[p+best] {
 				l := matchLen(buf[c:c+maxLen], buf[p:p+maxLen])
 				if l > best {
@@ -69,7 +78,7 @@ func (e *Encoder) match() {
 			}
 			c = next
 		}
-		if best < minMatch || (best == minMatch && bestDist > farMatch) {
+		if bestDist == 0 || (best == minMatch && bestDist > farMatch) {
 			return 0, 0
 		}
 		return best, bestDist
@@ -79,10 +88,10 @@ func (e *Encoder) match() {
 	insertTo(s.histLen)
 	for p := s.histLen; p < n; {
 		insertTo(p)
-		l, d := find(p)
+		l, d := find(p, 0)
 		if l >= minMatch && l < lv.lazy && p+1 < n {
 			insertTo(p + 1)
-			if l2, d2 := find(p + 1); l2 > l {
+			if l2, d2 := find(p+1, l); l2 > l {
 				e.literal(buf[p])
 				p++
 				l, d = l2, d2
@@ -97,6 +106,11 @@ func (e *Encoder) match() {
 		s.litF[257+int(lengthSym[l-minMatch])]++
 		s.distF[distSym(d)]++
 		p += l
+		if lv.lazy == 0 && l > lv.nice {
+			// The fast levels do not index the inside of a long match, as
+			// zlib's do not: repetitive data then costs little to scan.
+			ins = max(ins, p)
+		}
 	}
 }
 
