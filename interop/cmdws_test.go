@@ -9,20 +9,42 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"duplex/conn"
+	"duplex/frame"
 )
 
-// buildWS builds the ws command into a temporary directory.
+// wsBin is the ws command, built once for the tests that run it; TestMain
+// removes its directory.
+var wsBin struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// buildWS returns the path of the ws command, building it on first use.
 func buildWS(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ws")
-	out, err := exec.Command("go", "build", "-o", bin, "duplex/cmd/ws").CombinedOutput()
-	require.NoError(t, err, "go build duplex/cmd/ws: %s", out)
-	return bin
+	wsBin.once.Do(func() {
+		wsBin.dir, wsBin.err = os.MkdirTemp("", "duplex-ws-")
+		if wsBin.err != nil {
+			return
+		}
+		wsBin.path = filepath.Join(wsBin.dir, "ws")
+		out, err := exec.Command("go", "build", "-o", wsBin.path, "duplex/cmd/ws").CombinedOutput()
+		if err != nil {
+			wsBin.err = fmt.Errorf("go build duplex/cmd/ws: %w\n%s", err, out)
+		}
+	})
+	require.NoError(t, wsBin.err)
+	return wsBin.path
 }
 
 // wsRun is one run of the ws binary.
@@ -184,4 +206,67 @@ func waitFor(t testing.TB, b *lockedBuffer, s string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestCmdWSListenWithNodeClient drives ws -listen with Node's ws client,
+// which echoes what the server broadcasts.
+func TestCmdWSListenWithNodeClient(t *testing.T) {
+	node, err := nodePath()
+	requirePeer(t, "node ws", err)
+	bin := buildWS(t)
+	r := newRouter()
+
+	stdin, feed := openStdin(t)
+	cmd, out, errb := wsCommand(t, bin, stdin, "-listen", "127.0.0.1:0",
+		"-close-code", "4005", "-close-reason", "bye all")
+	require.NoError(t, cmd.Start())
+	waitFor(t, errb, "listening on ws://")
+	addr := strings.TrimSpace(strings.SplitAfter(errb.String(), "listening on ws://")[1])
+
+	id := newID()
+	peer := r.watch(id)
+	startProc(t, r, nil, node, "node/peer.js", "client", "ws://"+addr+"/?id="+id, id)
+	nextEvent(t, peer, "open")
+
+	_, err = feed.Write([]byte("hello node\n"))
+	require.NoError(t, err)
+	waitFor(t, out, "hello node\n") // broadcast, echoed by the client, printed
+
+	require.NoError(t, feed.Close())
+	ev := nextEvent(t, peer, "close")
+	assert.Equal(t, 4005, ev.Code)
+	assert.Equal(t, "bye all", ev.Reason)
+	res := waitBinary(t, cmd, out, errb)
+	assert.Equal(t, 0, res.code, res.stderr)
+}
+
+// TestCmdWSAgainstDuplex drives the ws binary against a duplex server.
+func TestCmdWSAgainstDuplex(t *testing.T) {
+	bin := buildWS(t)
+	r := newRouter()
+	srv := startDuplexServer(t, r, newTestPKI(t))
+
+	t.Run("echo-through-a-pipe", func(t *testing.T) {
+		id := newID()
+		ch := srv.expect(id, conn.Options{})
+		cmd, out, errb := wsCommand(t, bin, strings.NewReader("hello duplex\n"), srv.url(false, id))
+		require.NoError(t, cmd.Start())
+		var c *conn.Conn
+		select {
+		case c = <-ch:
+		case <-time.After(waitTimeout):
+			t.Fatalf("ws did not connect within %v", waitTimeout)
+		}
+		defer c.CloseNow()
+		typ, b, err := c.ReadMessage(ctxFor(t))
+		require.NoError(t, err)
+		require.NoError(t, c.WriteMessage(ctxFor(t), typ, b))
+		_, _, err = c.ReadMessage(ctxFor(t))
+		var ce conn.CloseError
+		require.ErrorAs(t, err, &ce, "ws closes at the end of its input")
+		assert.Equal(t, frame.CloseNormal, ce.Code)
+		res := waitBinary(t, cmd, out, errb)
+		assert.Equal(t, 0, res.code, res.stderr)
+		assert.Equal(t, "hello duplex\n", res.out)
+	})
 }

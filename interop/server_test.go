@@ -95,16 +95,23 @@ func (s *duplexServer) event(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// expect registers the connection id: its connection gets opts and is
+// delivered on the returned channel.
+func (s *duplexServer) expect(id string, opts conn.Options) <-chan *conn.Conn {
+	ch := make(chan *conn.Conn, 1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending[id] = pendingConn{opts: opts, ch: ch}
+	return ch
+}
+
 // accept runs startClient for a new connection id and returns the link once
 // duplex accepted the connection and the peer reported it open.
 func (s *duplexServer) accept(t testing.TB, tls bool, startClient func(url, id string)) *link {
 	t.Helper()
 	id := newID()
 	l := newLink(s.r.watch(id))
-	ch := make(chan *conn.Conn, 1)
-	s.mu.Lock()
-	s.pending[id] = pendingConn{opts: l.options(), ch: ch}
-	s.mu.Unlock()
+	ch := s.expect(id, l.options())
 	startClient(s.url(tls, id), id)
 
 	timer := time.NewTimer(waitTimeout)
