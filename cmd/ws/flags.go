@@ -117,6 +117,9 @@ func (cfg *config) check(positional []string, subprotocols string, closeCode uin
 	if len(positional) == 1 {
 		cfg.url = positional[0]
 	}
+	if err := checkHeader(cfg.header); err != nil {
+		return err
+	}
 	for p := range strings.SplitSeq(subprotocols, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			cfg.subprotocols = append(cfg.subprotocols, p)
@@ -156,4 +159,21 @@ func (cfg *config) tlsConfig() (*tls.Config, error) {
 		}
 	}
 	return tc, nil
+}
+
+// checkHeader refuses -H headers the opening handshake writes itself
+// (RFC 6455, Section 4.1), pointing to the flag that sets them.
+func checkHeader(h http.Header) error {
+	for name := range h {
+		switch {
+		case name == "Origin":
+			return errors.New("-H Origin: use -origin")
+		case name == "Sec-Websocket-Protocol":
+			return errors.New("-H Sec-WebSocket-Protocol: use -subprotocol")
+		case name == "Host", name == "Upgrade", name == "Connection",
+			strings.HasPrefix(name, "Sec-Websocket-"):
+			return fmt.Errorf("-H %s: the handshake sets this header itself", name)
+		}
+	}
+	return nil
 }

@@ -35,6 +35,11 @@ func TestParseArgsRefusesBadUsage(t *testing.T) {
 		{"two-urls", []string{"ws://a/", "ws://b/"}},
 		{"url-and-listen", []string{"-listen", ":0", "ws://a/"}},
 		{"header-without-colon", []string{"-H", "NoColon", "ws://a/"}},
+		// RFC 6455, Section 4.1: the handshake writes these headers itself.
+		{"4.1/header-origin", []string{"-H", "Origin: http://a", "ws://a/"}},
+		{"4.1/header-subprotocol", []string{"-H", "sec-websocket-protocol: x", "ws://a/"}},
+		{"4.1/header-key", []string{"-H", "Sec-WebSocket-Key: x", "ws://a/"}},
+		{"4.1/header-upgrade", []string{"-H", "Upgrade: h2c", "ws://a/"}},
 		{"unknown-flag", []string{"-nope", "ws://a/"}},
 		{"negative-ping", []string{"-ping", "-1s", "ws://a/"}},
 		// RFC 6455, Section 7.4.1: 1005 and 1006 "MUST NOT be set as a status

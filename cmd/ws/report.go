@@ -109,7 +109,7 @@ func describe(target string, err error) (string, int) {
 			"(use -cacert FILE to trust its CA, or -insecure for a test server)", err), exitFailed
 	case errors.As(err, &recordErr):
 		return fmt.Sprintf("TLS handshake failed: the server at %s does not speak TLS (use ws:// instead of wss://?)", target), exitFailed
-	case errors.Is(err, conn.ErrBadURL):
+	case errors.Is(err, conn.ErrBadURL), errors.Is(err, handshake.ErrInvalidOptions):
 		return fmt.Sprintf("%v: %s", err, target), exitUsage
 	case errors.As(err, &protoErr):
 		return fmt.Sprintf("the connection failed with close code %v: %v", protoErr.Code, err), exitFailed
