@@ -134,7 +134,7 @@ func TestCmdWSAgainstNode(t *testing.T) {
 		res := runBinary(t, bin, strings.NewReader(""), "-v", "-wait", "0",
 			"-subprotocol", "duplex.v1,duplex.v2", target(id))
 		assert.Equal(t, 0, res.code, res.stderr)
-		assert.Contains(t, res.stderr, "< Sec-Websocket-Protocol: duplex.v2")
+		assert.Contains(t, res.stderr, "< Sec-WebSocket-Protocol: duplex.v2")
 		assert.Equal(t, "duplex.v2", nextEvent(t, peer, "open").Protocol)
 	})
 
@@ -142,12 +142,12 @@ func TestCmdWSAgainstNode(t *testing.T) {
 		stdin, feed := openStdin(t)
 		cmd, out, errb := wsCommand(t, bin, stdin, "-v", "-ping", "20ms", target(newID()))
 		require.NoError(t, cmd.Start())
-		// Node answers pings by itself; verbose mode shows the pongs.
-		waitFor(t, errb, "< pong")
+		// Node answers pings by itself; verbose mode shows the frames.
+		waitFor(t, errb, "< frame pong fin len=0")
 		require.NoError(t, feed.Close())
 		res := waitBinary(t, cmd, out, errb)
 		assert.Equal(t, 0, res.code, res.stderr)
-		assert.Contains(t, res.stderr, "> ping")
+		assert.Contains(t, res.stderr, "> frame ping fin len=0 masked")
 	})
 
 	t.Run("7/close-code-from-ws", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,12 +37,16 @@ func runClient(ctx context.Context, cfg *config, in io.Reader, p *printer) int {
 		Options:      p.hooks(""),
 	}
 	opts.ReadLimit = readLimit
-	p.event("> GET %s", cfg.url)
+	if u, err := url.Parse(cfg.url); err == nil && p.verbose && (u.Scheme == "ws" || u.Scheme == "http") {
+		opts.NetDial = tapDialer(p)
+		p.wire = true
+	}
+	p.msgEvent("> GET %s", cfg.url)
 	if cfg.origin != "" {
-		p.event("> Origin: %s", cfg.origin)
+		p.msgEvent("> Origin: %s", cfg.origin)
 	}
 	if len(cfg.subprotocols) > 0 {
-		p.event("> Sec-WebSocket-Protocol: %s", strings.Join(cfg.subprotocols, ", "))
+		p.msgEvent("> Sec-WebSocket-Protocol: %s", strings.Join(cfg.subprotocols, ", "))
 	}
 	p.headers(">", cfg.header)
 
@@ -62,7 +67,7 @@ func printResponse(p *printer, resp *handshake.Response) {
 	if resp == nil {
 		return
 	}
-	p.event("< HTTP/%d.%d %d %s", resp.ProtoMajor, resp.ProtoMinor, resp.StatusCode, resp.Reason)
+	p.msgEvent("< HTTP/%d.%d %d %s", resp.ProtoMajor, resp.ProtoMinor, resp.StatusCode, resp.Reason)
 	p.headers("<", resp.Header)
 }
 
@@ -115,7 +120,7 @@ func session(ctx context.Context, cfg *config, c *conn.Conn, in io.Reader, p *pr
 		case <-quiet.C:
 			return closeSession(cfg, c, p, readDone)
 		case <-tick:
-			p.event("> ping")
+			p.msgEvent("> ping")
 			_ = c.Ping(ctx, nil)
 		case <-ctx.Done():
 			return closeSession(cfg, c, p, readDone)
@@ -132,11 +137,11 @@ func readMessages(c *conn.Conn, p *printer, prefix string, activity chan<- struc
 		if err != nil {
 			var ce conn.CloseError
 			if errors.As(err, &ce) {
-				p.event("%s< close %d %q", prefix, ce.Code, ce.Reason)
+				p.msgEvent("%s< close %d %q", prefix, ce.Code, ce.Reason)
 			}
 			return err
 		}
-		p.event("%s< %v (%d bytes)", prefix, typ, len(b))
+		p.msgEvent("%s< %v (%d bytes)", prefix, typ, len(b))
 		p.message(b)
 		select {
 		case activity <- struct{}{}:
@@ -154,14 +159,14 @@ func send(ctx context.Context, cfg *config, c *conn.Conn, p *printer, prefix str
 		// RFC 6455, Section 5.6: text "is interpreted as UTF-8 text data".
 		return errors.New("a line is not valid UTF-8: send it with -binary")
 	}
-	p.event("%s> %v (%d bytes)", prefix, typ, len(b))
+	p.msgEvent("%s> %v (%d bytes)", prefix, typ, len(b))
 	return c.WriteMessage(ctx, typ, b)
 }
 
 // closeSession runs the closing handshake with the flags' code and reason
 // and waits for the reader to see the end.
 func closeSession(cfg *config, c *conn.Conn, p *printer, readDone <-chan error) int {
-	p.event("> close %d %q", cfg.closeCode, cfg.closeReason)
+	p.msgEvent("> close %d %q", cfg.closeCode, cfg.closeReason)
 	err := c.Close(cfg.closeCode, cfg.closeReason)
 	<-readDone
 	if err != nil {

@@ -76,7 +76,7 @@ func TestClientSendsHeadersOriginAndSubprotocols(t *testing.T) {
 	assert.Equal(t, "https://example.com", e.req.Header.Get("Origin"))
 	assert.Equal(t, "chat.v1, chat.v2", e.req.Header.Get("Sec-WebSocket-Protocol"))
 	assert.Equal(t, "chat.v2", e.c.Subprotocol())
-	assert.Contains(t, res.stderr, "< Sec-Websocket-Protocol: chat.v2", "verbose mode prints the response")
+	assert.Contains(t, res.stderr, "< Sec-WebSocket-Protocol: chat.v2", "verbose mode prints the response")
 }
 
 func TestClientCloseCodeAndReason(t *testing.T) {
@@ -222,22 +222,50 @@ func TestClientTLS(t *testing.T) {
 	assert.Contains(t, res.stderr, "does not speak TLS")
 }
 
+// Over ws:// verbose mode shows the wire: the heads as sent and received
+// and every frame, masks included (RFC 6455, Section 5.3: a client masks).
 func TestClientVerbosePrintsHandshakeAndFrames(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	s.Start()
 	res := runWS(t, strings.NewReader("hello\n"), "-v", "-close-reason", "bye", s.wsURL()+"/path")
 	require.Equal(t, exitOK, res.code, res.stderr)
 	for _, want := range []string{
-		"> GET " + s.wsURL() + "/path",
-		"< HTTP/1.1 101 Switching Protocols",
-		"< Upgrade: websocket",
-		"> text (5 bytes)",
-		"< text (5 bytes)",
-		`> close 1000 "bye"`,
-		"< close 1000",
-		"* OPEN -> CLOSING",
+		"> GET /path HTTP/1.1\n",
+		"> Upgrade: websocket\n",
+		"> Sec-WebSocket-Key: ",
+		"> Sec-WebSocket-Version: 13\n",
+		"< HTTP/1.1 101 Switching Protocols\n",
+		"< Sec-WebSocket-Accept: ",
+		"> frame text fin len=5 masked\n",
+		"< frame text fin len=5\n",
+		`> frame close fin len=5 masked: 1000 "bye"` + "\n",
+		`< frame close fin len=2: 1000 ""` + "\n",
+		"* OPEN -> CLOSING\n",
 	} {
 		assert.Contains(t, res.stderr, want)
 	}
+	assert.NotContains(t, res.stderr, "> text (5 bytes)", "no message-level lines beside the frames")
 	assert.Equal(t, "hello\n", res.out, "verbose output stays off standard output")
+}
+
+// Under TLS the frames are ciphertext: verbose mode shows the response head
+// and the messages and control frames the connection reports.
+func TestClientVerboseOverTLSPrintsMessages(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	s.StartTLS()
+	res := runWS(t, strings.NewReader("hello\n"), "-v", "-insecure", "wss"+s.URL[len("https"):]+"/path")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	for _, want := range []string{
+		"> GET wss://",
+		"< HTTP/1.1 101 Switching Protocols\n",
+		"< Upgrade: websocket\n",
+		"> text (5 bytes)\n",
+		"< text (5 bytes)\n",
+		`> close 1000 ""` + "\n",
+		"< close 1000",
+		"* OPEN -> CLOSING\n",
+	} {
+		assert.Contains(t, res.stderr, want)
+	}
+	assert.Equal(t, "hello\n", res.out)
 }

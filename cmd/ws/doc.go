@@ -40,11 +40,14 @@
 //	-close-reason TEXT close reason sent on exit
 //	-cacert FILE       trust the PEM certificates in FILE for wss://
 //	-insecure          skip the server certificate check (test servers only)
-//	-v                 print the handshake and every message and control
-//	                   frame (ping, pong, close) on standard error
+//	-v                 print the handshake and the frames on standard error
 //
-// Verbose mode shows messages, not the frames of a fragmented message: it
-// observes the connection through its public hooks, above TLS.
+// Over ws:// verbose mode shows the wire as it is: the HTTP heads line by line,
+// then one line per frame, with its flags, length and mask, and the payload of
+// control frames ("> frame close fin len=5 masked: 1000 \"bye\""). Under TLS
+// (wss://), and in server mode, it shows what the connection reports instead:
+// the response head, each message with its length, and pings, pongs and
+// closes.
 //
 // # Exit status
 //

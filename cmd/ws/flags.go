@@ -82,7 +82,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.closeReason, "close-reason", "", "close reason sent on exit")
 	fs.StringVar(&cfg.caFile, "cacert", "", "PEM `file` of certificates to trust for wss://")
 	fs.BoolVar(&cfg.insecure, "insecure", false, "skip the server certificate check (test servers only)")
-	fs.BoolVar(&cfg.verbose, "v", false, "print the handshake, messages and control frames on stderr")
+	fs.BoolVar(&cfg.verbose, "v", false, "print the handshake and frames (messages under TLS) on stderr")
 	fs.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` instead of connecting")
 
 	var positional []string

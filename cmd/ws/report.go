@@ -31,6 +31,9 @@ type printer struct {
 	out     io.Writer
 	errw    io.Writer
 	verbose bool
+	// wire: a tapConn shows the heads and frames, so the message-level
+	// events, which say less, are left out.
+	wire bool
 }
 
 // message prints a received payload and a newline.
@@ -50,6 +53,14 @@ func (p *printer) event(format string, args ...any) {
 	p.errorf(format, args...)
 }
 
+// msgEvent prints a message-level verbose event, unless the wire is shown.
+func (p *printer) msgEvent(format string, args ...any) {
+	if p.wire {
+		return
+	}
+	p.event(format, args...)
+}
+
 func (p *printer) errorf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -63,8 +74,8 @@ func (p *printer) hooks(prefix string) conn.Options {
 		return conn.Options{}
 	}
 	return conn.Options{
-		OnPing:        func(b []byte) { p.event("%s< ping %q", prefix, b) },
-		OnPong:        func(b []byte) { p.event("%s< pong %q", prefix, b) },
+		OnPing:        func(b []byte) { p.msgEvent("%s< ping %q", prefix, b) },
+		OnPong:        func(b []byte) { p.msgEvent("%s< pong %q", prefix, b) },
 		OnStateChange: func(from, to conn.State) { p.event("%s* %v -> %v", prefix, from, to) },
 	}
 }
@@ -79,7 +90,7 @@ func (p *printer) headers(dir string, h http.Header) {
 		}
 	}) {
 		for _, v := range h[name] {
-			p.event("%s %s: %s", dir, name, v)
+			p.msgEvent("%s %s: %s", dir, name, v)
 		}
 	}
 }
