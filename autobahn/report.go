@@ -208,6 +208,7 @@ body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{bord
 </style></head><body>
 <h1>WebSocket conformance report</h1>
 {{range .}}<h2>{{.Agent}}</h2>
+<p>{{.Passed}} of {{len .Results}} cases passed strictly (OK, or INFORMATIONAL where the suite grades so for everyone).</p>
 <table><tr><th>case</th><th>behavior</th><th>close</th><th>ms</th><th>description</th></tr>
 {{range .Results}}<tr><td><a href="{{.File}}">{{.R.ID}}</a></td><td class="v-{{.B}}">{{.R.Behavior}}</td><td class="v-{{.BC}}">{{.R.BehaviorClose}}</td><td>{{.R.Duration}}</td><td>{{.R.Description}}</td></tr>
 {{end}}</table>{{end}}
@@ -222,6 +223,7 @@ func (rep *Report) writeHTML(f *os.File) error {
 	}
 	type agent struct {
 		Agent   string
+		Passed  int
 		Results []row
 	}
 	var data []agent
@@ -230,6 +232,9 @@ func (rep *Report) writeHTML(f *os.File) error {
 		ag := agent{Agent: a}
 		for _, r := range rep.Results(a) {
 			ag.Results = append(ag.Results, row{R: r, File: ReportFile(a, r.ID), B: cls(r.Behavior), BC: cls(r.BehaviorClose)})
+			if r.Passed() {
+				ag.Passed++
+			}
 		}
 		data = append(data, ag)
 	}

@@ -53,6 +53,7 @@ func TestReportLayout(t *testing.T) {
 	html, err := os.ReadFile(filepath.Join(dir, "index.html"))
 	require.NoError(t, err)
 	assert.Contains(t, string(html), `href="a_case_2_9.json"`)
+	assert.Contains(t, string(html), "2 of 3 cases passed strictly")
 	assert.Contains(t, string(html), `class="v-FAILED"`)
 	assert.Less(t, strings.Index(string(html), ">2.9<"), strings.Index(string(html), ">2.10<"), "numeric order")
 }
