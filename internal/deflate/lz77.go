@@ -86,6 +86,7 @@ func (e *Encoder) match() {
 
 	ins = first
 	insertTo(s.histLen)
+	misses := 0 // searches in a row that found nothing
 	for p := s.histLen; p < n; {
 		insertTo(p)
 		l, d := find(p, 0)
@@ -100,8 +101,22 @@ func (e *Encoder) match() {
 		if l < minMatch {
 			e.literal(buf[p])
 			p++
+			if lv.lazy == 0 {
+				// The fast levels search ever more sparsely through data
+				// that keeps finding nothing, as snappy and compress/flate
+				// do: incompressible input then costs little.
+				misses++
+				for skip := misses >> 5; skip > 0 && p < n; skip-- {
+					e.literal(buf[p])
+					p++
+				}
+				if misses >= 32 {
+					ins = max(ins, p)
+				}
+			}
 			continue
 		}
+		misses = 0
 		s.tokens = append(s.tokens, uint32(l)<<16|uint32(d))
 		s.litF[257+int(lengthSym[l-minMatch])]++
 		s.distF[distSym(d)]++
