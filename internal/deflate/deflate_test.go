@@ -254,3 +254,30 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecode feeds arbitrary bytes to the Decoder and checks it against
+// compress/flate reading the same message: the same plaintext, or both
+// failing.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00})
+	f.Add([]byte{0x07})
+	f.Add([]byte{0x00, 0x05, 0x00, 0xfa, 0xff, 'h', 'e', 'l', 'l', 'o'})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		dec := deflate.NewDecoder(15, false)
+		dec.Begin(bytes.NewReader(p))
+		got, err := io.ReadAll(io.LimitReader(dec, 1<<20))
+		dec.End()
+		ref, refErr := io.ReadAll(io.LimitReader(flate.NewReader(io.MultiReader(bytes.NewReader(p),
+			bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}))), 1<<20))
+		if refErr != nil {
+			require.Error(t, err)
+			return
+		}
+		if err != nil {
+			// Only data after a final block may fail here and not there.
+			require.ErrorIs(t, err, deflate.ErrCorrupt)
+			return
+		}
+		require.Equal(t, ref, got)
+	})
+}
