@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 ADDR ?= localhost:8080
 
-.PHONY: run test check deps race vet fmt-check
+.PHONY: run test check deps race vet fmt-check fuzz calibrate
 
 run:
 	$(GO) run ./cmd/chat -addr $(ADDR)
@@ -31,3 +31,14 @@ race:
 		echo "== go test -race $$m"; \
 		(cd $$m && DUPLEX_REQUIRE_PEERS=1 $(GO) test -race -count=1 -timeout 20m ./...); \
 	done
+
+# fuzz runs every fuzz target of ./fuzz for FUZZTIME each, one at a time
+# (one target for an hour: scripts/fuzz.sh 1h FuzzParseHeader).
+FUZZTIME ?= 20s
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+# calibrate runs the Autobahn suite against gorilla/websocket and coder/websocket
+# and compares its verdicts with the original suite's, stored in ../shared/autobahn.
+calibrate:
+	./autobahn/calibrate/run.sh
