@@ -58,7 +58,9 @@ type CompressionOptions struct {
 	// PeerMaxWindowBits asks the peer to bound its window to
 	// 2^PeerMaxWindowBits bytes (8-15), bounding the history this side
 	// keeps to inflate with. 0 makes no request. A server can ask only a
-	// client that offered client_max_window_bits, as browsers do.
+	// client that offered client_max_window_bits, as browsers do; a
+	// client's request may make a server that cannot honour it (zlib
+	// cannot produce 8) decline compression altogether.
 	PeerMaxWindowBits int
 }
 
