@@ -3,14 +3,10 @@ package conn_test
 import (
 	"bytes"
 	"compress/flate"
-	"context"
-	"errors"
-	"io"
 	"net"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"duplex/conn"
@@ -40,28 +36,6 @@ func FuzzReadCompressed(f *testing.F) {
 		c := conn.NewConnecting(b, frame.RoleServer, &conn.Options{ReadLimit: 1 << 16, CloseTimeout: time.Second,
 			Compression: &conn.CompressionOptions{}})
 		require.NoError(t, c.Open("", []handshake.Extension{{Name: handshake.DeflateName}}))
-		defer c.CloseNow()
-		drained := make(chan struct{})
-		go func() {
-			defer close(drained)
-			_, _ = io.Copy(io.Discard, a)
-		}()
-		go func() {
-			_, _ = a.Write(input)
-			_ = a.Close()
-		}()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var err error
-		for err == nil {
-			_, _, err = c.ReadMessage(ctx)
-		}
-		require.NotErrorIs(t, err, context.DeadlineExceeded, "reading must not hang")
-		var pe frame.ProtocolError
-		if errors.As(err, &pe) {
-			assert.True(t, pe.Code.ValidOnWire(), "code %d", pe.Code)
-		}
-		<-drained
-		waitClosed(t, c)
+		readToEnd(t, c, a, input)
 	})
 }

@@ -43,28 +43,36 @@ func FuzzReadMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input []byte) {
 		a, b := net.Pipe()
 		c := conn.New(b, nil, frame.RoleServer, &conn.Options{ReadLimit: 1 << 16, CloseTimeout: time.Second})
-		defer c.CloseNow()
-		drained := make(chan struct{})
-		go func() {
-			defer close(drained)
-			_, _ = io.Copy(io.Discard, a) // whatever the connection answers
-		}()
-		go func() {
-			_, _ = a.Write(input)
-			_ = a.Close()
-		}()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var err error
-		for err == nil {
-			_, _, err = c.ReadMessage(ctx)
-		}
-		require.NotErrorIs(t, err, context.DeadlineExceeded, "reading must not hang")
-		var pe frame.ProtocolError
-		if errors.As(err, &pe) {
-			assert.True(t, pe.Code.ValidOnWire(), "code %d", pe.Code)
-		}
-		<-drained
-		waitClosed(t, c)
+		readToEnd(t, c, a, input)
 	})
+}
+
+// readToEnd writes input from a, the peer of c, then hangs up, and reads c
+// until it fails: that must end with an error, never a panic or a hang, with
+// a close code that may be sent, and with the connection CLOSED.
+func readToEnd(t *testing.T, c *conn.Conn, a net.Conn, input []byte) {
+	t.Helper()
+	defer c.CloseNow()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		_, _ = io.Copy(io.Discard, a) // whatever the connection answers
+	}()
+	go func() {
+		_, _ = a.Write(input)
+		_ = a.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	for err == nil {
+		_, _, err = c.ReadMessage(ctx)
+	}
+	require.NotErrorIs(t, err, context.DeadlineExceeded, "reading must not hang")
+	var pe frame.ProtocolError
+	if errors.As(err, &pe) {
+		assert.True(t, pe.Code.ValidOnWire(), "code %d", pe.Code)
+	}
+	<-drained
+	waitClosed(t, c)
 }
