@@ -24,7 +24,7 @@ function report(ev) {
 function start(url, id, protocols) {
   const ws = new WebSocket(url, protocols);
   ws.binaryType = 'arraybuffer';
-  ws.onopen = () => report({id, event: 'open', protocol: ws.protocol});
+  ws.onopen = () => report({id, event: 'open', protocol: ws.protocol, extensions: ws.extensions});
   ws.onmessage = (e) => {
     if (typeof e.data === 'string' && e.data.startsWith('!')) {
       const cmd = JSON.parse(e.data.slice(1));
@@ -87,8 +87,8 @@ func startBrowser(t testing.TB, s *duplexServer, pki *testPKI) context.Context {
 }
 
 // browserClient returns the function that opens a connection from the page.
-func browserClient(t testing.TB, ctx context.Context) func(url, id string) {
-	return func(url, id string) {
+func browserClient(t testing.TB, ctx context.Context) peerClient {
+	return func(url, id string, _ deflateMode) {
 		t.Helper()
 		args, err := json.Marshal([]any{url, id, clientProtocols})
 		if err != nil {

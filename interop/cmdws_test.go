@@ -253,7 +253,8 @@ func TestCmdWSAgainstDuplex(t *testing.T) {
 		require.NoError(t, cmd.Start())
 		var c *conn.Conn
 		select {
-		case c = <-ch:
+		case a := <-ch:
+			c = a.c
 		case <-time.After(waitTimeout):
 			t.Fatalf("ws did not connect within %v", waitTimeout)
 		}

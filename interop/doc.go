@@ -20,6 +20,24 @@
 //   - subprotocol negotiation (Section 4.2.2);
 //   - all of it again, briefly, over wss:// with a certificate the test makes.
 //
+// Every pair whose peer speaks permessage-deflate (RFC 7692: Node's ws,
+// Python's websockets, Chromium and duplex itself) runs all of it twice
+// more, compressed: subtests "deflate" (context takeover, the peer's
+// default windows) and "deflate-no-takeover-w10-9" (no context takeover
+// either way, server_max_window_bits=10, client_max_window_bits=9, offered
+// or accepted by both sides wherever the peer can be configured; a browser
+// offers its own and takes the server's answer). Each end checks what was
+// agreed: duplex with Conn.Compression, the peer by reporting its
+// Sec-WebSocket-Extensions response, which must state the same. Every
+// message is compressed both ways (duplex with a negative threshold, Node
+// with threshold 0), and a tap under the duplex end of each plaintext
+// connection decodes the frame headers that crossed the wire: RSV1 on the
+// first frame of every data message each way and on no continuation frame
+// (Section 6.1), several frames for the fragmented messages, and a
+// repetitive 64 KiB text at under an eighth of its size both ways. In the
+// uncompressed runs the same tap checks that no message had RSV1, and the
+// browser's offer is declined.
+//
 // The peer side of every pair runs the same script: it echoes each data
 // message with its type and obeys command messages (text starting with "!"
 // and a JSON object: ping, fragment, close). Peers written in other languages

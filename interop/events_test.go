@@ -17,10 +17,13 @@ type event struct {
 	Event    string `json:"event"` // listening, open, pong, close, error
 	Port     int    `json:"port"`
 	Protocol string `json:"protocol"`
-	Data     string `json:"data"`
-	Code     int    `json:"code"`
-	Reason   string `json:"reason"`
-	Message  string `json:"message"`
+	// Extensions is the Sec-WebSocket-Extensions value of the opening
+	// handshake's response, in an "open" report.
+	Extensions string `json:"extensions"`
+	Data       string `json:"data"`
+	Code       int    `json:"code"`
+	Reason     string `json:"reason"`
+	Message    string `json:"message"`
 }
 
 // router hands each peer report to the connection it names.

@@ -131,8 +131,8 @@ func startXnetServer(t testing.TB, r *router, pki *testPKI) (plain, secure strin
 
 // xnetClient returns the function that connects an x/net client; the
 // goroutine driving it is waited for when the test ends.
-func xnetClient(t testing.TB, r *router, pki *testPKI) func(url, id string) {
-	return func(rawURL, id string) {
+func xnetClient(t testing.TB, r *router, pki *testPKI) peerClient {
+	return func(rawURL, id string, _ deflateMode) {
 		t.Helper()
 		u, err := url.Parse(rawURL)
 		if err != nil {
@@ -174,15 +174,15 @@ func xnetClient(t testing.TB, r *router, pki *testPKI) func(url, id string) {
 
 // duplexClient returns the function that connects a duplex client running
 // the peer script, for the duplex-duplex pair.
-func duplexClient(t testing.TB, r *router, pki *testPKI) func(url, id string) {
-	return func(rawURL, id string) {
+func duplexClient(t testing.TB, r *router, pki *testPKI) peerClient {
+	return func(rawURL, id string, m deflateMode) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		t.Cleanup(func() {
 			cancel()
 			wg.Wait()
 		})
-		wg.Go(func() { driveDuplexPeer(ctx, r, pki, rawURL, id) })
+		wg.Go(func() { driveDuplexPeer(ctx, r, pki, rawURL, id, m.client) })
 	}
 }
 
@@ -190,7 +190,7 @@ func duplexClient(t testing.TB, r *router, pki *testPKI) func(url, id string) {
 // frames of their own.
 const duplexPeerFragment = 7
 
-func driveDuplexPeer(ctx context.Context, r *router, pki *testPKI, rawURL, id string) {
+func driveDuplexPeer(ctx context.Context, r *router, pki *testPKI, rawURL, id string, comp *conn.CompressionOptions) {
 	var c *conn.Conn
 	var writers sync.WaitGroup
 	defer writers.Wait()
@@ -200,6 +200,7 @@ func driveDuplexPeer(ctx context.Context, r *router, pki *testPKI, rawURL, id st
 		Options: conn.Options{
 			ReadLimit:    4 << 20,
 			FragmentSize: duplexPeerFragment,
+			Compression:  comp,
 			OnPong: func(p []byte) {
 				data := string(p)
 				r.dispatch(event{ID: id, Event: "pong", Data: data})
@@ -214,7 +215,11 @@ func driveDuplexPeer(ctx context.Context, r *router, pki *testPKI, rawURL, id st
 		return
 	}
 	defer c.CloseNow()
-	r.dispatch(event{ID: id, Event: "open", Protocol: c.Subprotocol()})
+	open := event{ID: id, Event: "open", Protocol: c.Subprotocol()}
+	if p, ok := c.Compression(); ok {
+		open.Extensions = p.Extension().String()
+	}
+	r.dispatch(open)
 	for {
 		typ, b, err := c.ReadMessage(ctx)
 		if err != nil {

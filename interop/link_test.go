@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -39,11 +40,15 @@ type link struct {
 	stop     chan struct{}
 	readDone chan struct{}
 	readErr  error
+	mode     deflateMode
+	// tap shows the wire of a plaintext link; nil over TLS.
+	tap *wireTap
 }
 
-func newLink(peer chan event) *link {
+func newLink(peer chan event, mode deflateMode) *link {
 	return &link{
 		peer:     peer,
+		mode:     mode,
 		msgs:     make(chan message, 16),
 		pings:    make(chan string, 16),
 		pongs:    make(chan string, 16),
@@ -53,9 +58,11 @@ func newLink(peer chan event) *link {
 }
 
 // options configures the duplex end: room for the largest message, small
-// fragments so NextWriter really fragments, and the ping and pong hooks.
-func (l *link) options() conn.Options {
+// fragments so NextWriter really fragments, the ping and pong hooks, and
+// compression as the link's mode says for the role.
+func (l *link) options(compression *conn.CompressionOptions) conn.Options {
 	return conn.Options{
+		Compression:  compression,
 		ReadLimit:    4 << 20,
 		FragmentSize: 1024,
 		CloseTimeout: 10 * time.Second,
@@ -165,8 +172,27 @@ func payload(typ conn.MessageType, n int) []byte {
 		return b
 	}
 	runes := []rune("duplex ü€😀 ")
-	for i := 0; ; i++ {
-		r := runes[i%len(runes)]
+	i := 0
+	return textOf(n, func() rune {
+		i++
+		return runes[(i-1)%len(runes)]
+	})
+}
+
+// noisyText returns n bytes of valid UTF-8 that compress poorly: one to
+// four byte characters picked by a seeded generator.
+func noisyText(n int) []byte {
+	rng := rand.New(rand.NewPCG(7692, 6455))
+	runes := []rune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 üé€😀")
+	return textOf(n, func() rune { return runes[rng.IntN(len(runes))] })
+}
+
+// textOf returns n bytes of the characters next yields, padded with ASCII
+// where the last one would not fit.
+func textOf(n int, next func() rune) []byte {
+	b := make([]byte, 0, n)
+	for {
+		r := next()
 		if len(b)+utf8.RuneLen(r) > n {
 			break
 		}

@@ -17,41 +17,53 @@ type matrixEnv struct {
 	srv *duplexServer
 }
 
+// connector opens a new connection of a pair, over wss:// when tls is set.
+type connector func(t testing.TB, tls bool) *link
+
+// peerClient starts a peer client connecting to url with the connection id,
+// compressing as the mode says.
+type peerClient func(url, id string, m deflateMode)
+
 // pair is a server/client pair with duplex on one side. setup starts what
-// the pair needs for the length of its subtest (peer servers, the browser)
-// and returns how to open a new connection, over wss:// when tls is set.
+// the pair needs for the length of its subtest (the browser) and returns
+// what starts, for one compression mode, what the mode needs (peer servers)
+// and how to connect.
 type pair struct {
 	name  string
 	caps  caps
-	setup func(t *testing.T, env *matrixEnv) func(t testing.TB, tls bool) *link
+	setup func(t *testing.T, env *matrixEnv) func(t *testing.T, m deflateMode) connector
 }
 
 // serverWith is a duplex-server pair whose client is started by client.
-func serverWith(name string, c caps, client func(t *testing.T, env *matrixEnv) func(url, id string)) pair {
+func serverWith(name string, c caps, client func(t *testing.T, env *matrixEnv) peerClient) pair {
 	return pair{
 		name: "duplex-server/" + name + "-client",
 		caps: c,
-		setup: func(t *testing.T, env *matrixEnv) func(testing.TB, bool) *link {
+		setup: func(t *testing.T, env *matrixEnv) func(*testing.T, deflateMode) connector {
 			start := client(t, env)
-			return func(t testing.TB, tls bool) *link { return env.srv.accept(t, tls, start) }
+			return func(_ *testing.T, m deflateMode) connector {
+				return func(t testing.TB, tls bool) *link { return env.srv.accept(t, tls, m, start) }
+			}
 		},
 	}
 }
 
-// clientOf is a duplex-client pair whose server runs at the URLs server
-// returns.
-func clientOf(name string, c caps, server func(t *testing.T, env *matrixEnv) (plain, secure string)) pair {
+// clientOf is a duplex-client pair whose server, started for each mode,
+// runs at the URLs server returns.
+func clientOf(name string, c caps, server func(t *testing.T, env *matrixEnv, m deflateMode) (plain, secure string)) pair {
 	return pair{
 		name: name + "-server/duplex-client",
 		caps: c,
-		setup: func(t *testing.T, env *matrixEnv) func(testing.TB, bool) *link {
-			plain, secure := server(t, env)
-			return func(t testing.TB, tls bool) *link {
-				base := plain
-				if tls {
-					base = secure
+		setup: func(_ *testing.T, env *matrixEnv) func(*testing.T, deflateMode) connector {
+			return func(t *testing.T, m deflateMode) connector {
+				plain, secure := server(t, env, m)
+				return func(t testing.TB, tls bool) *link {
+					base := plain
+					if tls {
+						base = secure
+					}
+					return dialLink(t, env, base, tls, m)
 				}
-				return dialLink(t, env, base, tls)
 			}
 		},
 	}
@@ -62,53 +74,61 @@ func clientOf(name string, c caps, server func(t *testing.T, env *matrixEnv) (pl
 var (
 	nodeCaps   = caps{sendsPings: true, reportsPongs: true, sendsFragments: true, readsFragments: true, closeReport: true, deflate: true}
 	pythonCaps = nodeCaps
-	duplexCaps = caps{sendsPings: true, reportsPongs: true, sendsFragments: true, readsFragments: true, closeReport: true}
+	duplexCaps = caps{sendsPings: true, reportsPongs: true, sendsFragments: true, readsFragments: true, closeReport: true, deflate: true}
 	// A page can neither ping nor pick its fragments.
-	browserCaps = caps{readsFragments: true, closeReport: true, deflate: true}
+	browserCaps = caps{readsFragments: true, closeReport: true, deflate: true, fixedOffer: true}
 )
 
 func pairs() []pair {
 	return []pair{
-		serverWith("duplex", duplexCaps, func(t *testing.T, env *matrixEnv) func(string, string) {
+		serverWith("duplex", duplexCaps, func(t *testing.T, env *matrixEnv) peerClient {
 			return duplexClient(t, env.r, env.pki)
 		}),
-		serverWith("node", nodeCaps, func(t *testing.T, env *matrixEnv) func(string, string) {
+		serverWith("node", nodeCaps, func(t *testing.T, env *matrixEnv) peerClient {
 			node, err := nodePath()
 			requirePeer(t, "node ws", err)
-			return func(url, id string) {
-				startProc(t, env.r, []string{"NODE_EXTRA_CA_CERTS=" + env.pki.caFile},
+			return func(url, id string, m deflateMode) {
+				startProc(t, env.r, []string{"NODE_EXTRA_CA_CERTS=" + env.pki.caFile, m.peerEnv()},
 					node, "node/peer.js", "client", url, id, joinProtocols())
 			}
 		}),
-		serverWith("python", pythonCaps, func(t *testing.T, env *matrixEnv) func(string, string) {
+		serverWith("python", pythonCaps, func(t *testing.T, env *matrixEnv) peerClient {
 			requirePeer(t, "python3-websockets", checkPython())
-			return func(url, id string) {
-				startProc(t, env.r, nil, pythonPath, "python/peer.py", "client", url, id, joinProtocols(), env.pki.caFile)
+			return func(url, id string, m deflateMode) {
+				startProc(t, env.r, []string{m.peerEnv()},
+					pythonPath, "python/peer.py", "client", url, id, joinProtocols(), env.pki.caFile)
 			}
 		}),
-		serverWith("xnet", xnetCaps, func(t *testing.T, env *matrixEnv) func(string, string) {
+		serverWith("xnet", xnetCaps, func(t *testing.T, env *matrixEnv) peerClient {
 			return xnetClient(t, env.r, env.pki)
 		}),
-		serverWith("chromium", browserCaps, func(t *testing.T, env *matrixEnv) func(string, string) {
+		// Chromium always offers permessage-deflate; the mode sets what the
+		// duplex server answers.
+		serverWith("chromium", browserCaps, func(t *testing.T, env *matrixEnv) peerClient {
 			return browserClient(t, startBrowser(t, env.srv, env.pki))
 		}),
-		clientOf("node", nodeCaps, func(t *testing.T, env *matrixEnv) (string, string) {
+		clientOf("node", nodeCaps, func(t *testing.T, env *matrixEnv, m deflateMode) (string, string) {
 			node, err := nodePath()
 			requirePeer(t, "node ws", err)
-			p := startProc(t, env.r, nil, node, "node/peer.js", "server", "0")
-			s := startProc(t, env.r, nil, node, "node/peer.js", "server", "0", env.pki.certFile, env.pki.keyFile)
-			return fmt.Sprintf("ws://127.0.0.1:%d", p.port(t)), fmt.Sprintf("wss://127.0.0.1:%d", s.port(t))
+			return startPeerServers(t, env, []string{m.peerEnv()}, node, "node/peer.js")
 		}),
-		clientOf("python", pythonCaps, func(t *testing.T, env *matrixEnv) (string, string) {
+		clientOf("python", pythonCaps, func(t *testing.T, env *matrixEnv, m deflateMode) (string, string) {
 			requirePeer(t, "python3-websockets", checkPython())
-			p := startProc(t, env.r, nil, pythonPath, "python/peer.py", "server", "0")
-			s := startProc(t, env.r, nil, pythonPath, "python/peer.py", "server", "0", env.pki.certFile, env.pki.keyFile)
-			return fmt.Sprintf("ws://127.0.0.1:%d", p.port(t)), fmt.Sprintf("wss://127.0.0.1:%d", s.port(t))
+			return startPeerServers(t, env, []string{m.peerEnv()}, pythonPath, "python/peer.py")
 		}),
-		clientOf("xnet", xnetCaps, func(t *testing.T, env *matrixEnv) (string, string) {
+		clientOf("xnet", xnetCaps, func(t *testing.T, env *matrixEnv, _ deflateMode) (string, string) {
 			return startXnetServer(t, env.r, env.pki)
 		}),
 	}
+}
+
+// startPeerServers starts a peer script's servers over ws:// and wss:// and
+// returns their base URLs.
+func startPeerServers(t testing.TB, env *matrixEnv, penv []string, name, script string) (plain, secure string) {
+	t.Helper()
+	p := startProc(t, env.r, penv, name, script, "server", "0")
+	s := startProc(t, env.r, penv, name, script, "server", "0", env.pki.certFile, env.pki.keyFile)
+	return fmt.Sprintf("ws://127.0.0.1:%d", p.port(t)), fmt.Sprintf("wss://127.0.0.1:%d", s.port(t))
 }
 
 func joinProtocols() string {
@@ -119,14 +139,18 @@ func joinProtocols() string {
 	return s
 }
 
-// dialLink connects duplex to a peer server at base.
-func dialLink(t testing.TB, env *matrixEnv, base string, tls bool) *link {
+// dialLink connects duplex to a peer server at base; a plaintext
+// connection is tapped.
+func dialLink(t testing.TB, env *matrixEnv, base string, tls bool, m deflateMode) *link {
 	t.Helper()
 	id := newID()
-	l := newLink(env.r.watch(id))
-	opts := &conn.DialOptions{Subprotocols: clientProtocols, Options: l.options()}
+	l := newLink(env.r.watch(id), m)
+	opts := &conn.DialOptions{Subprotocols: clientProtocols, Options: l.options(m.client)}
 	if tls {
 		opts.TLSConfig = env.pki.clientTLS()
+	} else {
+		l.tap = newWireTap()
+		opts.NetDial = tapDial(l.tap)
 	}
 	c, _, err := conn.Dial(ctxFor(t), base+"/?id="+id, opts)
 	require.NoError(t, err)
@@ -135,27 +159,45 @@ func dialLink(t testing.TB, env *matrixEnv, base string, tls bool) *link {
 }
 
 // TestMatrix runs every scenario a pair can take part in, for every pair
-// with duplex on one side. Each pair shares one connection for the
-// scenarios that leave it open.
+// with duplex on one side, in every compression mode the peer speaks. Each
+// pair shares one connection per mode for the scenarios that leave it open.
 func TestMatrix(t *testing.T) {
 	env := &matrixEnv{r: newRouter(), pki: newTestPKI(t)}
 	env.srv = startDuplexServer(t, env.r, env.pki)
 	for _, p := range pairs() {
 		t.Run(p.name, func(t *testing.T) {
-			connect := p.setup(t, env)
-			shared := connect(t, false)
-			for _, s := range scenarios() {
-				if s.needs != nil && !s.needs(p.caps) {
+			// The pairs wait mostly on peer processes starting and on
+			// closing handshakes: running them side by side keeps the
+			// run short.
+			t.Parallel()
+			setupMode := p.setup(t, env)
+			for _, m := range deflateModes {
+				if m.compressed() && !p.caps.deflate {
 					continue
 				}
-				t.Run(s.name, func(t *testing.T) {
-					l := shared
-					if s.fresh {
-						l = connect(t, s.tls)
-					}
-					s.run(t, l, p.caps)
-				})
+				run := func(t *testing.T) { runScenarios(t, p.caps, m, setupMode(t, m)) }
+				if m.name == "" {
+					run(t)
+				} else {
+					t.Run(m.name, run)
+				}
 			}
+		})
+	}
+}
+
+func runScenarios(t *testing.T, c caps, m deflateMode, connect connector) {
+	shared := connect(t, false)
+	for _, s := range scenarios() {
+		if s.needs != nil && !s.needs(c) || s.compressed && !m.compressed() {
+			continue
+		}
+		t.Run(s.name, func(t *testing.T) {
+			l := shared
+			if s.fresh {
+				l = connect(t, s.tls)
+			}
+			s.run(t, l, c)
 		})
 	}
 }

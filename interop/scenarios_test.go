@@ -26,9 +26,12 @@ type caps struct {
 	// it echoes the code it received, as RFC 6455, Section 5.5.1 says an
 	// endpoint "typically" does.
 	closeReply frame.CloseCode
-	// deflate: the peer negotiates permessage-deflate (RFC 7692). The
-	// compression scenarios join the table once duplex has the extension.
+	// deflate: the peer negotiates permessage-deflate (RFC 7692), so the
+	// pair runs in every compression mode.
 	deflate bool
+	// fixedOffer: the peer's permessage-deflate offer cannot be configured;
+	// a browser offers only client_max_window_bits.
+	fixedOffer bool
 }
 
 // scenario is one row of the matrix, named with its RFC 6455 section.
@@ -39,7 +42,9 @@ type scenario struct {
 	fresh bool
 	tls   bool
 	needs func(caps) bool
-	run   func(t *testing.T, l *link, c caps)
+	// compressed: the scenario runs only in the compressed modes.
+	compressed bool
+	run        func(t *testing.T, l *link, c caps)
 }
 
 // sizes are the edges of the three payload length encodings of RFC 6455,
@@ -61,6 +66,8 @@ func scenarios() []scenario {
 	}
 	return append(s,
 		scenario{name: "4.2.2/subprotocol", run: subprotocol},
+		scenario{name: "7692-7.1/negotiated", needs: func(c caps) bool { return c.deflate }, run: negotiated},
+		scenario{name: "7692-6/smaller-on-the-wire", compressed: true, run: smallerOnTheWire},
 		scenario{name: "5.4/fragmented-to-peer", needs: func(c caps) bool { return c.readsFragments }, run: fragmentedToPeer},
 		scenario{name: "5.4/fragmented-from-peer", needs: func(c caps) bool { return c.sendsFragments }, run: fragmentedFromPeer},
 		scenario{name: "5.5.2/ping-from-duplex", run: pingFromDuplex},
@@ -86,6 +93,7 @@ func echo(t *testing.T, l *link, typ conn.MessageType, n int) {
 	assert.Equal(t, typ, got.typ)
 	assert.Equal(t, n, len(got.data))
 	assert.True(t, bytes.Equal(want, got.data), "echoed payload differs")
+	checkWire(t, l, 1, 1)
 }
 
 func subprotocol(t *testing.T, l *link, _ caps) {
@@ -96,10 +104,11 @@ func subprotocol(t *testing.T, l *link, _ caps) {
 // fragmentedToPeer streams a text message in 1024-byte frames (the link's
 // FragmentSize) with a ping between them, which RFC 6455, Section 5.4
 // allows: "Control frames MAY be injected in the middle of a fragmented
-// message."
+// message." The text compresses poorly, so that it still takes several
+// frames when compressed (RSV1 on the first only, RFC 7692, Section 6.1).
 func fragmentedToPeer(t *testing.T, l *link, _ caps) {
 	ctx := ctxFor(t)
-	want := payload(conn.MessageText, 5000)
+	want := noisyText(5000)
 	w, err := l.c.NextWriter(ctx, conn.MessageText)
 	require.NoError(t, err)
 	_, err = w.Write(want[:2500])
@@ -113,6 +122,7 @@ func fragmentedToPeer(t *testing.T, l *link, _ caps) {
 	assert.Equal(t, conn.MessageText, got.typ)
 	assert.True(t, bytes.Equal(want, got.data), "echoed fragmented message differs")
 	waitString(t, l.pongs, "pong", "between-fragments")
+	checkWire(t, l, 2, 1)
 }
 
 func fragmentedFromPeer(t *testing.T, l *link, _ caps) {
@@ -121,6 +131,7 @@ func fragmentedFromPeer(t *testing.T, l *link, _ caps) {
 	got := l.next(t)
 	assert.Equal(t, conn.MessageText, got.typ)
 	assert.Equal(t, strings.Join(parts, ""), string(got.data))
+	checkWire(t, l, 1, 2)
 }
 
 // RFC 6455, Section 5.5.3: "A Pong frame sent in response to a Ping frame

@@ -25,11 +25,19 @@ type duplexServer struct {
 	pending map[string]pendingConn
 	plain   *httptest.Server
 	secure  *httptest.Server
+	taps    *tapListener // the plain server's
 }
 
 type pendingConn struct {
 	opts conn.Options
-	ch   chan *conn.Conn
+	ch   chan accepted
+}
+
+// accepted is a connection the server accepted, with the tap of its wire
+// (nil over TLS).
+type accepted struct {
+	c   *conn.Conn
+	tap *wireTap
 }
 
 func startDuplexServer(t testing.TB, r *router, pki *testPKI) *duplexServer {
@@ -42,7 +50,10 @@ func startDuplexServer(t testing.TB, r *router, pki *testPKI) *duplexServer {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(browserPage))
 	})
-	s.plain = httptest.NewServer(mux)
+	s.plain = httptest.NewUnstartedServer(mux)
+	s.taps = newTapListener(s.plain.Listener)
+	s.plain.Listener = s.taps
+	s.plain.Start()
 	s.secure = httptest.NewUnstartedServer(mux)
 	s.secure.TLS = pki.serverTLS()
 	s.secure.StartTLS()
@@ -81,7 +92,11 @@ func (s *duplexServer) upgrade(w http.ResponseWriter, r *http.Request) {
 		s.r.dispatch(event{ID: id, Event: "error", Message: "duplex refused the handshake: " + err.Error()})
 		return
 	}
-	p.ch <- c
+	a := accepted{c: c}
+	if r.TLS == nil {
+		a.tap = s.taps.tap(r.RemoteAddr)
+	}
+	p.ch <- a
 }
 
 // event takes a report the browser posts.
@@ -97,8 +112,8 @@ func (s *duplexServer) event(w http.ResponseWriter, r *http.Request) {
 
 // expect registers the connection id: its connection gets opts and is
 // delivered on the returned channel.
-func (s *duplexServer) expect(id string, opts conn.Options) <-chan *conn.Conn {
-	ch := make(chan *conn.Conn, 1)
+func (s *duplexServer) expect(id string, opts conn.Options) <-chan accepted {
+	ch := make(chan accepted, 1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending[id] = pendingConn{opts: opts, ch: ch}
@@ -107,23 +122,24 @@ func (s *duplexServer) expect(id string, opts conn.Options) <-chan *conn.Conn {
 
 // accept runs startClient for a new connection id and returns the link once
 // duplex accepted the connection and the peer reported it open.
-func (s *duplexServer) accept(t testing.TB, tls bool, startClient func(url, id string)) *link {
+func (s *duplexServer) accept(t testing.TB, tls bool, m deflateMode, startClient peerClient) *link {
 	t.Helper()
 	id := newID()
-	l := newLink(s.r.watch(id))
-	ch := s.expect(id, l.options())
-	startClient(s.url(tls, id), id)
+	l := newLink(s.r.watch(id), m)
+	ch := s.expect(id, l.options(m.server))
+	startClient(s.url(tls, id), id, m)
 
 	timer := time.NewTimer(waitTimeout)
 	defer timer.Stop()
 	var early []event
 	for {
 		select {
-		case c := <-ch:
+		case a := <-ch:
 			for _, ev := range early {
 				l.peer <- ev
 			}
-			l.start(t, c)
+			l.tap = a.tap
+			l.start(t, a.c)
 			return l
 		case ev := <-l.peer:
 			if ev.Event == "error" {

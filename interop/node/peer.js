@@ -12,18 +12,45 @@
 // A server picks the first of its subprotocols ("duplex.v2", "duplex.v1")
 // the client offers, and refuses requests for /refuse with 403; the
 // connection id comes from the URL's "id" parameter.
+//
+// DUPLEX_PEER_DEFLATE sets permessage-deflate (RFC 7692): "off" (the
+// default), "on" (ws's defaults, every message compressed), or "small" (no
+// context takeover either way, server_max_window_bits=10,
+// client_max_window_bits=9). The "open" report carries the
+// Sec-WebSocket-Extensions value of the handshake's response.
 const fs = require('fs');
 const https = require('https');
 const { WebSocket, WebSocketServer } = require('ws');
 
 const serverProtocols = ['duplex.v2', 'duplex.v1'];
 
+function deflateOptions() {
+  switch (process.env.DUPLEX_PEER_DEFLATE || 'off') {
+    case 'off':
+      return false;
+    case 'on':
+      // threshold 0: small messages are compressed too.
+      return { threshold: 0 };
+    case 'small':
+      return {
+        threshold: 0,
+        serverNoContextTakeover: true,
+        clientNoContextTakeover: true,
+        serverMaxWindowBits: 10,
+        clientMaxWindowBits: 9,
+      };
+    default:
+      process.stderr.write('DUPLEX_PEER_DEFLATE must be off, on or small\n');
+      process.exit(2);
+  }
+}
+
 function report(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
-function drive(ws, id) {
-  report({ id, event: 'open', protocol: ws.protocol });
+function drive(ws, id, extensions) {
+  report({ id, event: 'open', protocol: ws.protocol, extensions });
   ws.on('message', (data, isBinary) => {
     if (!isBinary && data.length > 0 && data[0] === 0x21) {
       command(ws, id, JSON.parse(data.subarray(1).toString('utf8')));
@@ -59,7 +86,7 @@ function command(ws, id, cmd) {
 
 function server(port, cert, key) {
   const opts = {
-    perMessageDeflate: false,
+    perMessageDeflate: deflateOptions(),
     handleProtocols: (offered) => serverProtocols.find((p) => offered.has(p)) || false,
     verifyClient: (info, done) =>
       info.req.url.startsWith('/refuse') ? done(false, 403, 'Forbidden') : done(true),
@@ -73,9 +100,14 @@ function server(port, cert, key) {
     opts.host = '127.0.0.1';
   }
   const wss = new WebSocketServer(opts);
+  const extensions = new WeakMap();
+  wss.on('headers', (headers, req) => {
+    const line = headers.find((h) => /^sec-websocket-extensions:/i.test(h)) || '';
+    extensions.set(req, line.replace(/^[^:]*:\s*/, ''));
+  });
   wss.on('connection', (ws, req) => {
     const id = new URL(req.url, 'http://x').searchParams.get('id') || '';
-    drive(ws, id);
+    drive(ws, id, extensions.get(req) || '');
   });
   const listening = (addr) => report({ event: 'listening', port: addr.port });
   if (http) {
@@ -87,11 +119,15 @@ function server(port, cert, key) {
 
 function client(url, id, protos) {
   const offered = protos ? protos.split(',') : [];
-  const ws = new WebSocket(url, offered, { perMessageDeflate: false });
+  const ws = new WebSocket(url, offered, { perMessageDeflate: deflateOptions() });
   const failed = (err) => report({ id, event: 'error', message: String(err) });
+  let extensions = '';
+  ws.on('upgrade', (res) => {
+    extensions = res.headers['sec-websocket-extensions'] || '';
+  });
   ws.on('open', () => {
     ws.removeListener('error', failed);
-    drive(ws, id);
+    drive(ws, id, extensions);
   });
   ws.on('unexpected-response', (req, res) => {
     report({ id, event: 'error', message: 'handshake refused: HTTP ' + res.statusCode });

@@ -10,19 +10,49 @@ sees as JSON lines on stdout: {"id", "event", ...}.
 
 A server picks the first of its subprotocols ("duplex.v2", "duplex.v1") the
 client offers; the connection id comes from the URL's "id" parameter.
+
+DUPLEX_PEER_DEFLATE sets permessage-deflate (RFC 7692): "off" (the default),
+"on" (compression="deflate", websockets' defaults), or "small" (no context
+takeover either way, server_max_window_bits=10, client_max_window_bits=9).
+The "open" report carries the Sec-WebSocket-Extensions value of the
+handshake's response.
 """
 
 import asyncio
 import json
+import os
 import ssl
 import sys
 import urllib.parse
 
 import websockets
+from websockets.extensions.permessage_deflate import (
+    ClientPerMessageDeflateFactory,
+    ServerPerMessageDeflateFactory,
+)
 
 SERVER_PROTOCOLS = ["duplex.v2", "duplex.v1"]
-# Compression and keepalive pings stay off: the tests drive every frame.
-COMMON = dict(compression=None, max_size=None, ping_interval=None)
+# Keepalive pings stay off: the tests drive every frame.
+COMMON = dict(max_size=None, ping_interval=None)
+SMALL = dict(
+    server_no_context_takeover=True,
+    client_no_context_takeover=True,
+    server_max_window_bits=10,
+    client_max_window_bits=9,
+)
+
+
+def deflate(factory):
+    """The compression arguments DUPLEX_PEER_DEFLATE asks for."""
+    mode = os.environ.get("DUPLEX_PEER_DEFLATE", "off")
+    if mode == "off":
+        return dict(compression=None)
+    if mode == "on":
+        return dict(compression="deflate")
+    if mode == "small":
+        return dict(compression=None, extensions=[factory(**SMALL)])
+    sys.stderr.write("DUPLEX_PEER_DEFLATE must be off, on or small\n")
+    sys.exit(2)
 
 
 def report(**obj):
@@ -44,7 +74,12 @@ async def command(ws, ident, cmd):
 
 
 async def drive(ws, ident):
-    report(id=ident, event="open", protocol=ws.subprotocol or "")
+    report(
+        id=ident,
+        event="open",
+        protocol=ws.subprotocol or "",
+        extensions=ws.response_headers.get("Sec-WebSocket-Extensions", ""),
+    )
     tasks = set()
     try:
         async for msg in ws:
@@ -82,7 +117,7 @@ async def server(port, cert=None, key=None):
 
     async with websockets.serve(
         handler, "127.0.0.1", port, ssl=ctx, subprotocols=SERVER_PROTOCOLS,
-        select_subprotocol=select, **COMMON,
+        select_subprotocol=select, **COMMON, **deflate(ServerPerMessageDeflateFactory),
     ) as srv:
         report(event="listening", port=srv.sockets[0].getsockname()[1])
         await asyncio.Future()
@@ -92,7 +127,10 @@ async def client(url, ident, protos="", ca=None):
     ctx = ssl.create_default_context(cafile=ca) if url.startswith("wss:") else None
     offered = [p for p in protos.split(",") if p]
     try:
-        ws = await websockets.connect(url, subprotocols=offered or None, ssl=ctx, **COMMON)
+        ws = await websockets.connect(
+            url, subprotocols=offered or None, ssl=ctx, **COMMON,
+            **deflate(ClientPerMessageDeflateFactory),
+        )
     except Exception as err:  # report the refusal, then fail the process
         report(id=ident, event="error", message=repr(err))
         sys.exit(1)

@@ -1,0 +1,134 @@
+package interop_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"duplex/conn"
+	"duplex/handshake"
+)
+
+// deflateMode is one setting of the matrix's permessage-deflate dimension
+// (RFC 7692). Every pair whose peer speaks the extension runs every
+// scenario in each mode.
+type deflateMode struct {
+	// name is the subtest level the mode adds; the uncompressed mode adds
+	// none, so its subtests keep their names.
+	name string
+	// peer is what the peer scripts are told (DUPLEX_PEER_DEFLATE): "off",
+	// "on" with the peer's defaults (Node with threshold 0, so that small
+	// messages are compressed too), or "small".
+	peer string
+	// server and client are duplex's options in each role.
+	server, client *conn.CompressionOptions
+	// want is the agreement expected, when both sides ask for the same
+	// thing; nil leaves the windows to the peer's defaults.
+	want *handshake.DeflateParams
+}
+
+func (m deflateMode) compressed() bool { return m.peer != "off" }
+
+// The "small" mode asks for no context takeover both ways and small windows
+// (server_max_window_bits=10, client_max_window_bits=9): each side offers
+// or accepts exactly that, wherever the peer can be configured (a browser
+// offers only client_max_window_bits and takes what the server answers).
+// duplex compresses every message (a negative threshold), as the peers do.
+var deflateModes = []deflateMode{
+	{peer: "off"},
+	{
+		name:   "deflate",
+		peer:   "on",
+		server: &conn.CompressionOptions{Threshold: -1},
+		client: &conn.CompressionOptions{Threshold: -1},
+	},
+	{
+		name: "deflate-no-takeover-w10-9",
+		peer: "small",
+		server: &conn.CompressionOptions{Threshold: -1, NoContextTakeover: true, PeerNoContextTakeover: true,
+			MaxWindowBits: 10, PeerMaxWindowBits: 9},
+		client: &conn.CompressionOptions{Threshold: -1, NoContextTakeover: true, PeerNoContextTakeover: true,
+			MaxWindowBits: 9, PeerMaxWindowBits: 10},
+		want: &handshake.DeflateParams{ServerNoContextTakeover: true, ClientNoContextTakeover: true,
+			ServerMaxWindowBits: 10, ClientMaxWindowBits: 9},
+	},
+}
+
+// peerEnv is the environment that sets a peer script's mode.
+func (m deflateMode) peerEnv() string { return "DUPLEX_PEER_DEFLATE=" + m.peer }
+
+// negotiated checks that both ends agree on permessage-deflate, or on its
+// absence: duplex's Conn.Compression against the Sec-WebSocket-Extensions
+// response the peer reports (RFC 7692, Section 7.1).
+func negotiated(t *testing.T, l *link, c caps) {
+	got, ok := l.c.Compression()
+	if !l.mode.compressed() {
+		assert.False(t, ok, "duplex compresses although it was not asked to: %+v", got)
+		assert.Empty(t, l.open.Extensions, "extensions the peer reports")
+		return
+	}
+	require.True(t, ok, "duplex negotiated no compression; the peer reports %q", l.open.Extensions)
+	exts, err := handshake.ParseExtensions([]string{l.open.Extensions})
+	require.NoError(t, err, "extensions the peer reports: %q", l.open.Extensions)
+	require.Len(t, exts, 1, "extensions the peer reports: %q", l.open.Extensions)
+	peer, err := handshake.ParseDeflateResponse(exts[0])
+	require.NoError(t, err)
+	assert.Equal(t, got, peer, "duplex's and the peer's view of the agreement")
+	if want := l.mode.want; want != nil {
+		if c.fixedOffer {
+			// duplex bounds its own window without saying so when the
+			// offer did not ask (RFC 7692, Section 7.1.2.1: the server
+			// "MAY include" server_max_window_bits; the client's inflater
+			// takes any window up to 15 bits).
+			w := *want
+			w.ServerMaxWindowBits = 0
+			want = &w
+		}
+		assert.Equal(t, *want, got, "agreement")
+	} else {
+		assert.False(t, got.ServerNoContextTakeover || got.ClientNoContextTakeover, "context takeover kept: %+v", got)
+	}
+}
+
+// checkWire checks the last message each way as it crossed the wire: RSV1
+// set exactly when the connection compresses (RFC 7692, Section 6), and at
+// least frames frames in the message duplex sent. A link over TLS has no
+// tap: its wire is ciphertext.
+func checkWire(t *testing.T, l *link, sentFrames, receivedFrames int) (out, in wireMessage) {
+	t.Helper()
+	if l.tap == nil {
+		return
+	}
+	out, nOut, err := l.tap.out.lastMessage()
+	require.NoError(t, err, "decoding what duplex sent")
+	in, nIn, err := l.tap.in.lastMessage()
+	require.NoError(t, err, "decoding what duplex received")
+	require.Positive(t, nOut, "messages duplex sent")
+	require.Positive(t, nIn, "messages duplex received")
+	want := l.mode.compressed()
+	assert.Equal(t, want, out.rsv1, "RSV1 on the message duplex sent")
+	assert.Equal(t, want, in.rsv1, "RSV1 on the message duplex received")
+	assert.False(t, out.contRSV1, "RSV1 on a continuation frame duplex sent")
+	assert.False(t, in.contRSV1, "RSV1 on a continuation frame duplex received")
+	assert.GreaterOrEqual(t, out.frames, sentFrames, "frames of the message duplex sent")
+	assert.GreaterOrEqual(t, in.frames, receivedFrames, "frames of the message duplex received")
+	return out, in
+}
+
+// smallerOnTheWire sends a repetitive 64 KiB text and checks that it
+// crossed the wire compressed both ways, at a fraction of its size.
+func smallerOnTheWire(t *testing.T, l *link, _ caps) {
+	want := []byte(strings.Repeat("duplex compresses repetitive text. ", 2000)[:64<<10])
+	require.NoError(t, l.c.WriteMessage(ctxFor(t), conn.MessageText, want))
+	got := l.next(t)
+	assert.Equal(t, conn.MessageText, got.typ)
+	assert.True(t, bytes.Equal(want, got.data), "echoed payload differs")
+	require.NotNil(t, l.tap, "a plaintext link has a tap")
+	out, in := checkWire(t, l, 1, 1)
+	assert.Less(t, out.bytes, int64(len(want)/8), "bytes on the wire of the message duplex sent")
+	assert.Less(t, in.bytes, int64(len(want)/8), "bytes on the wire of the message duplex received")
+	t.Logf("64 KiB of text: %d bytes sent, %d received", out.bytes, in.bytes)
+}
