@@ -1,8 +1,9 @@
 package deflate
 
 import (
+	"cmp"
 	"math/bits"
-	"sort"
+	"slices"
 )
 
 // RFC 1951, Section 3.2.5: the length codes 257-285 and distance codes 0-29, each with a
@@ -132,6 +133,7 @@ type huffBuilder struct {
 	freq   []uint32
 	parent []int32
 	weight []uint64
+	depth  []uint8
 }
 
 type leaf struct {
@@ -181,11 +183,11 @@ func (b *huffBuilder) build(out []uint8) int {
 			b.leaves = append(b.leaves, leaf{uint16(s), f})
 		}
 	}
-	sort.Slice(b.leaves, func(i, j int) bool {
-		if b.leaves[i].freq != b.leaves[j].freq {
-			return b.leaves[i].freq < b.leaves[j].freq
+	slices.SortFunc(b.leaves, func(x, y leaf) int {
+		if x.freq != y.freq {
+			return cmp.Compare(x.freq, y.freq)
 		}
-		return b.leaves[i].sym < b.leaves[j].sym
+		return cmp.Compare(x.sym, y.sym)
 	})
 	n := len(b.leaves)
 	// Nodes 0..n-1 are the leaves, n..2n-2 the internal nodes in creation order.
@@ -210,7 +212,8 @@ func (b *huffBuilder) build(out []uint8) int {
 		next++
 	}
 	// Depths from the root down: internal nodes are created after their children.
-	depth := make([]uint8, 2*n-1)
+	b.depth = append(b.depth[:0], make([]uint8, 2*n-1)...)
+	depth := b.depth
 	longest := 0
 	for i := 2*n - 3; i >= 0; i-- {
 		depth[i] = depth[b.parent[i]] + 1
