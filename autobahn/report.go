@@ -187,7 +187,11 @@ func (rep *Report) Summary() string {
 		var bad []string
 		for _, r := range rs {
 			if !r.Passed() {
-				bad = append(bad, fmt.Sprintf("- %s: behavior %s, close %s: %s / %s", r.ID, r.Behavior, r.BehaviorClose, r.Result, r.ResultClose))
+				line := fmt.Sprintf("- %s: behavior %s, close %s: %s / %s", r.ID, r.Behavior, r.BehaviorClose, r.Result, r.ResultClose)
+				if r.NotCleanWhy != nil {
+					line += " (" + *r.NotCleanWhy + ")"
+				}
+				bad = append(bad, line)
 			}
 		}
 		if len(bad) == 0 {
