@@ -230,3 +230,43 @@ func TestClientChecksDeflateResponse(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDeflateNegotiation parses arbitrary Sec-WebSocket-Extensions values:
+// a permessage-deflate offer that parses survives the round trip through its
+// wire form, and whatever AcceptDeflate answers is a response the offering
+// client accepts (RFC 7692, Section 7).
+func FuzzDeflateNegotiation(f *testing.F) {
+	f.Add("permessage-deflate; client_max_window_bits", 0, 0, false, false)
+	f.Add("permessage-deflate; server_max_window_bits=8; client_no_context_takeover, permessage-deflate", 10, 9, true, false)
+	f.Add(`permessage-deflate; client_max_window_bits="12"; server_no_context_takeover`, 15, 8, false, true)
+	f.Fuzz(func(t *testing.T, header string, serverBits, clientBits int, serverFresh, clientFresh bool) {
+		offers, err := handshake.ParseExtensions([]string{header})
+		if err != nil {
+			return
+		}
+		for _, e := range offers {
+			p, err := handshake.ParseDeflateOffer(e)
+			if err != nil {
+				continue
+			}
+			again, err := handshake.ParseDeflateOffer(mustExtension(t, p.Extension().String()))
+			require.NoError(t, err)
+			require.Equal(t, p, again)
+		}
+		pref := handshake.DeflateParams{ServerNoContextTakeover: serverFresh, ClientNoContextTakeover: clientFresh,
+			ServerMaxWindowBits: serverBits % 16, ClientMaxWindowBits: clientBits % 16}
+		resp, ok := handshake.AcceptDeflate(offers, pref)
+		if !ok {
+			return
+		}
+		fits := false
+		for _, e := range offers {
+			if offer, err := handshake.ParseDeflateOffer(e); err == nil {
+				if _, err := handshake.CheckDeflateResponse(offer, resp.Extension()); err == nil {
+					fits = true
+				}
+			}
+		}
+		require.True(t, fits, "response %s fits no offer of %q", resp.Extension(), header)
+	})
+}
