@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -41,6 +42,8 @@ func FuzzReadResponse(f *testing.F) {
 	f.Add([]byte(validResponse+"\x81\x05Hello"), uint16(0), uint8(0))
 	f.Add([]byte(strings.Replace(validResponse, "\r\n\r\n",
 		"\r\nSec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=15\r\n\r\n", 1)), uint16(0), uint8(0))
+	f.Add([]byte(strings.Replace(validResponse, "\r\n\r\n",
+		"\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12\r\n\r\n", 1)), uint16(0), uint8(0))
 	f.Add([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\nno\n"), uint16(0), uint8(0))
 	f.Add([]byte("HTTP/1.1 101\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n"), uint16(100), uint8(2))
 	f.Fuzz(func(t *testing.T, data []byte, maxHead uint16, maxFields uint8) {
@@ -128,10 +131,18 @@ func refClientChecks(resp *handshake.Response, accept string) (fail, unclear boo
 	if err != nil {
 		fail = true
 	}
+	deflates := 0
 	for _, e := range exts {
 		if !strings.EqualFold(e.Name, clientExtension.Name) {
 			fail = true
+			continue
 		}
+		deflates++
+		f, u := refDeflateResponse(e)
+		fail, unclear = fail || f, unclear || u
+	}
+	if deflates > 1 {
+		unclear = true // one offer, answered twice
 	}
 	// Item 6: a subprotocol "that was not present in the client's
 	// handshake" fails it; the server selects one.
@@ -139,6 +150,52 @@ func refClientChecks(resp *handshake.Response, accept string) (fail, unclear boo
 	case len(sp) == 0:
 	case len(sp) > 1 || !slices.Contains(serverProtocols, sp[0]):
 		fail = true
+	}
+	return fail, unclear
+}
+
+// refDeflateResponse applies RFC 7692, Section 7 to a permessage-deflate
+// response to the client's offer (which has client_max_window_bits without
+// a value): "A client MUST _Fail the WebSocket Connection_ if the peer
+// server accepted an extension negotiation offer for this extension with
+// an extension negotiation response" with a parameter "not defined for use
+// in a response", one "with an invalid value", or "multiple extension
+// parameters with the same name". It also lets the client refuse "the
+// configuration that the response represents" where it may not support it
+// (an 8-bit window, which zlib does not implement) and parameter names in
+// other cases, which the RFC does not settle.
+func refDeflateResponse(e handshake.Extension) (fail, unclear bool) {
+	if e.Name != clientExtension.Name {
+		unclear = true
+	}
+	seen := map[string]bool{}
+	for _, p := range e.Params {
+		name := strings.ToLower(p.Name)
+		if name != p.Name {
+			unclear = true
+		}
+		if seen[name] {
+			fail = true
+		}
+		seen[name] = true
+		switch name {
+		case "server_no_context_takeover", "client_no_context_takeover":
+			// Section 7.1.1: "This parameter has no value."
+			fail = fail || p.HasValue
+		case "server_max_window_bits", "client_max_window_bits":
+			// Section 7.1.2: "a decimal integer value without leading
+			// zeroes between 8 to 15, inclusive"; in a response
+			// client_max_window_bits must have one (7.1.2.2).
+			n, err := strconv.Atoi(p.Value)
+			switch {
+			case !p.HasValue || err != nil || n < 8 || n > 15 || strconv.Itoa(n) != p.Value:
+				fail = true
+			case n == 8:
+				unclear = true
+			}
+		default:
+			fail = true
+		}
 	}
 	return fail, unclear
 }
