@@ -105,6 +105,12 @@
 // the buffer a message is compressed into are borrowed from pools for one
 // message at a time. To bound memory for many idle connections, set
 // NoContextTakeover and PeerNoContextTakeover, or smaller window bits.
+// Measured over 10,000 idle pairs (BenchmarkIdleMemory; both endpoints with
+// their 4 KiB buffers, about 12 KiB per endpoint without compression), an
+// endpoint holds about 0.7 KiB more after one 200-byte message each way;
+// after 48 KiB each way, 64 KiB more with context takeover and 15-bit
+// windows (the two histories), 2.8 KiB more with 10-bit windows, and
+// 0.8 KiB more without context takeover.
 //
 // # Conformance
 //
