@@ -208,6 +208,20 @@ func waitFor(t testing.TB, b *lockedBuffer, s string) {
 	}
 }
 
+// startListen starts ws -listen on a free port with the extra args and
+// returns it with the write end of its standard input, its outputs and the
+// address it listens on.
+func startListen(t *testing.T, bin string, args ...string) (*exec.Cmd, *os.File, *lockedBuffer, *lockedBuffer, string) {
+	t.Helper()
+	stdin, feed := openStdin(t)
+	cmd, out, errb := wsCommand(t, bin, stdin, append([]string{"-listen", "127.0.0.1:0"}, args...)...)
+	require.NoError(t, cmd.Start())
+	waitFor(t, errb, "listening on ws://")
+	rest := strings.SplitAfter(errb.String(), "listening on ws://")[1]
+	addr, _, _ := strings.Cut(rest, "\n")
+	return cmd, feed, out, errb, strings.TrimSpace(addr)
+}
+
 // TestCmdWSListenWithNodeClient drives ws -listen with Node's ws client,
 // which echoes what the server broadcasts.
 func TestCmdWSListenWithNodeClient(t *testing.T) {
@@ -216,12 +230,7 @@ func TestCmdWSListenWithNodeClient(t *testing.T) {
 	bin := buildWS(t)
 	r := newRouter()
 
-	stdin, feed := openStdin(t)
-	cmd, out, errb := wsCommand(t, bin, stdin, "-listen", "127.0.0.1:0",
-		"-close-code", "4005", "-close-reason", "bye all")
-	require.NoError(t, cmd.Start())
-	waitFor(t, errb, "listening on ws://")
-	addr := strings.TrimSpace(strings.SplitAfter(errb.String(), "listening on ws://")[1])
+	cmd, feed, out, errb, addr := startListen(t, bin, "-close-code", "4005", "-close-reason", "bye all")
 
 	id := newID()
 	peer := r.watch(id)

@@ -37,6 +37,7 @@ func runClient(ctx context.Context, cfg *config, in io.Reader, p *printer) int {
 		Options:      p.hooks(""),
 	}
 	opts.ReadLimit = readLimit
+	opts.Compression = cfg.compression()
 	if u, err := url.Parse(cfg.url); err == nil && p.verbose && (u.Scheme == "ws" || u.Scheme == "http") {
 		opts.NetDial = tapDialer(p)
 		p.wire = true
@@ -60,6 +61,7 @@ func runClient(ctx context.Context, cfg *config, in io.Reader, p *printer) int {
 	}
 	defer c.CloseNow()
 	printResponse(p, resp)
+	p.msgEvent("* compression: %s", compressionOf(c))
 	return session(ctx, cfg, c, in, p)
 }
 

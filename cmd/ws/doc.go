@@ -40,14 +40,33 @@
 //	-close-reason TEXT close reason sent on exit
 //	-cacert FILE       trust the PEM certificates in FILE for wss://
 //	-insecure          skip the server certificate check (test servers only)
+//	-compress          negotiate permessage-deflate (default true;
+//	                   -compress=false neither offers nor accepts it)
 //	-v                 print the handshake and the frames on standard error
 //
-// Over ws:// verbose mode shows the wire as it is: the HTTP heads line by line,
-// then one line per frame, with its flags, length and mask, and the payload of
-// control frames ("> frame close fin len=5 masked: 1000 \"bye\""). Under TLS
-// (wss://), and in server mode, it shows what the connection reports instead:
-// the response head, each message with its length, and pings, pongs and
-// closes.
+// # Compression
+//
+// Like a browser, and like clients built on Node's ws, whose default it is,
+// ws offers permessage-deflate (RFC 7692) as a client and accepts it as a
+// server, so that an endpoint is seen as browsers see it; -compress=false
+// turns it off, to see a server's uncompressed behaviour or its frames as
+// the application wrote them.
+// Messages are printed as they were sent, inflated. Lines under 64 bytes
+// (conn.DefaultCompressionThreshold) go out uncompressed, since deflating
+// them would only make them longer.
+//
+// # Verbose mode
+//
+// Over ws://, and in server mode (which speaks ws://), verbose mode shows the
+// wire as it is: the HTTP heads line by line, then one line per frame, with
+// its flags, length and mask, and the payload of control frames
+// ("> frame close fin len=5 masked: 1000 \"bye\""). A compressed message
+// shows rsv1 on its first frame, and the length on the wire
+// ("> frame text fin rsv1 len=12 masked"). In server mode each line starts
+// with the connection's number ("[1] < frame text fin len=5 masked"). Under
+// TLS (wss://) it shows what the connection reports instead: the response
+// head, the compression agreed, each message with its length, and pings,
+// pongs and closes.
 //
 // # Exit status
 //

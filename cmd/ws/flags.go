@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"duplex/conn"
 	"duplex/frame"
 )
 
@@ -31,6 +32,7 @@ type config struct {
 	caFile       string
 	insecure     bool
 	verbose      bool
+	compress     bool
 }
 
 // errUsage reports a bad command line; the flag set has printed why.
@@ -83,6 +85,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.caFile, "cacert", "", "PEM `file` of certificates to trust for wss://")
 	fs.BoolVar(&cfg.insecure, "insecure", false, "skip the server certificate check (test servers only)")
 	fs.BoolVar(&cfg.verbose, "v", false, "print the handshake and frames (messages under TLS) on stderr")
+	fs.BoolVar(&cfg.compress, "compress", true, "negotiate permessage-deflate compression (-compress=false: never)")
 	fs.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` instead of connecting")
 
 	var positional []string
@@ -139,6 +142,17 @@ func (cfg *config) check(positional []string, subprotocols string, closeCode uin
 		return errors.New("-ping and -wait must not be negative")
 	}
 	return nil
+}
+
+// compression is the permessage-deflate configuration the flags ask for,
+// or nil for none. The library's defaults fit a terminal: messages under
+// conn.DefaultCompressionThreshold bytes go out as they are, since
+// compressing them would only make them longer.
+func (cfg *config) compression() *conn.CompressionOptions {
+	if !cfg.compress {
+		return nil
+	}
+	return &conn.CompressionOptions{}
 }
 
 // tlsConfig is the client TLS configuration the flags ask for, or nil for

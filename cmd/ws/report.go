@@ -80,6 +80,15 @@ func (p *printer) hooks(prefix string) conn.Options {
 	}
 }
 
+// compressionOf describes the compression c agreed on: the
+// permessage-deflate parameters of the server's response, or "none".
+func compressionOf(c *conn.Conn) string {
+	if p, ok := c.Compression(); ok {
+		return p.Extension().String()
+	}
+	return "none"
+}
+
 // headers prints a header block sorted by name.
 func (p *printer) headers(dir string, h http.Header) {
 	for _, name := range slices.Sorted(func(yield func(string) bool) {

@@ -25,6 +25,9 @@ type hub struct {
 	mu      sync.Mutex
 	clients map[int]*conn.Conn
 	next    int
+	// ids holds the number a tapped connection got when it was accepted,
+	// by remote address, until its request is served.
+	ids     map[string]int
 	closing bool
 	readers sync.WaitGroup // one per connection being served; Add only under mu
 }
@@ -49,6 +52,12 @@ func runServer(ctx context.Context, cfg *config, in io.Reader, p *printer) int {
 			Header:                  cfg.header,
 		},
 		clients: make(map[int]*conn.Conn),
+		ids:     make(map[string]int),
+	}
+	if p.verbose {
+		// A server speaks ws:// only: its wire can always be shown.
+		ln = &tapListener{Listener: ln, h: h}
+		p.wire = true
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	serveDone := make(chan error, 1)
@@ -119,8 +128,11 @@ func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.readers.Add(1)
-	h.next++
-	id := h.next
+	id, ok := h.ids[r.RemoteAddr]
+	delete(h.ids, r.RemoteAddr)
+	if !ok {
+		id = h.newID()
+	}
 	h.mu.Unlock()
 	defer h.readers.Done()
 
@@ -128,6 +140,7 @@ func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	opts := *h.opts
 	opts.Options = h.p.hooks(prefix)
 	opts.ReadLimit = readLimit
+	opts.Compression = h.cfg.compression()
 	c, err := conn.Upgrade(w, r, &opts)
 	if err != nil {
 		h.p.errorf("ws: %srefused %s: %v", prefix, r.RemoteAddr, err)
@@ -144,7 +157,8 @@ func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = c.Close(h.cfg.closeCode, h.cfg.closeReason)
 		return
 	}
-	h.p.event("%sconnected from %s, subprotocol %q", prefix, r.RemoteAddr, c.Subprotocol())
+	h.p.event("%sconnected from %s, subprotocol %q, compression: %s",
+		prefix, r.RemoteAddr, c.Subprotocol(), compressionOf(c))
 
 	err = readMessages(c, h.p, prefix, nil)
 	h.mu.Lock()
@@ -152,6 +166,32 @@ func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	msg, _ := describe(r.RemoteAddr, err)
 	h.p.event("%s%s", prefix, msg)
+}
+
+// newID numbers a new connection; h.mu is held.
+func (h *hub) newID() int {
+	h.next++
+	return h.next
+}
+
+// tapListener numbers each connection as it is accepted and shows its wire.
+type tapListener struct {
+	net.Listener
+	h *hub
+}
+
+func (l *tapListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.h.mu.Lock()
+	id := l.h.newID()
+	l.h.ids[nc.RemoteAddr().String()] = id
+	l.h.mu.Unlock()
+	prefix := fmt.Sprintf("[%d] ", id)
+	p := l.h.p
+	return &tapConn{Conn: nc, in: newWireDecoder(p, prefix+"<"), out: newWireDecoder(p, prefix+">")}, nil
 }
 
 // each runs f for every connected client, in turn.
