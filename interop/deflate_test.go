@@ -52,10 +52,13 @@ var deflateModes = []deflateMode{
 			MaxWindowBits: 10, PeerMaxWindowBits: 9},
 		client: &conn.CompressionOptions{Threshold: -1, NoContextTakeover: true, PeerNoContextTakeover: true,
 			MaxWindowBits: 9, PeerMaxWindowBits: 10},
-		want: &handshake.DeflateParams{ServerNoContextTakeover: true, ClientNoContextTakeover: true,
-			ServerMaxWindowBits: 10, ClientMaxWindowBits: 9},
+		want: &smallAgreement,
 	},
 }
+
+// smallAgreement is what the "small" mode's peers agree on.
+var smallAgreement = handshake.DeflateParams{ServerNoContextTakeover: true, ClientNoContextTakeover: true,
+	ServerMaxWindowBits: 10, ClientMaxWindowBits: 9}
 
 // peerEnv is the environment that sets a peer script's mode.
 func (m deflateMode) peerEnv() string { return "DUPLEX_PEER_DEFLATE=" + m.peer }
