@@ -53,7 +53,13 @@ func violation(codes ...frame.CloseCode) streamResult {
 
 // modelStream reads b as the endpoint of the given role with the read limit
 // lim (negative: none) would, without extensions.
-func modelStream(b []byte, role frame.Role, lim int64) (res streamResult) {
+func modelStream(b []byte, role frame.Role, lim int64) streamResult {
+	return modelStreamWith(b, role, lim, nil)
+}
+
+// modelStreamWith is modelStream with permessage-deflate agreed when dfl
+// is not nil.
+func modelStreamWith(b []byte, role frame.Role, lim int64, dfl *deflateModel) (res streamResult) {
 	var (
 		events  []event
 		msgOp   byte // opcode of the message in progress, 0 for none
@@ -61,7 +67,12 @@ func modelStream(b []byte, role frame.Role, lim int64) (res streamResult) {
 		msgLen  uint64
 		pos     int
 		textBuf []byte // a text message so far, for the fail-fast check
+		deflate bool   // the message in progress is compressed
+		allowed frame.RSV
 	)
+	if dfl != nil {
+		allowed = frame.RSV1Bit // RFC 7692, Section 6: RSV1 marks a compressed message
+	}
 	defer func() {
 		res.events = events
 		res.used = pos
@@ -76,7 +87,7 @@ func modelStream(b []byte, role frame.Role, lim int64) (res streamResult) {
 			// The stream ended inside a header. A reader may judge the
 			// bytes it has (they may already break a rule) or report the
 			// end of the stream.
-			if badIfShort || refCheck(h, role, 0) != nil {
+			if badIfShort || refCheck(h, role, allowed) != nil {
 				r := violation(frame.CloseProtocolError)
 				r.eofOK = true
 				return r
@@ -86,8 +97,13 @@ func modelStream(b []byte, role frame.Role, lim int64) (res streamResult) {
 			return violation(frame.CloseProtocolError)
 		}
 		var codes []frame.CloseCode
-		if refCheck(h, role, 0) != nil {
+		if refCheck(h, role, allowed) != nil {
 			codes = append(codes, frame.CloseProtocolError)
+		}
+		// RFC 7692, Section 6.1: RSV1 is set on the first frame of a
+		// compressed message only, never on a control frame.
+		if dfl != nil && h.rsv1 && (isControlOp(h.op) || h.op == 0) {
+			codes = appendOnce(codes, frame.CloseProtocolError)
 		}
 		if isDataOp(h.op) {
 			// RFC 6455, Section 5.4: a continuation continues a message
@@ -99,10 +115,16 @@ func modelStream(b []byte, role frame.Role, lim int64) (res streamResult) {
 			// would take it past the limit fails the connection (1009,
 			// RFC 6455, Section 7.4.1: "a message that is too big").
 			var sofar uint64
+			compressed := dfl != nil && h.rsv1
 			if h.op == 0 {
 				sofar = msgLen
+				compressed = deflate
 			}
-			if lim >= 0 && sofar+h.length > uint64(lim) {
+			wireLim := lim
+			if compressed && lim >= 0 {
+				wireLim = dfl.wireLimit(lim)
+			}
+			if lim >= 0 && sofar+h.length > uint64(wireLim) {
 				codes = append(codes, frame.CloseTooBig)
 			}
 		}
@@ -136,9 +158,36 @@ func modelStream(b []byte, role frame.Role, lim int64) (res streamResult) {
 			msgBuf = msgBuf[:0]
 			textBuf = textBuf[:0]
 			msgLen = 0
+			deflate = dfl != nil && h.rsv1
 		}
 		msgLen += h.length
 		msgBuf = append(msgBuf, payload...)
+		if deflate {
+			// What the bytes so far inflate to, as a reader inflating
+			// as it reads may already have seen it.
+			done := h.fin && n == h.length
+			out, ended, early, bad := dfl.inflate(msgBuf, done)
+			// Bytes after a final block are not DEFLATE data: the RFC
+			// does not say whether a reader ignores or refuses them, nor
+			// whether it must wait for them to refuse, so a final block
+			// that ends before the message does may go either way.
+			if ended && (early || !done) {
+				bad = true
+			}
+			if bad || lim >= 0 && int64(len(out)) > lim || msgOp == 0x1 && refFailFast(out) >= 0 ||
+				done && msgOp == 0x1 && !utf8.Valid(out) {
+				return looseEnd()
+			}
+			if n < h.length {
+				return streamResult{end: endEOF}
+			}
+			if h.fin {
+				dfl.record(out)
+				events = append(events, event{kind: evMessage, op: msgOp, data: out})
+				msgOp = 0
+			}
+			continue
+		}
 		if msgOp == 0x1 {
 			// RFC 6455, Section 8.1: invalid UTF-8 fails the connection;
 			// a reader that checks as bytes arrive fails at the first

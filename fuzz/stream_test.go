@@ -125,54 +125,61 @@ func FuzzReadFrames(f *testing.F) {
 		before := heapAllocBytes()
 		c := conn.New(nc, nil, role, opts)
 		readStream(c, mode, &rd)
-		allocated := heapAllocBytes() - before
-
-		if lim >= 0 && int64(rd.maxMsg) > lim {
-			t.Fatalf("message of %d bytes over the read limit %d", rd.maxMsg, lim)
-		}
-		bound := uint64(allocSlack + 8*len(data))
-		if lim >= 0 {
-			bound += uint64(min(lim+512, 1<<20))
-		} else {
-			bound += 1 << 20
-		}
-		if allocated > bound {
-			t.Fatalf("allocated %d bytes reading %d bytes with limit %d (bound %d)", allocated, len(data), lim, bound)
-		}
-
-		code := checkEnd(t, rd.end, want)
-		var wantMsgs, wantControl []event
-		for _, ev := range want.events {
-			if ev.kind == evMessage {
-				if mode == readPrefix {
-					ev.data = ev.data[:min(3, len(ev.data))]
-				}
-				wantMsgs = append(wantMsgs, ev)
-			} else {
-				wantControl = append(wantControl, ev)
-			}
-		}
-		got := rd.msgs
-		// A message only started when the stream failed may or may not
-		// have been complete: the model decides, the prefix must agree.
-		if rd.pending && len(got) == len(wantMsgs)+1 {
-			got = got[:len(got)-1]
-		}
-		if !sameEvents(got, wantMsgs) || !sameEvents(rd.control, wantControl) {
-			t.Fatalf("mode %d delivered messages %v and control %v; model %v and %v", mode, rd.msgs, rd.control, wantMsgs, wantControl)
-		}
-		// The end is sticky: every later read reports it again.
-		if _, _, err := c.ReadMessage(context.Background()); !errors.Is(err, rd.end) {
-			t.Fatalf("second read: %v, want %v", err, rd.end)
-		}
-		if !nc.isClosed() {
-			t.Fatal("the connection ended but the net.Conn is open")
-		}
-		if c.State() != conn.StateClosed {
-			t.Fatalf("state %v after the end", c.State())
-		}
-		checkOutput(t, parseOutput(t, nc.written(), role), want, code, false)
+		rd.allocated = heapAllocBytes() - before
+		checkStreamRead(t, c, nc, nc.written(), role, lim, mode, &rd, want, len(data))
 	})
+}
+
+// checkStreamRead compares what readStream delivered from a stream of
+// inLen bytes with the model, then the connection's state after its end
+// and what it wrote (out, after any handshake).
+func checkStreamRead(t *testing.T, c *conn.Conn, nc *memConn, out []byte, role frame.Role, lim int64, mode readMode, rd *streamRead, want streamResult, inLen int) {
+	t.Helper()
+	if lim >= 0 && int64(rd.maxMsg) > lim {
+		t.Fatalf("message of %d bytes over the read limit %d", rd.maxMsg, lim)
+	}
+	bound := uint64(allocSlack + 8*inLen)
+	if lim >= 0 {
+		bound += uint64(min(lim+512, 1<<20))
+	} else {
+		bound += 1 << 20
+	}
+	if rd.allocated > bound {
+		t.Fatalf("allocated %d bytes reading %d bytes with limit %d (bound %d)", rd.allocated, inLen, lim, bound)
+	}
+
+	code := checkEnd(t, rd.end, want)
+	var wantMsgs, wantControl []event
+	for _, ev := range want.events {
+		if ev.kind == evMessage {
+			if mode == readPrefix {
+				ev.data = ev.data[:min(3, len(ev.data))]
+			}
+			wantMsgs = append(wantMsgs, ev)
+		} else {
+			wantControl = append(wantControl, ev)
+		}
+	}
+	got := rd.msgs
+	// A message only started when the stream failed may or may not
+	// have been complete: the model decides, the prefix must agree.
+	if rd.pending && len(got) == len(wantMsgs)+1 {
+		got = got[:len(got)-1]
+	}
+	if !sameEvents(got, wantMsgs) || !sameEvents(rd.control, wantControl) {
+		t.Fatalf("mode %d delivered messages %v and control %v; model %v and %v", mode, rd.msgs, rd.control, wantMsgs, wantControl)
+	}
+	// The end is sticky: every later read reports it again.
+	if _, _, err := c.ReadMessage(context.Background()); !errors.Is(err, rd.end) {
+		t.Fatalf("second read: %v, want %v", err, rd.end)
+	}
+	if !nc.isClosed() {
+		t.Fatal("the connection ended but the net.Conn is open")
+	}
+	if c.State() != conn.StateClosed {
+		t.Fatalf("state %v after the end", c.State())
+	}
+	checkOutput(t, parseOutput(t, out, role), want, code, false)
 }
 
 func sameEvents(a, b []event) bool {
