@@ -26,7 +26,8 @@ type deflateMode struct {
 	// server and client are duplex's options in each role.
 	server, client *conn.CompressionOptions
 	// want is the agreement expected, when both sides ask for the same
-	// thing; nil leaves the windows to the peer's defaults.
+	// thing; nil leaves the windows to the peer's defaults. It is set for
+	// the small mode only, which the scenarios tell by it.
 	want *handshake.DeflateParams
 }
 
@@ -134,4 +135,54 @@ func smallerOnTheWire(t *testing.T, l *link, _ caps) {
 	assert.Less(t, out.bytes, int64(len(want)/8), "bytes on the wire of the message duplex sent")
 	assert.Less(t, in.bytes, int64(len(want)/8), "bytes on the wire of the message duplex received")
 	t.Logf("64 KiB of text: %d bytes sent, %d received", out.bytes, in.bytes)
+}
+
+// windowBits echoes a message whose only long matches lie 2000 bytes back:
+// 32 copies of a block of text that compresses poorly. With the default
+// windows (at least 4 KiB) both sides find them; with the small mode's
+// windows (1 KiB from the server, 512 bytes from the client) neither may
+// use them (RFC 7692, Section 7.1.2), and a compressor that did would make
+// the peer's inflater fail.
+func windowBits(t *testing.T, l *link, _ caps) {
+	want := bytes.Repeat(noisyText(2, 2000), 32)
+	require.NoError(t, l.c.WriteMessage(ctxFor(t), conn.MessageText, want))
+	got := l.next(t)
+	assert.True(t, bytes.Equal(want, got.data), "echoed payload differs")
+	require.NotNil(t, l.tap, "a plaintext link has a tap")
+	out, in := checkWire(t, l, 1, 1)
+	if l.mode.want != nil {
+		assert.Greater(t, out.bytes, int64(len(want)/2), "bytes duplex sent: a match beyond its window was used")
+		assert.Greater(t, in.bytes, int64(len(want)/2), "bytes the peer sent: a match beyond its window was used")
+	} else {
+		assert.Less(t, out.bytes, int64(len(want)/8), "bytes duplex sent: the window misses the matches")
+		assert.Less(t, in.bytes, int64(len(want)/8), "bytes the peer sent: the window misses the matches")
+	}
+	t.Logf("%d bytes with matches 2000 bytes back: %d sent, %d received", len(want), out.bytes, in.bytes)
+}
+
+// contextTakeover echoes the same poorly compressing text twice. With
+// context takeover the second copy refers to the first across the message
+// boundary and shrinks to a few bytes each way; with no_context_takeover
+// each message is compressed on its own (RFC 7692, Section 7.1.1), so the
+// second is as large as the first. The text is shorter than the smallest
+// window asked for (512 bytes), so only the takeover decides.
+func contextTakeover(t *testing.T, l *link, _ caps) {
+	want := noisyText(3, 300)
+	var sent, received [2]int64
+	for i := range 2 {
+		require.NoError(t, l.c.WriteMessage(ctxFor(t), conn.MessageText, want))
+		got := l.next(t)
+		assert.True(t, bytes.Equal(want, got.data), "echoed payload differs")
+		require.NotNil(t, l.tap, "a plaintext link has a tap")
+		out, in := checkWire(t, l, 1, 1)
+		sent[i], received[i] = out.bytes, in.bytes
+	}
+	t.Logf("the same %d bytes twice: %v sent, %v received", len(want), sent, received)
+	if l.mode.want != nil {
+		assert.Greater(t, sent[1], sent[0]/2, "duplex kept its context")
+		assert.Greater(t, received[1], received[0]/2, "the peer kept its context")
+	} else {
+		assert.Less(t, sent[1], sent[0]/4, "duplex dropped its context")
+		assert.Less(t, received[1], received[0]/4, "the peer dropped its context")
+	}
 }

@@ -180,9 +180,9 @@ func payload(typ conn.MessageType, n int) []byte {
 }
 
 // noisyText returns n bytes of valid UTF-8 that compress poorly: one to
-// four byte characters picked by a seeded generator.
-func noisyText(n int) []byte {
-	rng := rand.New(rand.NewPCG(7692, 6455))
+// four byte characters picked by a generator seeded with seed.
+func noisyText(seed uint64, n int) []byte {
+	rng := rand.New(rand.NewPCG(seed, 6455))
 	runes := []rune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 üé€😀")
 	return textOf(n, func() rune { return runes[rng.IntN(len(runes))] })
 }

@@ -68,6 +68,8 @@ func scenarios() []scenario {
 		scenario{name: "4.2.2/subprotocol", run: subprotocol},
 		scenario{name: "7692-7.1/negotiated", needs: func(c caps) bool { return c.deflate }, run: negotiated},
 		scenario{name: "7692-6/smaller-on-the-wire", compressed: true, run: smallerOnTheWire},
+		scenario{name: "7692-7.1.2/window-bits", compressed: true, run: windowBits},
+		scenario{name: "7692-7.1.1/context-takeover", compressed: true, run: contextTakeover},
 		scenario{name: "5.4/fragmented-to-peer", needs: func(c caps) bool { return c.readsFragments }, run: fragmentedToPeer},
 		scenario{name: "5.4/fragmented-from-peer", needs: func(c caps) bool { return c.sendsFragments }, run: fragmentedFromPeer},
 		scenario{name: "5.5.2/ping-from-duplex", run: pingFromDuplex},
@@ -108,7 +110,7 @@ func subprotocol(t *testing.T, l *link, _ caps) {
 // frames when compressed (RSV1 on the first only, RFC 7692, Section 6.1).
 func fragmentedToPeer(t *testing.T, l *link, _ caps) {
 	ctx := ctxFor(t)
-	want := noisyText(5000)
+	want := noisyText(1, 5000)
 	w, err := l.c.NextWriter(ctx, conn.MessageText)
 	require.NoError(t, err)
 	_, err = w.Write(want[:2500])
