@@ -28,8 +28,8 @@ ws.onopen = () => {
 </script>`
 
 // captureChromium runs a headless Chromium against the recording listener
-// and returns what it sent.
-func captureChromium(ctx context.Context, bin string) (session, error) {
+// and returns what it sent; deflate agrees on permessage-deflate.
+func captureChromium(ctx context.Context, bin string, deflate bool) (session, error) {
 	ws, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return session{}, err
@@ -70,7 +70,7 @@ func captureChromium(ctx context.Context, bin string) (session, error) {
 	var s session
 	go func() {
 		defer close(done)
-		s, err = serveRaw(ctx, ws)
+		s, err = serveRaw(ctx, ws, deflate)
 	}()
 	select {
 	case <-done:

@@ -48,11 +48,19 @@ func main() {
 	defer cancel()
 	w := &corpus{dir: *out}
 	if *chromium != "" {
-		s, err := captureChromium(ctx, *chromium)
+		s, err := captureChromium(ctx, *chromium, false)
 		if err != nil {
 			log.Fatalf("capture: chromium: %v", err)
 		}
 		w.session("chromium", s)
+		// The same session with permessage-deflate agreed: Chromium then
+		// compresses its messages (RFC 7692).
+		if s, err = captureChromium(ctx, *chromium, true); err != nil {
+			log.Fatalf("capture: chromium, compressed: %v", err)
+		}
+		w.write("FuzzReadCompressed", "chromium-deflate-client-frames", smallFrames(s.clientTx), false, uint16(4096))
+		w.write("FuzzServerConn", "chromium-deflate-client-frames", smallFrames(s.clientTx))
+		w.write("FuzzReadResponse", "chromium-deflate-response", acceptPlaceholder(s.response), uint16(0), uint8(0))
 	}
 	s, err := captureDuplex(ctx)
 	if err != nil {
@@ -123,7 +131,7 @@ const maxSeedFrame = 4096
 func (c *corpus) session(src string, s session) {
 	c.write("FuzzReadRequest", src+"-request", s.request, uint16(0), uint8(0))
 	c.write("FuzzReadRequest", src+"-request-and-frames", append(bytes.Clone(s.request), firstFrames(s.clientTx, 2)...), uint16(0), uint8(0))
-	c.write("FuzzReadResponse", src+"-response", s.response, uint16(0), uint8(0))
+	c.write("FuzzReadResponse", src+"-response", acceptPlaceholder(s.response), uint16(0), uint8(0))
 	if req, err := handshake.ReadRequest(bufio.NewReader(bytes.NewReader(s.request)), handshake.Limits{}); err == nil {
 		if v := req.Header.Values("Sec-WebSocket-Extensions"); len(v) > 0 {
 			c.write("FuzzParseExtensions", src+"-offer", strings.Join(v, "\n"))
@@ -150,6 +158,19 @@ func (c *corpus) session(src string, s session) {
 			c.write("FuzzParseClosePayload", name, payload)
 		}
 	}
+}
+
+// acceptPlaceholder replaces the Sec-WebSocket-Accept value of a response
+// head with the placeholder FuzzReadResponse fills in with the right value
+// for the key its client sends, so that the seed reaches the success path.
+func acceptPlaceholder(resp []byte) []byte {
+	lines := strings.Split(string(resp), "\r\n")
+	for i, l := range lines {
+		if name, _, ok := strings.Cut(l, ":"); ok && strings.EqualFold(name, "Sec-WebSocket-Accept") {
+			lines[i] = name + ": {{accept}}"
+		}
+	}
+	return []byte(strings.Join(lines, "\r\n"))
 }
 
 func leUint32(k [4]byte) uint32 {
@@ -236,8 +257,9 @@ var errNoClose = errors.New("the peer ended without a close frame")
 
 // serveRaw answers one WebSocket handshake by hand on l and records the
 // session: it pings the client, reads its frames until its close frame,
-// and answers that close.
-func serveRaw(ctx context.Context, l net.Listener) (session, error) {
+// and answers that close. With deflate it agrees on permessage-deflate
+// with the client's default parameters.
+func serveRaw(ctx context.Context, l net.Listener, deflate bool) (session, error) {
 	var s session
 	nc, err := l.Accept()
 	if err != nil {
@@ -257,7 +279,11 @@ func serveRaw(ctx context.Context, l net.Listener) (session, error) {
 	}
 	s.response = []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Accept: " + handshake.AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n" +
-		"Sec-WebSocket-Protocol: chat\r\n\r\n")
+		"Sec-WebSocket-Protocol: chat\r\n")
+	if deflate {
+		s.response = append(s.response, "Sec-WebSocket-Extensions: permessage-deflate\r\n"...)
+	}
+	s.response = append(s.response, "\r\n"...)
 	ping := frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpPing, Length: 4})
 	ping = append(ping, "ping"...)
 	s.serverTx = ping
