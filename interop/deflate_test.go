@@ -26,18 +26,46 @@ type deflateMode struct {
 	// server and client are duplex's options in each role.
 	server, client *conn.CompressionOptions
 	// want is the agreement expected, when both sides ask for the same
-	// thing; nil leaves the windows to the peer's defaults. It is set for
-	// the small mode only, which the scenarios tell by it.
+	// thing; nil leaves the windows to the peer's defaults.
 	want *handshake.DeflateParams
+	// needs says whether a peer can take part, beyond speaking the
+	// extension; nil: any peer that does.
+	needs func(caps) bool
+}
+
+// runs says whether the pair with caps c runs in mode m.
+func (m deflateMode) runs(c caps) bool {
+	if !m.compressed() {
+		return true
+	}
+	return c.deflate && (m.needs == nil || m.needs(c))
 }
 
 func (m deflateMode) compressed() bool { return m.peer != "off" }
+
+// takeover: both sides keep their context between messages.
+func (m deflateMode) takeover() bool {
+	return m.want == nil || !m.want.ServerNoContextTakeover && !m.want.ClientNoContextTakeover
+}
+
+// window8: both windows are 8 bits.
+func (m deflateMode) window8() bool {
+	return m.want != nil && m.want.ServerMaxWindowBits == 8 && m.want.ClientMaxWindowBits == 8
+}
+
+// smallWindows: both windows are 1 KiB or less.
+func (m deflateMode) smallWindows() bool {
+	return m.want != nil && m.want.ServerMaxWindowBits <= 10 && m.want.ClientMaxWindowBits <= 10
+}
 
 // The "small" mode asks for no context takeover both ways and small windows
 // (server_max_window_bits=10, client_max_window_bits=9): each side offers
 // or accepts exactly that, wherever the peer can be configured (a browser
 // offers only client_max_window_bits and takes what the server answers).
-// duplex compresses every message (a negative threshold), as the peers do.
+// The "w8" mode asks for the smallest window, 8 bits, both ways, with
+// context takeover: zlib cannot make an 8-bit raw window and uses 9
+// bits, which duplex must read. duplex compresses every message (a
+// negative threshold), as the peers do.
 var deflateModes = []deflateMode{
 	{peer: "off"},
 	{
@@ -54,6 +82,14 @@ var deflateModes = []deflateMode{
 		client: &conn.CompressionOptions{Threshold: -1, NoContextTakeover: true, PeerNoContextTakeover: true,
 			MaxWindowBits: 9, PeerMaxWindowBits: 10},
 		want: &smallAgreement,
+	},
+	{
+		name:   "deflate-w8",
+		peer:   "w8",
+		server: &conn.CompressionOptions{Threshold: -1, MaxWindowBits: 8, PeerMaxWindowBits: 8},
+		client: &conn.CompressionOptions{Threshold: -1, MaxWindowBits: 8, PeerMaxWindowBits: 8},
+		want:   &handshake.DeflateParams{ServerMaxWindowBits: 8, ClientMaxWindowBits: 8},
+		needs:  func(c caps) bool { return c.window8 },
 	},
 }
 
@@ -150,7 +186,7 @@ func windowBits(t *testing.T, l *link, _ caps) {
 	assert.True(t, bytes.Equal(want, got.data), "echoed payload differs")
 	require.NotNil(t, l.tap, "a plaintext link has a tap")
 	out, in := checkWire(t, l, 1, 1)
-	if l.mode.want != nil {
+	if l.mode.smallWindows() {
 		assert.Greater(t, out.bytes, int64(len(want)/2), "bytes duplex sent: a match beyond its window was used")
 		assert.Greater(t, in.bytes, int64(len(want)/2), "bytes the peer sent: a match beyond its window was used")
 	} else {
@@ -160,15 +196,10 @@ func windowBits(t *testing.T, l *link, _ caps) {
 	t.Logf("%d bytes with matches 2000 bytes back: %d sent, %d received", len(want), out.bytes, in.bytes)
 }
 
-// contextTakeover echoes the same poorly compressing text twice. With
-// context takeover the second copy refers to the first across the message
-// boundary and shrinks to a few bytes each way; with no_context_takeover
-// each message is compressed on its own (RFC 7692, Section 7.1.1), so the
-// second is as large as the first. The text is shorter than the smallest
-// window asked for (512 bytes), so only the takeover decides.
-func contextTakeover(t *testing.T, l *link, _ caps) {
-	want := noisyText(3, 300)
-	var sent, received [2]int64
+// echoTwice echoes want twice and returns the sizes on the wire of the
+// messages each way.
+func echoTwice(t *testing.T, l *link, want []byte) (sent, received [2]int64) {
+	t.Helper()
 	for i := range 2 {
 		require.NoError(t, l.c.WriteMessage(ctxFor(t), conn.MessageText, want))
 		got := l.next(t)
@@ -178,7 +209,28 @@ func contextTakeover(t *testing.T, l *link, _ caps) {
 		sent[i], received[i] = out.bytes, in.bytes
 	}
 	t.Logf("the same %d bytes twice: %v sent, %v received", len(want), sent, received)
-	if l.mode.want != nil {
+	return sent, received
+}
+
+// eightBitWindow echoes a 300-byte text twice with 8-bit windows and context
+// takeover: duplex's second copy must not refer back to the first, 300
+// bytes lying beyond the 256 it agreed to. (zlib makes a 9-bit window
+// instead of an 8-bit one, but reaches back at most 250 bytes with it, its
+// window less its lookahead; the peers' second copies show it.)
+func eightBitWindow(t *testing.T, l *link, _ caps) {
+	sent, _ := echoTwice(t, l, noisyText(4, 300))
+	assert.Greater(t, sent[1], sent[0]/2, "duplex referred beyond its 8-bit window")
+}
+
+// contextTakeover echoes the same poorly compressing text twice. With
+// context takeover the second copy refers to the first across the message
+// boundary and shrinks to a few bytes each way; with no_context_takeover
+// each message is compressed on its own (RFC 7692, Section 7.1.1), so the
+// second is as large as the first. The text is shorter than the smallest
+// window (256 bytes), so only the takeover decides.
+func contextTakeover(t *testing.T, l *link, _ caps) {
+	sent, received := echoTwice(t, l, noisyText(3, 200))
+	if !l.mode.takeover() {
 		assert.Greater(t, sent[1], sent[0]/2, "duplex kept its context")
 		assert.Greater(t, received[1], received[0]/2, "the peer kept its context")
 	} else {

@@ -72,11 +72,11 @@ func clientOf(name string, c caps, server func(t *testing.T, env *matrixEnv, m d
 // Node's ws and Python's websockets echo the close code and reason they
 // receive and report everything; both speak permessage-deflate.
 var (
-	nodeCaps   = caps{sendsPings: true, reportsPongs: true, sendsFragments: true, readsFragments: true, closeReport: true, deflate: true}
-	pythonCaps = nodeCaps
-	duplexCaps = caps{sendsPings: true, reportsPongs: true, sendsFragments: true, readsFragments: true, closeReport: true, deflate: true}
+	nodeCaps   = caps{sendsPings: true, reportsPongs: true, sendsFragments: true, readsFragments: true, closeReport: true, deflate: true, window8: true}
+	pythonCaps = caps{sendsPings: true, reportsPongs: true, sendsFragments: true, readsFragments: true, closeReport: true, deflate: true}
+	duplexCaps = nodeCaps
 	// A page can neither ping nor pick its fragments.
-	browserCaps = caps{readsFragments: true, closeReport: true, deflate: true, fixedOffer: true}
+	browserCaps = caps{readsFragments: true, closeReport: true, deflate: true, fixedOffer: true, window8: true}
 )
 
 func pairs() []pair {
@@ -172,7 +172,7 @@ func TestMatrix(t *testing.T) {
 			t.Parallel()
 			setupMode := p.setup(t, env)
 			for _, m := range deflateModes {
-				if m.compressed() && !p.caps.deflate {
+				if !m.runs(p.caps) {
 					continue
 				}
 				run := func(t *testing.T) { runScenarios(t, p.caps, m, setupMode(t, m)) }
@@ -189,7 +189,7 @@ func TestMatrix(t *testing.T) {
 func runScenarios(t *testing.T, c caps, m deflateMode, connect connector) {
 	shared := connect(t, false)
 	for _, s := range scenarios() {
-		if s.needs != nil && !s.needs(c) || s.compressed && !m.compressed() {
+		if s.needs != nil && !s.needs(c) || s.inMode != nil && !s.inMode(m) {
 			continue
 		}
 		t.Run(s.name, func(t *testing.T) {

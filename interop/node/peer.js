@@ -39,8 +39,10 @@ function deflateOptions() {
         serverMaxWindowBits: 10,
         clientMaxWindowBits: 9,
       };
+    case 'w8':
+      return { threshold: 0, serverMaxWindowBits: 8, clientMaxWindowBits: 8 };
     default:
-      process.stderr.write('DUPLEX_PEER_DEFLATE must be off, on or small\n');
+      process.stderr.write('DUPLEX_PEER_DEFLATE must be off, on, small or w8\n');
       process.exit(2);
   }
 }

@@ -51,7 +51,9 @@ def deflate(factory):
         return dict(compression="deflate")
     if mode == "small":
         return dict(compression=None, extensions=[factory(**SMALL)])
-    sys.stderr.write("DUPLEX_PEER_DEFLATE must be off, on or small\n")
+    if mode == "w8":
+        return dict(compression=None, extensions=[factory(server_max_window_bits=8, client_max_window_bits=8)])
+    sys.stderr.write("DUPLEX_PEER_DEFLATE must be off, on, small or w8\n")
     sys.exit(2)
 
 
