@@ -238,3 +238,27 @@ func contextTakeover(t *testing.T, l *link, _ caps) {
 		assert.Less(t, received[1], received[0]/4, "the peer dropped its context")
 	}
 }
+
+// uncompressedMessage sends one message uncompressed on a compressed
+// connection, as RFC 7692, Section 6 allows for any message ("the RSV1 bit
+// ... indicates whether a message is compressed or not"), then the same
+// text compressed. Under context takeover the uncompressed message must
+// stay out of duplex's compressor history: the peer's decompressor never
+// saw it, so a reference into it would corrupt the next message.
+func uncompressedMessage(t *testing.T, l *link, _ caps) {
+	want := noisyText(5, 600)
+	require.NoError(t, l.c.WriteMessage(conn.NoCompression(ctxFor(t)), conn.MessageText, want))
+	got := l.next(t)
+	assert.True(t, bytes.Equal(want, got.data), "echoed payload differs")
+	require.NotNil(t, l.tap, "a plaintext link has a tap")
+	out, _, err := l.tap.out.lastMessage()
+	require.NoError(t, err)
+	assert.False(t, out.rsv1, "RSV1 on the message sent with NoCompression")
+	assert.Equal(t, int64(len(want)), out.bytes, "bytes on the wire of the message sent with NoCompression")
+
+	require.NoError(t, l.c.WriteMessage(ctxFor(t), conn.MessageText, want))
+	got = l.next(t)
+	assert.True(t, bytes.Equal(want, got.data), "echoed payload differs after an uncompressed message")
+	out, _ = checkWire(t, l, 1, 1)
+	assert.Greater(t, out.bytes, int64(len(want)/2), "the compressed copy referred to the uncompressed one")
+}
