@@ -134,7 +134,7 @@ func negotiated(t *testing.T, l *link, c caps) {
 }
 
 // checkWire checks the last message each way as it crossed the wire: RSV1
-// set exactly when the connection compresses (RFC 7692, Section 6), and at
+// set exactly when compression was agreed (RFC 7692, Section 6), and at
 // least frames frames in the message duplex sent. A link over TLS has no
 // tap: its wire is ciphertext.
 func checkWire(t *testing.T, l *link, sentFrames, receivedFrames int) (out, in wireMessage) {
@@ -148,7 +148,7 @@ func checkWire(t *testing.T, l *link, sentFrames, receivedFrames int) (out, in w
 	require.NoError(t, err, "decoding what duplex received")
 	require.Positive(t, nOut, "messages duplex sent")
 	require.Positive(t, nIn, "messages duplex received")
-	want := l.mode.compressed()
+	_, want := l.c.Compression()
 	assert.Equal(t, want, out.rsv1, "RSV1 on the message duplex sent")
 	assert.Equal(t, want, in.rsv1, "RSV1 on the message duplex received")
 	assert.False(t, out.contRSV1, "RSV1 on a continuation frame duplex sent")
@@ -261,4 +261,26 @@ func uncompressedMessage(t *testing.T, l *link, _ caps) {
 	assert.True(t, bytes.Equal(want, got.data), "echoed payload differs after an uncompressed message")
 	out, _ = checkWire(t, l, 1, 1)
 	assert.Greater(t, out.bytes, int64(len(want)/2), "the compressed copy referred to the uncompressed one")
+}
+
+// TestDeflateDeclined: a peer without permessage-deflate (x/net) ignores
+// duplex's offer, or makes none, and the connection works uncompressed
+// (RFC 7692, Section 5: the server "MUST NOT" accept an offer it does not
+// support; a client treats a response without the extension as declined).
+func TestDeflateDeclined(t *testing.T) {
+	env := &matrixEnv{r: newRouter(), pki: newTestPKI(t)}
+	env.srv = startDuplexServer(t, env.r, env.pki)
+	on := deflateModes[1]
+	require.True(t, on.compressed())
+	plain, _ := startXnetServer(t, env.r, env.pki)
+	for name, l := range map[string]*link{
+		"7692-5/xnet-server-ignores-the-offer": dialLink(t, env, plain, false, on),
+		"7692-5/xnet-client-offers-nothing":    env.srv.accept(t, false, on, xnetClient(t, env.r, env.pki)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, ok := l.c.Compression()
+			assert.False(t, ok, "compression agreed with a peer that has none")
+			echo(t, l, conn.MessageText, 1000)
+		})
+	}
 }
