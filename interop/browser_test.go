@@ -11,8 +11,8 @@ import (
 )
 
 // browserPage runs the peer script with the browser's own WebSocket. A page
-// cannot send pings or choose fragments, so it obeys only "close". Reports
-// are posted back in order.
+// cannot send pings or choose fragments, so it obeys only "close" and
+// "zeros". Reports are posted back in order.
 const browserPage = `<!doctype html>
 <meta charset="utf-8">
 <title>duplex interop</title>
@@ -30,6 +30,8 @@ function start(url, id, protocols) {
       const cmd = JSON.parse(e.data.slice(1));
       if (cmd.cmd === 'close') {
         ws.close(cmd.code, cmd.reason);
+      } else if (cmd.cmd === 'zeros') {
+        ws.send(new Uint8Array(cmd.size));
       } else {
         report({id, event: 'error', message: 'unsupported command ' + cmd.cmd});
       }

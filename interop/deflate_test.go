@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"duplex/conn"
+	"duplex/frame"
 	"duplex/handshake"
 )
 
@@ -282,5 +283,22 @@ func TestDeflateDeclined(t *testing.T) {
 			assert.False(t, ok, "compression agreed with a peer that has none")
 			echo(t, l, conn.MessageText, 1000)
 		})
+	}
+}
+
+// inflatedOverReadLimit has the peer send 8 MiB of zeros, a few KiB once
+// compressed, to a duplex end whose read limit is 4 MiB: duplex must stop
+// inflating at the limit and fail the connection with 1009, as
+// Options.ReadLimit applies to the inflated size (RFC 7692, Section 8
+// leaves the limit to the implementation; RFC 6455, Section 7.4.1: 1009
+// "indicates ... a message that is too big for it to process").
+func inflatedOverReadLimit(t *testing.T, l *link, c caps) {
+	command(t, l, map[string]any{"cmd": "zeros", "size": 8 << 20})
+	err := l.ended(t)
+	var pe frame.ProtocolError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, frame.CloseTooBig, pe.Code, "code duplex failed the connection with")
+	if c.closeReport {
+		assert.Equal(t, int(frame.CloseTooBig), nextEvent(t, l.peer, "close").Code, "code the peer reports")
 	}
 }

@@ -28,6 +28,7 @@ type peerCommand struct {
 	Parts  []string `json:"parts"`
 	Code   int      `json:"code"`
 	Reason string   `json:"reason"`
+	Size   int      `json:"size"`
 }
 
 func parseCommand(b []byte) (peerCommand, bool) {
@@ -253,6 +254,8 @@ func runDuplexCommand(ctx context.Context, c *conn.Conn, writers *sync.WaitGroup
 			_, _ = w.Write([]byte(p))
 		}
 		_ = w.Close()
+	case "zeros":
+		_ = c.WriteMessage(ctx, conn.MessageBinary, make([]byte, cmd.Size))
 	case "close":
 		// Close waits for the reply, which this goroutine reads.
 		writers.Go(func() { _ = c.Close(frame.CloseCode(cmd.Code), cmd.Reason) })

@@ -75,6 +75,7 @@ func scenarios() []scenario {
 		scenario{name: "7692-7.1.2/window-bits", inMode: deflateMode.compressed, run: windowBits},
 		scenario{name: "7692-7.1.1/context-takeover", inMode: deflateMode.compressed, run: contextTakeover},
 		scenario{name: "7692-6/uncompressed-message", inMode: deflateMode.compressed, run: uncompressedMessage},
+		scenario{name: "7692-8/inflated-over-read-limit", fresh: true, inMode: deflateMode.compressed, run: inflatedOverReadLimit},
 		scenario{name: "7692-7.1.2.1/8-bit-window", inMode: deflateMode.window8, run: eightBitWindow},
 		scenario{name: "5.4/fragmented-to-peer", needs: func(c caps) bool { return c.readsFragments }, run: fragmentedToPeer},
 		scenario{name: "5.4/fragmented-from-peer", needs: func(c caps) bool { return c.sendsFragments }, run: fragmentedFromPeer},

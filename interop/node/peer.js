@@ -81,6 +81,9 @@ function command(ws, id, cmd) {
     case 'close':
       ws.close(cmd.code, cmd.reason);
       break;
+    case 'zeros':
+      ws.send(Buffer.alloc(cmd.size));
+      break;
     default:
       report({ id, event: 'error', message: 'unknown command ' + cmd.cmd });
   }

@@ -71,6 +71,8 @@ async def command(ws, ident, cmd):
         await ws.send(iter(cmd["parts"]))
     elif cmd["cmd"] == "close":
         await ws.close(cmd["code"], cmd["reason"])
+    elif cmd["cmd"] == "zeros":
+        await ws.send(bytes(cmd["size"]))
     else:
         report(id=ident, event="error", message="unknown command " + cmd["cmd"])
 
