@@ -27,8 +27,9 @@
 // server_max_window_bits=10, client_max_window_bits=9, offered or accepted
 // by both sides wherever the peer can be configured; a browser offers its
 // own and takes the server's answer) and "deflate-w8" (8-bit windows both
-// ways, which Python's zlib module cannot make, so websockets sits it out). Each end checks what was
-// agreed: duplex with Conn.Compression, the peer by reporting its
+// ways, which Python's zlib module cannot make, so websockets sits it
+// out). Each end checks what was agreed: duplex with Conn.Compression, the
+// peer (headless Chromium included) by reporting its
 // Sec-WebSocket-Extensions response, which must state the same. Every
 // message is compressed both ways (duplex with a negative threshold, Node
 // with threshold 0), and a tap under the duplex end of each plaintext
@@ -39,13 +40,17 @@
 // sizes on the wire also show each side honouring the agreement: a text
 // repeated 2000 bytes apart shrinks with the default windows and does not
 // with the 1 KiB and 512-byte ones, and a message sent twice shrinks the
-// second time only with context takeover. In the
+// second time only with context takeover. A message sent with
+// conn.NoCompression crosses without RSV1 and the compressed one after it
+// still inflates; 8 MiB of zeros from the peer, a few KiB compressed, fail
+// the connection with 1009 against a 4 MiB read limit. In the
 // uncompressed runs the same tap checks that no message had RSV1, and the
-// browser's offer is declined.
+// browser's offer is declined; TestDeflateDeclined checks that x/net, which
+// has no permessage-deflate, leaves a connection uncompressed in both roles.
 //
 // The peer side of every pair runs the same script: it echoes each data
 // message with its type and obeys command messages (text starting with "!"
-// and a JSON object: ping, fragment, close). Peers written in other languages
+// and a JSON object: ping, fragment, close, zeros). Peers written in other languages
 // live in node/ and python/ and report what they see as JSON lines on
 // stdout; the browser runs the same script from a page the test serves and
 // posts its reports back. Where a peer cannot do a step (x/net/websocket has
