@@ -78,32 +78,40 @@ func roundTrips(id string, op Opcode, count, n int, wait time.Duration) *Case {
 		Expectation: fmt.Sprintf("Every message comes back unchanged, all within %s; then a clean close with code 1000.", wait),
 		Run: func(s *Session) {
 			payload := payloadOf(op, n)
-			sent := 0
 			s.Wirelog(false)
 			s.ReportTime()
 			s.SetBehavior(Failed, fmt.Sprintf("The case did not finish within %s.", wait))
 			s.ExpectClose(closeNormal)
-			s.OnMessage(func(got Opcode, p []byte) {
-				if got != op || !bytes.Equal(p, payload) {
-					s.SetBehavior(Failed, fmt.Sprintf("Message %d came back changed.", sent))
-					s.Wirelog(true)
-					s.Close(1000)
-					return
-				}
-				if sent < count {
-					s.Send(op, payload)
-					sent++
-					return
-				}
-				s.SetBehavior(OK, "All messages came back in time.")
-				s.Wirelog(true)
-				s.Close(1000)
-			})
-			s.CloseAfter(wait)
-			s.Send(op, payload)
-			sent++
+			s.echoRounds(op, payload, count, wait, func() { s.Send(op, payload) })
 		},
 	}
+}
+
+// echoRounds sends a message with send, then again each time its echo comes
+// back as (op, payload), count times in all, and closes with 1000: OK once
+// every echo came back, FAILED at the first that did not. wait is the
+// case's time limit.
+func (s *Session) echoRounds(op Opcode, payload []byte, count int, wait time.Duration, send func()) {
+	sent := 0
+	s.OnMessage(func(got Opcode, p []byte) {
+		if got != op || !bytes.Equal(p, payload) {
+			s.SetBehavior(Failed, fmt.Sprintf("Message %d came back changed.", sent))
+			s.Wirelog(true)
+			s.Close(1000)
+			return
+		}
+		if sent < count {
+			send()
+			sent++
+			return
+		}
+		s.SetBehavior(OK, "All messages came back in time.")
+		s.Wirelog(true)
+		s.Close(1000)
+	})
+	s.CloseAfter(wait)
+	send()
+	sent++
 }
 
 // cases9 is section 9, limits and performance: large messages, many

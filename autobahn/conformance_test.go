@@ -119,7 +119,7 @@ func assertStrict(t *testing.T, rs []*autobahn.Result) {
 	t.Logf("\n%s", rep.Summary())
 }
 
-// TestConformanceServer runs every case of sections 1-10 against duplex's
+// TestConformanceServer runs every case (sections 1-7, 9, 10, 12 and 13) against duplex's
 // echo server (cmd/wsecho).
 func TestConformanceServer(t *testing.T) {
 	t.Parallel()
@@ -131,7 +131,7 @@ func TestConformanceServer(t *testing.T) {
 	waitListening(t, addr)
 
 	rs := runStrict(t, autobahn.Cases(), func(cases []*autobahn.Case) []*autobahn.Result {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
 		rep, err := autobahn.RunClient(ctx, "ws://"+addr+"/", "duplex-server", cases, nil)
 		require.NoError(t, err)
@@ -140,7 +140,7 @@ func TestConformanceServer(t *testing.T) {
 	assertStrict(t, rs)
 }
 
-// TestConformanceClient runs every case of sections 1-10 against duplex's
+// TestConformanceClient runs every case (sections 1-7, 9, 10, 12 and 13) against duplex's
 // client, driven by `wsecho -client` as any client is driven: through the
 // fuzzingserver protocol.
 func TestConformanceClient(t *testing.T) {
@@ -150,7 +150,7 @@ func TestConformanceClient(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		srv := &autobahn.Server{Cases: cases}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(ctx, ln) }()

@@ -1,5 +1,5 @@
 // Package autobahn is a WebSocket conformance suite: the cases of the
-// Autobahn|Testsuite (sections 1-7, 9 and 10), with the same case IDs, the
+// Autobahn|Testsuite (sections 1-7, 9, 10, 12 and 13), with the same case IDs, the
 // same frames on the wire, the same expectations and the same verdict rules,
 // written in Go so that `go test` can prove [RFC 6455] conformance without
 // Docker or Python.
@@ -39,6 +39,24 @@
 // handshake on a peer's protocol violation (and drops it on a second one),
 // gives a close 1 s before dropping, and as a client gives the server 1 s to
 // close the TCP connection after the closing handshake.
+//
+// # Compression
+//
+// Sections 12 and 13 test permessage-deflate (RFC 7692): 1000 compressed
+// messages of 16 bytes to 128 KiB, each sent after the echo of the one
+// before, whole or in frames of 256 bytes to 32 KiB of compressed data, RSV1
+// on the first frame only. Section 12 uses the original's default offer and
+// acceptance over five kinds of data (the original reads JSON, HTML and
+// binary files; the suite generates data of the same character); section 13
+// sends JSON with every combination of context takeover and window size the
+// original requests (13.1-13.7), as offers when the suite is the client and
+// as its response to the client's offer when it is the server. A case where
+// permessage-deflate is not agreed is UNIMPLEMENTED, as in the original.
+//
+// The suite's own codec is compress/flate, with context takeover kept or
+// reset as agreed. compress/flate always uses a 32 KiB window, so when a
+// peer asks the suite for a smaller one it sends Huffman-coded literals only,
+// which refer to nothing and fit any window.
 //
 // # Concurrency
 //

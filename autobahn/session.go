@@ -88,6 +88,10 @@ type Session struct {
 
 	extensions string
 	allowRSV   uint8
+	// pmce is the permessage-deflate a compression case set up; msgCompressed
+	// says the message being received had RSV1 on its first frame.
+	pmce          *pmce
+	msgCompressed bool
 
 	logMu        sync.Mutex
 	wirelog      []any
@@ -311,6 +315,11 @@ func (s *Session) onFrame(f *inFrame) {
 		s.failConnection(1002, "wrong masking")
 		return
 	}
+	if f.Opcode.isControl() && f.RSV != 0 {
+		// RFC 7692, Section 6: control frames are never compressed.
+		s.failConnection(1002, "RSV bits on a control frame")
+		return
+	}
 	if f.Opcode.isControl() {
 		// RFC 6455, Section 5.5: "All control frames MUST have a payload
 		// length of 125 bytes or less and MUST NOT be fragmented."
@@ -347,14 +356,19 @@ func (s *Session) onDataFrame(f *inFrame) {
 		return
 	case f.Opcode != OpContinuation:
 		s.inMessage, s.msgOp, s.msg = true, f.Opcode, nil
+		s.msgCompressed = s.pmce != nil && f.RSV&4 != 0
 		s.utf8.reset()
+	case f.RSV&4 != 0:
+		// RFC 7692, Section 6.1: RSV1 is set on the first frame only.
+		s.failConnection(1002, "RSV1 on a continuation frame")
+		return
 	}
 	if len(s.msg)+len(f.Payload) > maxMessage {
 		s.failConnection(1009, "message too big")
 		return
 	}
 	s.msg = append(s.msg, f.Payload...)
-	if s.msgOp == OpText && !s.utf8.feed(f.Payload) {
+	if s.msgOp == OpText && !s.msgCompressed && !s.utf8.feed(f.Payload) {
 		s.failConnection(1007, "invalid UTF-8 in text message")
 		return
 	}
@@ -362,6 +376,20 @@ func (s *Session) onDataFrame(f *inFrame) {
 		return
 	}
 	s.inMessage = false
+	if s.msgCompressed {
+		// RFC 7692, Section 7.2.2: the message is the inflated payload; its
+		// UTF-8 is checked once inflated.
+		msg, err := s.pmce.inflate(s.msg)
+		if err != nil {
+			s.failConnection(1007, "invalid compressed data")
+			return
+		}
+		s.msg = msg
+		if s.msgOp == OpText && !s.utf8.feed(msg) {
+			s.failConnection(1007, "invalid UTF-8 in text message")
+			return
+		}
+	}
 	if s.msgOp == OpText && !s.utf8.complete() {
 		s.failConnection(1007, "text message ends inside a character")
 		return
