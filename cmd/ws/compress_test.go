@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -143,4 +145,26 @@ func TestServerCompresses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A connection the server accepted and that closed before its request was
+// served leaves no number behind in verbose mode.
+func TestServerTapForgetsClosedConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	h := &hub{p: &printer{out: io.Discard, errw: io.Discard, verbose: true}, ids: make(map[string]int)}
+	tl := &tapListener{Listener: ln, h: h}
+	client, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	server, err := tl.Accept()
+	require.NoError(t, err)
+	h.mu.Lock()
+	assert.Equal(t, map[string]int{client.LocalAddr().String(): 1}, h.ids)
+	h.mu.Unlock()
+	require.NoError(t, server.Close())
+	h.mu.Lock()
+	assert.Empty(t, h.ids)
+	h.mu.Unlock()
 }

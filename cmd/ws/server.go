@@ -26,7 +26,7 @@ type hub struct {
 	clients map[int]*conn.Conn
 	next    int
 	// ids holds the number a tapped connection got when it was accepted,
-	// by remote address, until its request is served.
+	// by remote address, until its request is served or it closes.
 	ids     map[string]int
 	closing bool
 	readers sync.WaitGroup // one per connection being served; Add only under mu
@@ -174,6 +174,16 @@ func (h *hub) newID() int {
 	return h.next
 }
 
+// forget drops the number of the connection from addr, unless another
+// connection has it by now.
+func (h *hub) forget(addr string, id int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ids[addr] == id {
+		delete(h.ids, addr)
+	}
+}
+
 // tapListener numbers each connection as it is accepted and shows its wire.
 type tapListener struct {
 	net.Listener
@@ -185,13 +195,21 @@ func (l *tapListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	addr := nc.RemoteAddr().String()
 	l.h.mu.Lock()
 	id := l.h.newID()
-	l.h.ids[nc.RemoteAddr().String()] = id
+	l.h.ids[addr] = id
 	l.h.mu.Unlock()
 	prefix := fmt.Sprintf("[%d] ", id)
 	p := l.h.p
-	return &tapConn{Conn: nc, in: newWireDecoder(p, prefix+"<"), out: newWireDecoder(p, prefix+">")}, nil
+	return &tapConn{
+		Conn: nc,
+		in:   newWireDecoder(p, prefix+"<"),
+		out:  newWireDecoder(p, prefix+">"),
+		// A connection that ends before its request was served leaves
+		// no number behind.
+		onClose: func() { l.h.forget(addr, id) },
+	}, nil
 }
 
 // each runs f for every connected client, in turn.

@@ -19,6 +19,14 @@ import (
 type tapConn struct {
 	net.Conn
 	in, out *wireDecoder
+	onClose func() // if set, called on Close
+}
+
+func (c *tapConn) Close() error {
+	if c.onClose != nil {
+		c.onClose()
+	}
+	return c.Conn.Close()
 }
 
 func (c *tapConn) Read(b []byte) (int, error) {
