@@ -34,6 +34,22 @@ func deflated(tb testing.TB, msgs ...string) [][]byte {
 	return out
 }
 
+// bomb returns a message of n zero bytes compressed as far as DEFLATE
+// goes (about 1000 to 1). At 8 MiB it fits the wire size a limit of 8 KiB
+// lets through, and inflates past allocSlack: a reader that inflated a
+// message before checking its size would fail the allocation bound.
+func bomb(tb testing.TB, n int) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	w, err := flate.NewWriter(&buf, flate.BestCompression)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, _ = w.Write(make([]byte, n))
+	_ = w.Flush()
+	return bytes.TrimSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff})
+}
+
 // maskedFrame builds a client frame with the RFC 5.7 example key.
 func maskedFrame(fin, rsv1 bool, op frame.Opcode, payload []byte) []byte {
 	h := frame.Header{Fin: fin, RSV1: rsv1, Opcode: op, Masked: true, MaskKey: [4]byte{0x37, 0xfa, 0x21, 0x3d}, Length: int64(len(payload))}
@@ -61,6 +77,7 @@ func FuzzReadCompressed(f *testing.F) {
 	f.Add(stream, false, uint16(4096))
 	f.Add(append(maskedFrame(false, true, frame.OpBinary, ms[2][:5]), maskedFrame(true, false, frame.OpContinuation, ms[2][5:])...), true, uint16(400))
 	f.Add(maskedFrame(true, true, frame.OpText, deflated(f, strings.Repeat("\x00", 1<<20))[0]), true, uint16(1000)) // a bomb
+	f.Add(maskedFrame(true, true, frame.OpBinary, bomb(f, 8<<20)), false, uint16(8191))
 	f.Add(maskedFrame(true, true, frame.OpText, []byte{0xff, 0xff}), false, uint16(100))
 	f.Add(append(maskedFrame(true, false, frame.OpText, []byte("plain")), maskedFrame(true, true, frame.OpPing, nil)...), false, uint16(100))
 	f.Fuzz(func(t *testing.T, data []byte, noTakeover bool, limSel uint16) {
@@ -73,7 +90,7 @@ func FuzzReadCompressed(f *testing.F) {
 		req := strings.Replace(validRequest, "\r\n\r\n", "\r\nSec-WebSocket-Extensions: "+offer+"\r\n\r\n", 1)
 		want := modelStreamWith(data, frame.RoleServer, lim, &deflateModel{takeover: !noTakeover})
 
-		var rd streamRead
+		rd := streamRead{slack: allocSlack}
 		nc := newMemConn(append([]byte(req), data...))
 		before := heapAllocBytes()
 		c, err := conn.Accept(context.Background(), nc, &conn.AcceptOptions{Options: conn.Options{
