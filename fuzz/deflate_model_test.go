@@ -67,12 +67,7 @@ func (d *deflateModel) record(out []byte) {
 	}
 }
 
-// looseEnd is the end of a stream whose compressed data is bad or too big
-// when inflated: the RFC fixes that the connection fails, not when a
-// reader that inflates as it reads notices, so it may also first meet the
-// end of the stream or a later violation.
-func looseEnd() streamResult {
-	r := violation(frame.CloseProtocolError, frame.CloseInvalidPayload, frame.CloseTooBig)
-	r.eofOK = true
-	return r
-}
+// looseCodes are the codes a connection may fail with on compressed data
+// that is bad (1007), too big once inflated (1009), or on a later frame
+// it reads before noticing (1002).
+var looseCodes = []frame.CloseCode{frame.CloseProtocolError, frame.CloseInvalidPayload, frame.CloseTooBig}
