@@ -31,6 +31,8 @@ race:
 		echo "== go test -race $$m"; \
 		(cd $$m && DUPLEX_REQUIRE_PEERS=1 $(GO) test -race -count=1 -timeout 20m ./...); \
 	done
+	@echo "== every Autobahn case, sections 12 and 13 whole (too slow under -race)"
+	$(GO) test -count=1 -timeout 30m -run '^TestConformance' ./autobahn/
 
 # fuzz runs every fuzz target of ./fuzz for FUZZTIME each, one at a time
 # (one target for an hour: scripts/fuzz.sh 1h FuzzParseHeader).

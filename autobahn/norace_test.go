@@ -1,0 +1,7 @@
+//go:build !race
+
+package autobahn_test
+
+// raceDetector is true when the tests run under the race detector, which
+// slows the suite's own compress/flate about tenfold.
+const raceDetector = false
