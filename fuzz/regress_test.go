@@ -112,3 +112,33 @@ func TestRegressionDeflateFinalBlock(t *testing.T) {
 		assert.Empty(t, msgs)
 	})
 }
+
+// TestRegressionDeflateCutAfterFinalBlock: FuzzReadCompressed found
+// 7692-cut-after-final-block-eof and 7692-cut-after-final-block-cut-header.
+// A compressed first fragment whose data ends exactly with a final DEFLATE
+// block makes the reader look for more of the message; when the stream ends
+// there instead, the message was cut short (1006, RFC 6455, Section 7.1.5),
+// not invalid compressed data (1007). What follows instead decides the end.
+func TestRegressionDeflateCutAfterFinalBlock(t *testing.T) {
+	// FIN clear, RSV1, text; the masked payload is 13 08 08 00 00, a final
+	// fixed-Huffman block holding 10 50 50 (any final block does).
+	fragment := unhex(t, "41 85 37 38 30 30 24 30 38 30 37")
+	for _, tc := range []struct {
+		name  string
+		after []byte
+		code  frame.CloseCode
+	}{
+		{"7.1.5/end-of-stream", nil, frame.CloseAbnormal},
+		{"7.1.5/cut-header", unhex(t, "80"), frame.CloseAbnormal},
+		{"5.5.2/ping-then-end-of-stream", maskedFrame(true, false, frame.OpPing, []byte("p")), frame.CloseAbnormal},
+		{"5.5.1/close", maskedFrame(true, false, frame.OpClose, unhex(t, "03 e8")), frame.CloseNormal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msgs, err := readCompressed(t, append(bytes.Clone(fragment), tc.after...))
+			require.Error(t, err)
+			require.NotErrorIs(t, err, conn.ErrBadCompressedData)
+			assert.Equal(t, tc.code, conn.CloseStatus(err), "%v", err)
+			assert.Empty(t, msgs)
+		})
+	}
+}

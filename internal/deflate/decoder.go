@@ -90,6 +90,11 @@ func (d *Decoder) Read(p []byte) (int, error) {
 		// The data must end where the message does: a final block before the end
 		// leaves unread bytes behind.
 		if !m.src.atEnd() {
+			// Looking past the final block can meet the end of the stream
+			// itself: that is a message cut short, not corrupt data.
+			if m.src.err != nil {
+				return n, m.src.err
+			}
 			return n, ErrCorrupt
 		}
 		return n, io.EOF
