@@ -8,6 +8,12 @@
 //                                         print {"event":"listening","port":N}
 //   node peer.js client URL ID [PROTOS]   connect, offering the comma-separated
 //                                         subprotocols; exit after the close
+//   node peer.js oversize LIMIT SIZE URL...
+//                                         for each URL in turn: send LIMIT
+//                                         bytes of text, wait for their echo,
+//                                         send SIZE bytes of text, and report
+//                                         the close event: code, reason and
+//                                         "clean" (its wasClean)
 //
 // A server picks the first of its subprotocols ("duplex.v2", "duplex.v1")
 // the client offers, and refuses requests for /refuse with 403; the
@@ -142,12 +148,43 @@ function client(url, id, protos) {
   ws.on('close', () => setImmediate(() => process.exit(0)));
 }
 
+// oversize opens the URLs one after another, without compression, each
+// sending a message that fits the server's limit and then one over it. ws
+// sets wasClean when a close frame was both received and sent; without the
+// server's close frame it reports code 1006.
+function oversize(limit, size, urls) {
+  const fits = 'a'.repeat(limit);
+  const over = 'b'.repeat(size);
+  const run = (i) => {
+    if (i === urls.length) {
+      return;
+    }
+    const id = new URL(urls[i]).searchParams.get('id') || '';
+    const ws = new WebSocket(urls[i], { perMessageDeflate: false });
+    ws.addEventListener('open', () => ws.send(fits));
+    ws.addEventListener('message', (e) => {
+      if (e.data !== fits) {
+        report({ id, event: 'error', message: 'echo of the message that fits differs' });
+      }
+      ws.send(over);
+    });
+    ws.addEventListener('error', (e) => report({ id, event: 'error', message: String(e.message) }));
+    ws.addEventListener('close', (e) => {
+      report({ id, event: 'close', code: e.code, reason: e.reason, clean: e.wasClean });
+      run(i + 1);
+    });
+  };
+  run(0);
+}
+
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'server') {
   server(Number(args[0]), args[1], args[2]);
 } else if (mode === 'client') {
   client(args[0], args[1], args[2]);
+} else if (mode === 'oversize' && args.length >= 3) {
+  oversize(Number(args[0]), Number(args[1]), args.slice(2));
 } else {
-  process.stderr.write('usage: peer.js server PORT [CERT KEY] | client URL ID [PROTOS]\n');
+  process.stderr.write('usage: peer.js server PORT [CERT KEY] | client URL ID [PROTOS] | oversize LIMIT SIZE URL...\n');
   process.exit(2);
 }

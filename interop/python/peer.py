@@ -7,6 +7,15 @@ sees as JSON lines on stdout: {"id", "event", ...}.
                                                 print {"event":"listening","port":N}
   python3 peer.py client URL ID [PROTOS [CA]]   connect offering the comma-separated
                                                 subprotocols, trusting CA for wss
+  python3 peer.py oversize LIMIT SIZE URL...    for each URL in turn: send LIMIT bytes
+                                                of text, wait for their echo, send SIZE
+                                                bytes of text, and report the close:
+                                                code, reason, the codes of the close
+                                                frames received ("rcvd") and sent
+                                                ("sent"), null for none, "reset": TCP
+                                                ended with an error, such as a reset,
+                                                not an end of stream, and "clean": both
+                                                close frames crossed and no reset
 
 A server picks the first of its subprotocols ("duplex.v2", "duplex.v1") the
 client offers; the connection id comes from the URL's "id" parameter.
@@ -141,11 +150,58 @@ async def client(url, ident, protos="", ca=None):
     await drive(ws, ident)
 
 
+async def oversize(limit, size, urls):
+    """Opens the URLs one after another, without compression, each sending a
+    message that fits the server's limit and then one over it. The
+    ConnectionClosed that ends each one says which close frames crossed:
+    rcvd is the server's, sent this side's answer; a connection that ended
+    without them has None there. websockets counts a close frame as sent
+    once it is handed to the socket, so a reset that then loses it is
+    reported on its own."""
+    # Imported here so that the other modes do not depend on the legacy
+    # client, which Debian's websockets (10.4) uses for connect().
+    from websockets.legacy.client import WebSocketClientProtocol
+
+    class LostProtocol(WebSocketClientProtocol):
+        """Keeps the error the TCP connection ended with: None for an end
+        of stream, ConnectionResetError when the peer reset it."""
+
+        lost = None
+
+        def connection_lost(self, exc):
+            self.lost = exc
+            super().connection_lost(exc)
+
+    fits, over = "a" * limit, "b" * size
+    for url in urls:
+        ident = urllib.parse.parse_qs(urllib.parse.urlparse(url).query).get("id", [""])[0]
+        ws = await websockets.connect(url, **COMMON, compression=None, create_protocol=LostProtocol)
+        try:
+            await ws.send(fits)
+            if await ws.recv() != fits:
+                report(id=ident, event="error", message="echo of the message that fits differs")
+            await ws.send(over)
+            while True:
+                await ws.recv()
+        except websockets.ConnectionClosed as exc:
+            closed = exc
+        await ws.wait_closed()
+        rcvd = closed.rcvd.code if closed.rcvd else None
+        sent = closed.sent.code if closed.sent else None
+        report(
+            id=ident, event="close", code=ws.close_code, reason=ws.close_reason or "",
+            rcvd=rcvd, sent=sent, reset=ws.lost is not None,
+            clean=rcvd is not None and sent is not None and ws.lost is None,
+        )
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "server":
         asyncio.run(server(int(argv[1]), *argv[2:4]))
     elif len(argv) >= 3 and argv[0] == "client":
         asyncio.run(client(*argv[1:5]))
+    elif len(argv) >= 4 and argv[0] == "oversize":
+        asyncio.run(oversize(int(argv[1]), int(argv[2]), argv[3:]))
     else:
         sys.stderr.write(__doc__)
         sys.exit(2)
