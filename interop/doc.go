@@ -57,6 +57,26 @@
 // no pong event and reads frames, not messages; a page cannot send pings or
 // fragments), the pair's capabilities leave that scenario out.
 //
+// # Closing over the read limit
+//
+// TestCloseOverReadLimit checks that a peer learns why duplex failed its
+// connection. Chromium, Node's ws and Python's websockets each open 20
+// fresh connections, one after another, to a duplex server whose read
+// limit is 4096 bytes and which echoes what it reads: each sends a text
+// message of exactly the limit and gets it back, then one over it, 100
+// bytes over on half of them ("7.4.1/<peer>/limit+100") and 25 times the
+// limit on the other half ("7.4.1/<peer>/limit*25"). Every one must end
+// with duplex failing the connection with 1009 (RFC 6455, Section 7.4.1)
+// and the peer reporting 1009 after a complete closing handshake: the
+// page's onclose has wasClean, ws's close event too (a close frame both
+// received and sent), and websockets reports the server's close frame and
+// its own answer, with the TCP connection ended by an end of stream, not
+// a reset. A server that closes TCP while the rest of the message is
+// still arriving resets the connection, and the peer reports 1006, or
+// 1009 without wasClean (RFC 6455, Section 1.4). The peers run this with
+// the "oversize" mode of node/peer.js and python/peer.py; the page runs
+// it from a script the test evaluates.
+//
 // # Peers
 //
 // The peers come from `make deps` (scripts/install-peers.sh): Node's ws pinned
