@@ -29,8 +29,10 @@ func NewServer(cfg *Config) *Server {
 	s := &Server{
 		hub: NewHub(&c),
 		accept: conn.AcceptOptions{
-			OriginPatterns:          c.OriginPatterns,
-			InsecureSkipOriginCheck: c.InsecureSkipOriginCheck,
+			ServerOptions: conn.ServerOptions{
+				OriginPatterns:          c.OriginPatterns,
+				InsecureSkipOriginCheck: c.InsecureSkipOriginCheck,
+			},
 			// The limit is checked from the frame header, before the payload is read (1009).
 			Options: conn.Options{ReadLimit: c.MaxMessageSize},
 		},

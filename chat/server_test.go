@@ -178,7 +178,7 @@ func TestServerOrigin(t *testing.T) {
 			_, hs := startServer(t, &tc.cfg)
 			port := hs.URL[strings.LastIndex(hs.URL, ":")+1:]
 			url := "ws://" + tc.host + ":" + port + "/ws"
-			opts := &conn.DialOptions{Origin: strings.ReplaceAll(tc.origin, "PORT", port)}
+			opts := &conn.DialOptions{ClientOptions: conn.ClientOptions{Origin: strings.ReplaceAll(tc.origin, "PORT", port)}}
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
 			c, _, err := conn.Dial(ctx, url, opts)

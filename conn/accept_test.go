@@ -189,10 +189,12 @@ func receive[T any](t testing.TB, ch <-chan T) T {
 
 func TestAcceptSubprotocol(t *testing.T) {
 	ln := listen(t)
-	res := acceptOne(t, testCtx(t), ln, &conn.AcceptOptions{Subprotocols: []string{"chat.v2", "chat.v1"}})
+	res := acceptOne(t, testCtx(t), ln, &conn.AcceptOptions{ServerOptions: conn.ServerOptions{Subprotocols: []string{"chat.v2", "chat.v1"}}})
 
 	c, _, err := conn.Dial(testCtx(t), "ws://"+ln.Addr().String()+"/", &conn.DialOptions{
-		Subprotocols: []string{"chat.v1", "chat.v2"},
+		ClientOptions: conn.ClientOptions{
+			Subprotocols: []string{"chat.v1", "chat.v2"},
+		},
 	})
 	require.NoError(t, err)
 	defer c.CloseNow()
@@ -251,7 +253,7 @@ func TestAcceptContextCancelled(t *testing.T) {
 			}
 			// No handshake timeout: only ctx can end the handshake of a
 			// client that never sends its request.
-			res := acceptOne(t, ctx, ln, &conn.AcceptOptions{Timeout: -1})
+			res := acceptOne(t, ctx, ln, &conn.AcceptOptions{ServerOptions: conn.ServerOptions{Timeout: -1}})
 			nc, err := net.Dial("tcp", ln.Addr().String())
 			require.NoError(t, err)
 			defer nc.Close()
@@ -321,13 +323,13 @@ func TestUpgradeOrigin(t *testing.T) {
 		{"10.2/same-host", nil, "http://{host}", 0},
 		{"10.2/no-origin", nil, "", 0},
 		{"10.2/cross-origin-refused", nil, "https://evil.example", http.StatusForbidden},
-		{"10.2/pattern", &conn.AcceptOptions{OriginPatterns: []string{"*.example"}}, "https://app.example", 0},
-		{"10.2/skip-check", &conn.AcceptOptions{InsecureSkipOriginCheck: true}, "https://evil.example", 0},
+		{"10.2/pattern", &conn.AcceptOptions{ServerOptions: conn.ServerOptions{OriginPatterns: []string{"*.example"}}}, "https://app.example", 0},
+		{"10.2/skip-check", &conn.AcceptOptions{ServerOptions: conn.ServerOptions{InsecureSkipOriginCheck: true}}, "https://evil.example", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := wsServer(t, servePlain, tc.opts, echoOnce)
 			origin := strings.ReplaceAll(tc.origin, "{host}", strings.TrimPrefix(srv.URL, "http://"))
-			c, _, err := conn.Dial(testCtx(t), wsURL(srv), &conn.DialOptions{Origin: origin})
+			c, _, err := conn.Dial(testCtx(t), wsURL(srv), &conn.DialOptions{ClientOptions: conn.ClientOptions{Origin: origin}})
 			if tc.status != 0 {
 				var he *handshake.Error
 				require.ErrorAs(t, err, &he)
@@ -346,7 +348,7 @@ func TestUpgradeOrigin(t *testing.T) {
 }
 
 func TestUpgradeResponseHeader(t *testing.T) {
-	srv := wsServer(t, servePlain, &conn.AcceptOptions{Header: http.Header{"X-Duplex": {"yes"}}}, echoOnce)
+	srv := wsServer(t, servePlain, &conn.AcceptOptions{ServerOptions: conn.ServerOptions{Header: http.Header{"X-Duplex": {"yes"}}}}, echoOnce)
 	c, resp, err := conn.Dial(testCtx(t), wsURL(srv), nil)
 	require.NoError(t, err)
 	defer c.CloseNow()
@@ -360,7 +362,7 @@ func TestUpgradeResponseHeader(t *testing.T) {
 // its request is cut off.
 func TestAcceptTimeout(t *testing.T) {
 	ln := listen(t)
-	res := acceptOne(t, context.Background(), ln, &conn.AcceptOptions{Timeout: 50 * time.Millisecond})
+	res := acceptOne(t, context.Background(), ln, &conn.AcceptOptions{ServerOptions: conn.ServerOptions{Timeout: 50 * time.Millisecond}})
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
 	defer nc.Close()

@@ -50,26 +50,22 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 	return c.awaitClose()
 }
 
-// awaitClose waits for the peer's close frame after Close sent one.
+// awaitClose waits for the peer's close frame after Close sent one. A
+// goroutine reading receives it; if none is, Close reads for it itself.
 func (c *Conn) awaitClose() error {
-	if c.inHook.Load() {
-		// Called from OnPing or OnPong: the reader is this goroutine's
-		// caller and reads the answer once the hook returns.
-		return nil
-	}
-	select {
-	case <-c.closeRecv:
-	case <-c.closed:
-	case c.r.sem <- struct{}{}:
-		// Nobody is reading: read until the peer's close frame, which
-		// also runs the teardown. Data messages are discarded.
+	if c.takeOverFromHook() {
 		c.closeReading.Store(true)
-		for {
-			if _, err := c.nextMessage(context.Background()); err != nil {
-				break
-			}
+		c.drainUntilClose()
+	} else {
+		select {
+		case <-c.closeRecv:
+		case <-c.closed:
+		case c.r.sem <- struct{}{}:
+			// Nobody is reading.
+			c.closeReading.Store(true)
+			c.drainUntilClose()
+			c.unlockRead()
 		}
-		c.unlockRead()
 	}
 	<-c.closed // the reader ends the connection, bounded by the timer
 	c.setErr(ErrClosed)
@@ -103,9 +99,16 @@ func (c *Conn) CloseNow() error {
 // WebSocket Connection is Established_ prior to the point where the
 // endpoint is required to _Fail the WebSocket Connection_, the endpoint
 // SHOULD send a Close frame with an appropriate status code before
-// proceeding to _Close the WebSocket Connection_." The TCP connection is
-// closed right after, without waiting for an answer.
-func (c *Conn) failWith(code frame.CloseCode, reason string, err error) error {
+// proceeding to _Close the WebSocket Connection_." err is what every call
+// reports from now on.
+//
+// With drain, which the read path asks for, the peer's close frame is
+// then awaited as after Close (see drainUntilClose): the peer is often
+// still sending the message that failed, and a TCP connection closed with
+// unread input is reset, which destroys the close frame before the peer
+// reads it (a browser then reports 1006, not the code sent). Without, for a
+// peer that is gone, the TCP connection is closed at once.
+func (c *Conn) failWith(code frame.CloseCode, reason string, err error, drain bool) error {
 	c.setErr(err)
 	if c.transition(StateOpen, StateClosing) {
 		c.startCloseTimer()
@@ -114,7 +117,12 @@ func (c *Conn) failWith(code frame.CloseCode, reason string, err error) error {
 		if perr != nil {
 			p, _ = frame.AppendClosePayload(body[:0], code, "")
 		}
-		_ = c.writeControl(context.Background(), frame.OpClose, p)
+		if werr := c.writeControl(context.Background(), frame.OpClose, p); werr != nil {
+			drain = false // the peer will not answer what it did not get
+		}
+	}
+	if drain {
+		c.drainUntilClose()
 	}
 	c.closeTCP()
 	return c.loadErr()

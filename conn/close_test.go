@@ -3,6 +3,7 @@ package conn_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -287,8 +288,10 @@ func TestStateTransitionsObserved(t *testing.T) {
 		log := newStateLog()
 		c, p := rawPair(t, frame.RoleServer, &conn.Options{OnStateChange: log.hook})
 		p.send(p.wire(frame.Opcode(5), true, nil))
+		answer := p.answerClose()
 		_, _, err := c.ReadMessage(testCtx(t))
 		require.ErrorIs(t, err, frame.ErrReservedOpcode)
+		answer.wait(t)
 		assert.Equal(t, full, log.wait(t))
 	})
 	t.Run("7.1.5/tcp-drop", func(t *testing.T) {
@@ -319,8 +322,8 @@ func TestCloseStatus(t *testing.T) {
 }
 
 // TestCloseFromPingHook checks that Close called on the reading goroutine,
-// from the ping hook, does not wait for itself: the reader completes the
-// handshake once the hook returns.
+// from the ping hook, does not wait for itself: it reads the peer's close
+// frame in the reader's place, and returns once the peer answered.
 func TestCloseFromPingHook(t *testing.T) {
 	var c *conn.Conn
 	hookErr := make(chan error, 1)
@@ -333,17 +336,61 @@ func TestCloseFromPingHook(t *testing.T) {
 		readErr <- err
 	}()
 	p.send(p.wire(frame.OpPing, true, []byte("x")))
-	require.NoError(t, <-hookErr)
 	h, _ := p.readFrame()
 	assert.Equal(t, frame.OpPong, h.Opcode)
 	code, reason := p.readClose()
 	assert.Equal(t, frame.CloseNormal, code)
 	assert.Equal(t, "from hook", reason)
 	p.send(p.wire(frame.OpClose, true, closePayload(t, frame.CloseNormal, "")))
+	require.NoError(t, <-hookErr, "the peer answered")
 	var ce conn.CloseError
 	require.ErrorAs(t, <-readErr, &ce)
 	assert.Equal(t, frame.CloseNormal, ce.Code)
 	p.readEOF()
+}
+
+// TestCloseWhileReaderInHook checks that a Close from another goroutine
+// while the reader is inside OnPong waits for the peer's close frame like
+// any other Close: nil once the peer answered, a timeout when it never does.
+func TestCloseWhileReaderInHook(t *testing.T) {
+	for _, answer := range []bool{true, false} {
+		t.Run(fmt.Sprintf("7.1.2/peer-answers=%v", answer), func(t *testing.T) {
+			inHook := make(chan struct{})
+			release := make(chan struct{})
+			c, p := rawPair(t, frame.RoleServer, &conn.Options{
+				CloseTimeout: 300 * time.Millisecond,
+				OnPong: func([]byte) {
+					close(inHook)
+					<-release
+				},
+			})
+			readErr := make(chan error, 1)
+			go func() {
+				_, _, err := c.ReadMessage(testCtx(t))
+				readErr <- err
+			}()
+			p.send(p.wire(frame.OpPong, true, nil))
+			<-inHook
+			closeErr := make(chan error, 1)
+			go func() { closeErr <- c.Close(frame.CloseGoingAway, "") }()
+			code, _ := p.readClose()
+			assert.Equal(t, frame.CloseGoingAway, code)
+			if answer {
+				p.send(p.wire(frame.OpClose, true, closePayload(t, frame.CloseGoingAway, "")))
+				require.NoError(t, <-closeErr)
+			} else {
+				require.ErrorIs(t, <-closeErr, os.ErrDeadlineExceeded)
+			}
+			close(release)
+			err := <-readErr
+			require.Error(t, err)
+			if answer {
+				assert.Equal(t, frame.CloseGoingAway, conn.CloseStatus(err))
+			}
+			p.readEOF()
+			assert.Equal(t, conn.StateClosed, c.State())
+		})
+	}
 }
 
 // TestErrorValues checks what the sentinels match and say.

@@ -282,11 +282,12 @@ func TestCompressionReadFailures(t *testing.T) {
 			s, peer, _ := compressedRaw(t, "permessage-deflate",
 				&conn.Options{Compression: &conn.CompressionOptions{}, ReadLimit: 64 << 10})
 			peer.send(tt.frames...)
+			answer := peer.answerClose()
 			_, _, err := s.ReadMessage(testCtx(t))
 			var pe frame.ProtocolError
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, tt.code, pe.Code)
-			code, _ := peer.readClose()
+			code, _ := answer.wait(t)
 			assert.Equal(t, tt.code, code)
 		})
 	}
@@ -297,6 +298,9 @@ func TestCompressionRSV1WithoutNegotiation(t *testing.T) {
 	_, ok := s.Compression()
 	require.False(t, ok)
 	peer.send(wireRSV1(frame.OpText, true, true, deflateRaw(t, []byte("hi"))[0]))
+	answer := peer.answerClose()
 	_, _, err := s.ReadMessage(testCtx(t))
 	require.ErrorIs(t, err, frame.ErrReservedBits)
+	code, _ := answer.wait(t)
+	assert.Equal(t, frame.CloseProtocolError, code)
 }

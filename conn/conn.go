@@ -70,34 +70,34 @@ type Conn struct {
 	timerMu      sync.Mutex
 	closeTimer   *time.Timer
 	closeExpired atomic.Bool
-	closeReading atomic.Bool // Close holds the read lock, reading for the answer
-	inHook       atomic.Bool // the reader is calling OnPing or OnPong
+	closeReading atomic.Bool // Close is reading for the answer
+
+	ka *keepalive // nil without Options.PingInterval
 
 	r readState
 	w writeState
 }
 
-// newConn builds a connection in StateConnecting around nc, reading
-// through br (the handshake's reader, so bytes the peer sent right after
-// the handshake are not lost) or a new reader when br is nil. It does no
-// I/O. role is this endpoint's role.
+// newConn builds a connection in StateConnecting around nc. br is the
+// handshake's reader, or nil when nothing was read from nc: the bytes it
+// holds past the handshake's head are the start of the first frame, and
+// are read before anything else. It does no I/O. role is this endpoint's
+// role.
 func newConn(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Conn {
 	o := opts.withDefaults()
-	if br == nil {
-		br = bufio.NewReaderSize(nc, o.ReadBufferSize)
-	} else if br.Size() < o.ReadBufferSize {
-		// A larger buffer asked for: read through the handshake's reader,
-		// which may hold the peer's first bytes, never around it.
-		br = bufio.NewReaderSize(br, o.ReadBufferSize)
-	}
 	c := &Conn{
 		nc:        nc,
-		br:        br,
 		role:      role,
 		opts:      o,
 		closed:    make(chan struct{}),
 		closeRecv: make(chan struct{}),
 	}
+	c.r.src.c = c
+	if br != nil && br.Buffered() > 0 {
+		b, _ := br.Peek(br.Buffered())
+		c.r.src.pending = append([]byte(nil), b...)
+	}
+	c.br = bufio.NewReaderSize(&c.r.src, o.ReadBufferSize)
 	c.initRead()
 	c.initWrite()
 	return c
@@ -112,6 +112,10 @@ func (c *Conn) open(subprotocol string, exts []handshake.Extension) error {
 		return err
 	}
 	c.subprotocol = subprotocol
+	if c.opts.PingInterval > 0 {
+		c.ka = &keepalive{interval: c.opts.PingInterval, timeout: c.opts.PongTimeout, heardAt: time.Now()}
+		_ = c.nc.SetReadDeadline(c.ka.next())
+	}
 	if !c.transition(StateConnecting, StateOpen) {
 		return errNotOpen
 	}

@@ -15,11 +15,13 @@ import (
 func (c *Conn) handleControl(h frame.Header) error {
 	p := c.r.ctl[:h.Length] // frame.Check bounds it to 125 bytes
 	if _, err := io.ReadFull(c.br, p); err != nil {
+		c.r.remain = -1
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return err
 	}
+	c.r.remain = 0
 	if h.Masked {
 		frame.Mask(h.MaskKey, 0, p)
 	}
@@ -34,27 +36,56 @@ func (c *Conn) handleControl(h frame.Header) error {
 		if err := c.writeControl(c.r.ctx, frame.OpPong, p); err != nil && c.State() == StateOpen {
 			return err
 		}
-		c.callHook(c.opts.OnPing, p)
+		return c.callHook(c.opts.OnPing, p)
 	case frame.OpPong:
 		// RFC 6455, Section 5.5.3: an unsolicited pong is allowed and
 		// needs no answer.
-		c.callHook(c.opts.OnPong, p)
+		return c.callHook(c.opts.OnPong, p)
 	case frame.OpClose:
 		return c.receiveClose(p)
 	}
 	return nil
 }
 
-// callHook calls a ping or pong hook on the reading goroutine, flagging it
-// so that a Close from inside the hook does not wait for the reader, which
-// is busy calling it.
-func (c *Conn) callHook(hook func([]byte), p []byte) {
+// callHook calls a ping or pong hook on the reading goroutine. While the
+// hook runs the stream is idle, between two frames; a Close meanwhile, from
+// the hook itself or from another goroutine, cannot wait for the reader (it
+// may be the goroutine that called it), so it takes the stream over and
+// reads the peer's close frame itself (takeOverFromHook). Once the hook
+// returns, the reader learns whether that happened and, if so, leaves the
+// stream alone and reports how the connection ended.
+func (c *Conn) callHook(hook func([]byte), p []byte) error {
 	if hook == nil {
-		return
+		return nil
 	}
-	c.inHook.Store(true)
-	defer c.inHook.Store(false)
+	c.r.hookMu.Lock()
+	c.r.hook = true
+	c.r.hookMu.Unlock()
 	hook(p)
+	c.r.hookMu.Lock()
+	c.r.hook = false
+	lent := c.r.lent
+	c.r.hookMu.Unlock()
+	if !lent {
+		return nil
+	}
+	<-c.closed // the Close that took the stream ends the connection
+	if err := c.loadErr(); err != nil {
+		return err
+	}
+	return ErrClosed
+}
+
+// takeOverFromHook reports whether the reader is in a hook and, if so,
+// lends the stream to the caller, a Close.
+func (c *Conn) takeOverFromHook() bool {
+	c.r.hookMu.Lock()
+	defer c.r.hookMu.Unlock()
+	if !c.r.hook || c.r.lent {
+		return false
+	}
+	c.r.lent = true
+	return true
 }
 
 // Ping sends a ping with the given payload (at most 125 bytes, copied
@@ -107,14 +138,16 @@ func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte
 // has not sent one yet, then ends the connection and returns the
 // [CloseError] every later read reports.
 func (c *Conn) receiveClose(p []byte) error {
+	if c.r.closeSeen {
+		return c.loadErr()
+	}
+	// A close frame, even a malformed one, is the peer's last: nothing
+	// follows it to wait for.
+	c.r.closeSeen = true
 	code, reason, err := frame.ParseClosePayload(p)
 	if err != nil {
 		return err
 	}
-	if c.r.closeSeen {
-		return c.loadErr()
-	}
-	c.r.closeSeen = true
 	ce := CloseError{Code: code, Reason: reason}
 	c.setErr(ce)
 	if c.transition(StateOpen, StateClosing) {
@@ -140,7 +173,7 @@ func (c *Conn) receiveClose(p []byte) error {
 // timeout, for the server to close.
 func (c *Conn) finishClose() {
 	if c.role == frame.RoleClient {
-		_, _ = io.Copy(io.Discard, c.br)
+		_, _ = io.CopyN(io.Discard, c.br, c.drainLimit())
 	}
 	c.closeTCP()
 }

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 
 	"duplex/frame"
 	"duplex/handshake"
+	"duplex/internal/deadline"
 )
 
 // ErrBadURL reports a URL Dial cannot connect to: a scheme other than ws, wss,
@@ -23,20 +23,14 @@ var ErrBadURL = errors.New("conn: bad WebSocket URL")
 // options are copied, so the caller may reuse or change them after the call
 // returns.
 type DialOptions struct {
-	// Origin is sent as the Origin header when not empty. Browsers always send
-	// one; servers use it to refuse cross-site requests (RFC 6455, Section 10.2).
-	Origin string
-
-	// Subprotocols lists the subprotocols offered, most preferred first
-	// (RFC 6455, Section 4.1). Conn.Subprotocol reports the one selected.
-	Subprotocols []string
-
-	// Header holds extra request headers, such as Authorization or Cookie.
-	Header http.Header
-
-	// Limits bounds the size of the response head; zero fields take
-	// handshake.DefaultLimits. The same limits apply to a proxy's reply.
-	Limits handshake.Limits
+	// ClientOptions configure the opening handshake: the Origin header, the
+	// subprotocols offered, extra request headers (Authorization, Cookie, ...),
+	// the head limits (which apply to a proxy's reply too) and the timeout,
+	// which bounds the whole of Dial: TCP, proxy, TLS and handshake
+	// ([handshake.DefaultClientTimeout] when ctx has no deadline). Extensions
+	// must stay nil: the connection offers what it can apply from
+	// Options.Compression.
+	ClientOptions
 
 	// NetDial opens the TCP connection, to the server or to the proxy. The
 	// default is a net.Dialer's DialContext; pass (&net.Dialer{...}).DialContext
@@ -81,11 +75,20 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *handsh
 	if opts != nil {
 		o = *opts
 	}
+	if o.Extensions != nil {
+		return nil, nil, fmt.Errorf("conn: dial %s: %w", u.Redacted(), errOwnExtensions)
+	}
 	if o.NetDial == nil {
 		o.NetDial = (&net.Dialer{}).DialContext
 	}
 	if o.Proxy == nil {
 		o.Proxy = proxyFromEnvironment
+	}
+	// One bound for every step, as the handshake would compute it.
+	if d := deadline.Bound(ctx, o.Timeout, handshake.DefaultClientTimeout); !d.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d)
+		defer cancel()
 	}
 
 	nc, err := dialTransport(ctx, u, &o)
@@ -93,18 +96,13 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *handsh
 		return nil, nil, err
 	}
 	// The handshake honours ctx itself and closes nc on error.
-	res, err := handshake.Client(ctx, nc, u, &handshake.ClientOptions{
-		Origin:       o.Origin,
-		Subprotocols: append([]string(nil), o.Subprotocols...),
-		Header:       o.Header.Clone(),
-		Limits:       o.Limits,
-		Extensions:   o.Compression.clientOffer(),
-	})
+	co := o.ClientOptions
+	co.Extensions = o.Compression.clientOffer()
+	res, err := handshake.Client(ctx, nc, u, &co)
 	if err != nil {
 		return nil, response(res), fmt.Errorf("conn: dial %s: %w", u.Redacted(), err)
 	}
-	co := o.Options
-	c, err := openConn(nc, res, frame.RoleClient, &co)
+	c, err := openConn(nc, res, frame.RoleClient, &o.Options)
 	if err != nil {
 		return nil, res.Response, err
 	}

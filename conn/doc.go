@@ -67,6 +67,74 @@
 // once the TCP connection is gone; [Options.OnStateChange] observes every
 // transition.
 //
+// Once this side's close frame went, for Close and for a connection failed
+// by a protocol violation of the peer (1002, 1007, 1009, ...), the
+// connection reads on, discarding data, until the peer's close frame or
+// the end of the stream: at most CloseTimeout, and at most 32 times
+// [Options.ReadLimit] bytes (within 1 MiB and 64 MiB). Only then does it end
+// TCP: a server at once, a client once the server did, within the same
+// bounds. A peer is often still sending the message that failed, and
+// closing a socket with unread input makes the kernel reset the connection,
+// which destroys the close frame before the peer reads it: a browser would
+// report 1006 instead of the code sent. So a read that fails the connection
+// returns once this wait is over, with the connection CLOSED. Where the
+// stream can no longer be followed frame by frame (a header that does not
+// parse), a server shuts down its sending side after the close frame and
+// discards until the peer's end of stream. Two failures end TCP at once:
+// a context that ended in the middle of a frame (the caller gave up), and
+// a keepalive timeout (the peer is gone).
+//
+// A Close from any goroutine while the reader is inside [Options.OnPing] or
+// [Options.OnPong], including a Close from the hook itself, reads the
+// peer's close frame in the reader's place, and returns like any other
+// Close; the reader then returns the connection's end.
+//
+// # Keepalive
+//
+// A peer whose host vanished without a FIN (a closed laptop, a changed
+// mobile network) or whose process hangs leaves a connection that TCP
+// alone notices after minutes. With [Options.PingInterval] set, a
+// connection that has heard nothing from the peer for that long sends a
+// ping, and if nothing at all arrives within [Options.PongTimeout] (by
+// default the interval again) it fails the connection: the peer is sent a
+// close frame with 1001 (going away) if it can still take one, TCP is
+// closed at once, and reads return an error matching [ErrKeepalive] with
+// code 1006, as a browser reports a connection that ended without a close
+// frame. Any frame counts as a sign of life, so a busy connection is never
+// pinged, and a peer is failed at most PingInterval + PongTimeout after it
+// went silent (plus the scheduling delay of a loaded machine).
+//
+// Keepalive runs on the read path and costs no goroutine and no timer of
+// its own: it is the read deadline of the blocking read, moved only when
+// it passes or a ping is answered. Like answering pings, it needs the
+// connection to be read; [Serve] always is. Writes are bounded separately
+// by [Options.WriteTimeout], so a peer that stops reading cannot hold a
+// writer: a write the kernel does not take in time fails the connection.
+//
+// # Defaults
+//
+// Every bound but the last two applies without configuration:
+//
+//	bound                               default               option
+//	message size                        1 MiB, then 1009      Options.ReadLimit
+//	server handshake (Accept, Upgrade)  10 s or ctx           ServerOptions.Timeout
+//	client handshake (all of Dial)      30 s or ctx           ClientOptions.Timeout
+//	request and response head           8 KiB, 64 lines; 431  ServerOptions.Limits, ClientOptions.Limits
+//	closing handshake                   5 s                   Options.CloseTimeout
+//	discarded while closing             32 x ReadLimit, 1-64 MiB
+//	keepalive                           off                   Options.PingInterval, PongTimeout
+//	each write                          off (the context's)   Options.WriteTimeout
+//
+// "or ctx" means that a context with a deadline bounds the handshake
+// instead of the default. Upgrade refuses a head over the limits with 431
+// although net/http, whose http.Server allows 1 MiB by default, read it
+// whole: set http.Server.MaxHeaderBytes to match.
+//
+// The servers in duplex/cmd turn keepalive and the write timeout on, and
+// set net/http's read-header, idle and write timeouts and a head size to
+// match the handshake's limits; a server of your own should do the same
+// (see cmd/chat).
+//
 // # Compression
 //
 // With [Options.Compression] set, [Accept], [Upgrade] and [Dial] negotiate

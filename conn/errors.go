@@ -2,10 +2,12 @@ package conn
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 
 	"duplex/frame"
+	"duplex/handshake"
 )
 
 // CloseError reports the close frame the peer sent (RFC 6455, Section 7.1.5
@@ -83,6 +85,9 @@ var (
 	errExtensions   = errors.New("conn: extensions are not supported")
 	errCloseTimeout = closeTimeoutError{}
 	errNotOpen      = errors.New("conn: connection is not open")
+	// errOwnExtensions refuses extension hooks in the handshake options:
+	// the connection can apply only what Options.Compression negotiates.
+	errOwnExtensions = fmt.Errorf("%w: extensions are negotiated from Options.Compression; leave NegotiateExtensions and Extensions nil", handshake.ErrInvalidOptions)
 )
 
 // closeTimeoutError is returned by Close when the peer did not finish the

@@ -154,7 +154,7 @@ func TestInteropXNetServer(t *testing.T) {
 		wg.Wait()
 	})
 	// Its server refuses a request without Origin.
-	opts := &conn.DialOptions{Origin: srv.URL, Options: interopOptions}
+	opts := &conn.DialOptions{ClientOptions: conn.ClientOptions{Origin: srv.URL}, Options: interopOptions}
 
 	t.Run("echo", func(t *testing.T) {
 		c, _, err := conn.Dial(testCtx(t), wsURL(srv), opts)

@@ -52,12 +52,35 @@ type Options struct {
 	// [DefaultCloseTimeout].
 	CloseTimeout time.Duration
 
+	// PingInterval, if positive, turns on keepalive: a peer that has sent
+	// nothing for this long is sent a ping, and if nothing at all arrives
+	// within PongTimeout after it, the connection is failed: reads return
+	// an error matching [ErrKeepalive] with code 1006, and the peer is sent
+	// a close frame with 1001 (going away) if it can still take one. Any
+	// frame counts as a sign of life, not only the pong. Keepalive runs on
+	// the read path and costs no goroutine and no timer beyond the read
+	// deadline of the blocking read: the connection must be read, as for
+	// answering pings. 0 turns it off.
+	PingInterval time.Duration
+
+	// PongTimeout is how long keepalive waits for the peer after a ping.
+	// 0 means PingInterval, so a peer is failed after at most twice the
+	// interval of silence.
+	PongTimeout time.Duration
+
+	// WriteTimeout bounds every write to the network: a frame the kernel
+	// does not take within it (a peer that stopped reading, a full send
+	// buffer) fails the connection, so a writer is never held for ever.
+	// It applies with the context of each call, whichever ends first.
+	// 0 means no bound but the context's.
+	WriteTimeout time.Duration
+
 	// OnPing, if set, is called with the payload of each ping received,
 	// on the reading goroutine, after the pong answering it was sent (the
 	// pong is not the hook's business: RFC 6455, Section 5.5.2). The
 	// payload is valid only during the call. It must not block; it may
-	// call Close, which then returns once the close frame is sent and
-	// leaves the rest of the handshake to the reading goroutine.
+	// call Close, which then reads for the peer's close frame itself, as it
+	// does when no goroutine is reading.
 	OnPing func(payload []byte)
 
 	// OnPong, if set, is called with the payload of each pong received, on
@@ -101,6 +124,12 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.CloseTimeout <= 0 {
 		r.CloseTimeout = DefaultCloseTimeout
+	}
+	if r.PingInterval < 0 {
+		r.PingInterval = 0
+	}
+	if r.PongTimeout <= 0 {
+		r.PongTimeout = r.PingInterval
 	}
 	return r
 }

@@ -81,12 +81,18 @@ func (o oneByteConn) Read(p []byte) (int, error) {
 	return o.Conn.Read(p)
 }
 
+// CloseWrite passes the half-close through, as the TCP connection under
+// the wrapper has it.
+func (o oneByteConn) CloseWrite() error { return o.Conn.(*net.TCPConn).CloseWrite() }
+
 // halfConn reads at most half of what is asked, like iotest.HalfReader.
 type halfConn struct{ net.Conn }
 
 func (h halfConn) Read(p []byte) (int, error) {
 	return h.Conn.Read(p[:(len(p)+1)/2])
 }
+
+func (h halfConn) CloseWrite() error { return h.Conn.(*net.TCPConn).CloseWrite() }
 
 // countConn counts the Write calls that reach the socket.
 type countConn struct {
@@ -212,6 +218,76 @@ func (p *rawPeer) readClose() (frame.CloseCode, string) {
 			return code, reason
 		}
 	}
+}
+
+// closeAnswer is a close frame a peer read and answered in the
+// background, while the test goroutine was blocked in a call that fails
+// the connection: a failing read returns only once the closing handshake
+// ended.
+type closeAnswer struct {
+	done   chan struct{}
+	code   frame.CloseCode
+	reason string
+	err    error // reading or answering the close frame
+	endErr error // reading up to the end of the stream after it
+}
+
+// answerClose plays a conforming peer in the background (RFC 6455, Sections
+// 5.5.1 and 7.1.1): it reads frames until the connection under test sends
+// its close frame, answers it with the same code, and ends TCP as its role
+// does. A client reads on until the server's end of stream, then closes its
+// side; a server closes its side at once. The peer must not be used until
+// wait returns.
+func (p *rawPeer) answerClose() *closeAnswer {
+	a := &closeAnswer{done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		_ = p.nc.SetReadDeadline(time.Now().Add(waitTimeout))
+		if a.code, a.reason, a.err = p.nextClose(); a.err != nil {
+			return
+		}
+		echo, _ := frame.AppendClosePayload(nil, a.code, "")
+		if _, a.err = p.nc.Write(p.wire(frame.OpClose, true, echo)); a.err != nil {
+			return
+		}
+		if p.mask {
+			_, a.endErr = io.Copy(io.Discard, p.br)
+		}
+		_ = p.nc.(*net.TCPConn).CloseWrite()
+	}()
+	return a
+}
+
+// nextClose reads frames until a close frame and returns its code and
+// reason; it uses no testing.TB, so any goroutine may call it.
+func (p *rawPeer) nextClose() (frame.CloseCode, string, error) {
+	for {
+		h, err := frame.ReadHeader(p.br)
+		if err != nil {
+			return 0, "", err
+		}
+		b := make([]byte, h.Length)
+		if _, err := io.ReadFull(p.br, b); err != nil {
+			return 0, "", err
+		}
+		if h.Opcode != frame.OpClose {
+			continue
+		}
+		if h.Masked {
+			frame.Mask(h.MaskKey, 0, b)
+		}
+		return frame.ParseClosePayload(b)
+	}
+}
+
+// wait returns the code and reason of the close frame answered, and checks
+// that the stream ended cleanly after it: a FIN, not a reset.
+func (a *closeAnswer) wait(tb testing.TB) (frame.CloseCode, string) {
+	tb.Helper()
+	<-a.done
+	require.NoError(tb, a.err)
+	require.NoError(tb, a.endErr, "a FIN, not a reset")
+	return a.code, a.reason
 }
 
 // readEOF asserts the connection under test closed the TCP connection.

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"time"
 
 	"golang.org/x/net/http/httpproxy"
 
 	"duplex/handshake"
+	"duplex/internal/deadline"
 )
 
 // ProxyError reports that the HTTP proxy answered the CONNECT request with a
@@ -49,12 +51,16 @@ func dialProxy(ctx context.Context, proxyURL *url.URL, addr string, o *DialOptio
 	if err != nil {
 		return nil, fmt.Errorf("proxy %s: %w", proxyAddr, err)
 	}
-	var tunnel net.Conn
-	err = interruptible(ctx, nc, func() error {
-		var err error
-		tunnel, err = connect(nc, proxyURL, addr, o.Limits)
-		return err
-	})
+	var w deadline.Watch
+	w.Init(nc.SetDeadline)
+	_ = nc.SetDeadline(deadline.Earliest(ctx, 0))
+	w.Arm(ctx)
+	tunnel, err := connect(nc, proxyURL, addr, o.Limits)
+	if w.Disarm() {
+		err = errors.Join(ctx.Err(), err)
+	} else if err == nil {
+		err = nc.SetDeadline(time.Time{})
+	}
 	if err != nil {
 		_ = nc.Close()
 		var pe *ProxyError

@@ -2,10 +2,13 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"duplex/frame"
+	"duplex/internal/deadline"
 	"duplex/internal/deflate"
 )
 
@@ -34,9 +37,16 @@ type readState struct {
 	atBoundary bool
 	closeSeen  bool
 
+	// hook says the reader is calling OnPing or OnPong, and lent that a
+	// Close took over the stream meanwhile (see callHook).
+	hookMu sync.Mutex
+	hook   bool
+	lent   bool
+
+	src     netReader
 	payload payloadReader
 	mr      messageReader
-	watch   deadlineWatch
+	watch   deadline.Watch
 	ctl     [frame.MaxControlPayload]byte
 	scratch [512]byte
 }
@@ -46,7 +56,7 @@ func (c *Conn) initRead() {
 	c.r.ctx = context.Background()
 	c.r.payload.c = c
 	c.r.mr = messageReader{c: c, src: &c.r.payload}
-	c.r.watch.init(c.nc.SetReadDeadline)
+	c.r.watch.Init(c.nc.SetReadDeadline)
 }
 
 func (c *Conn) lockRead() bool {
@@ -128,9 +138,9 @@ func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	c.r.watch.arm(ctx)
+	c.r.watch.Arm(ctx)
 	b, err := c.readAll()
-	c.r.watch.disarm()
+	c.disarmRead()
 	if err != nil {
 		return 0, nil, c.readFailure(ctx, err)
 	}
@@ -199,9 +209,9 @@ func (c *Conn) nextMessage(ctx context.Context) (MessageType, error) {
 		return 0, fmt.Errorf("conn: read: %w", err)
 	}
 	c.r.ctx = ctx
-	c.r.watch.arm(ctx)
+	c.r.watch.Arm(ctx)
 	typ, err := c.advance()
-	c.r.watch.disarm()
+	c.disarmRead()
 	if err != nil {
 		return 0, c.readFailure(ctx, err)
 	}
@@ -255,10 +265,19 @@ func (c *Conn) nextDataFrame(boundary bool) (frame.Header, error) {
 		c.r.atBoundary = boundary
 		h, err := frame.ReadHeader(c.br)
 		if err != nil {
+			c.r.remain = -1 // where the next frame starts is unknown
 			return h, err
 		}
 		c.r.atBoundary = false
+		// Until the payload is read, and whatever the header's faults, the
+		// stream is known to go on after h.Length bytes: enough to read on
+		// for the peer's close frame after failing the connection.
+		c.r.remain = h.Length
 		if err := h.Check(c.role, c.rsv); err != nil {
+			// A close frame, even a malformed one, is the peer's last.
+			if h.Opcode == frame.OpClose {
+				c.r.closeSeen = true
+			}
 			return h, err
 		}
 		if h.RSV1 && (h.Opcode.IsControl() || h.Opcode == frame.OpContinuation) {
@@ -298,6 +317,9 @@ func (c *Conn) beginFrame(h frame.Header) error {
 // readFailure turns an error from the read path into what the caller gets,
 // failing the connection when the stream can no longer be trusted.
 func (c *Conn) readFailure(ctx context.Context, err error) error {
+	if errors.Is(err, ErrKeepalive) && !c.tcpClosed.Load() {
+		return c.failWith(frame.CloseGoingAway, "keepalive timeout", err, false)
+	}
 	if isCloseError(err) {
 		return err // the closing handshake already ran
 	}
@@ -311,10 +333,12 @@ func (c *Conn) readFailure(ctx context.Context, err error) error {
 		if c.r.atBoundary {
 			return werr
 		}
-		return c.failWith(frame.CloseGoingAway, "", werr)
+		// The caller gave up, not the peer: end at once rather than wait
+		// for a peer that may never finish its frame.
+		return c.failWith(frame.CloseGoingAway, "", werr, false)
 	}
 	if pe, ok := asProtocolError(err); ok {
-		return c.failWith(pe.Code, pe.Reason, fmt.Errorf("conn: %w", err))
+		return c.failWith(pe.Code, pe.Reason, fmt.Errorf("conn: %w", err), true)
 	}
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
@@ -347,9 +371,9 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, c.readFailure(ctx, err)
 	}
-	c.r.watch.arm(ctx)
+	c.r.watch.Arm(ctx)
 	n, err := r.read(p)
-	c.r.watch.disarm()
+	c.disarmRead()
 	if err != nil && err != io.EOF {
 		return 0, c.readFailure(ctx, err)
 	}

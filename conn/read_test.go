@@ -238,15 +238,28 @@ func TestProtocolViolations(t *testing.T) {
 				log := newStateLog()
 				c, p := rawPairWrapped(t, frame.RoleServer, &conn.Options{OnStateChange: log.hook}, shape.wrap)
 				p.send(tc.frames(p)...)
+				// A close frame from the peer, even a bad one, is its last:
+				// the server answers and ends at once. Otherwise the peer
+				// answers the server's close, and the server waits for it.
+				peerClosed := strings.Contains(tc.name, "close-")
+				var answer *closeAnswer
+				if !peerClosed {
+					answer = p.answerClose()
+				}
 				_, _, err := c.ReadMessage(testCtx(t))
 				require.ErrorIs(t, err, tc.want)
 				var pe frame.ProtocolError
 				require.ErrorAs(t, err, &pe)
 				assert.Equal(t, tc.code, pe.Code)
 
-				code, _ := p.readClose()
+				var code frame.CloseCode
+				if peerClosed {
+					code, _ = p.readClose()
+					p.readEOF()
+				} else {
+					code, _ = answer.wait(t)
+				}
 				assert.Equal(t, tc.code, code, "close frame on the wire")
-				p.readEOF()
 				assert.Equal(t, [][2]conn.State{
 					{conn.StateConnecting, conn.StateOpen},
 					{conn.StateOpen, conn.StateClosing},
@@ -269,9 +282,10 @@ func TestProtocolViolations(t *testing.T) {
 func TestClientRejectsMasked(t *testing.T) {
 	c, p := rawPair(t, frame.RoleClient, nil)
 	p.send(encodeFrame(frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Length: 1}, []byte{7}))
+	answer := p.answerClose()
 	_, _, err := c.ReadMessage(testCtx(t))
 	require.ErrorIs(t, err, frame.ErrMasked)
-	code, _ := p.readClose()
+	code, _ := answer.wait(t)
 	assert.Equal(t, frame.CloseProtocolError, code)
 }
 
@@ -303,6 +317,7 @@ func TestUTF8FailFast(t *testing.T) {
 					}
 					p.send(p.wire(op, false, b))
 				}
+				answer := p.answerClose()
 				var err error
 				if streaming {
 					var r io.Reader
@@ -313,7 +328,7 @@ func TestUTF8FailFast(t *testing.T) {
 					_, _, err = c.ReadMessage(testCtx(t))
 				}
 				require.ErrorIs(t, err, frame.ErrInvalidUTF8)
-				code, _ := p.readClose()
+				code, _ := answer.wait(t)
 				assert.Equal(t, frame.CloseInvalidPayload, code)
 			})
 		}
@@ -334,7 +349,7 @@ func TestValidUTF8AcrossFragments(t *testing.T) {
 }
 
 // TestReadLimit checks that a message over the limit fails the connection
-// with 1009 as soon as a header announces it: the payload is never sent.
+// with 1009 as soon as a header announces it, before its payload arrives.
 func TestReadLimit(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -357,13 +372,23 @@ func TestReadLimit(t *testing.T) {
 				if i < len(tc.sizes)-1 {
 					p.send(encodeFrame(h, pattern(n)))
 				} else {
-					p.send(frame.AppendHeader(nil, h)) // no payload follows
+					p.send(frame.AppendHeader(nil, h)) // the payload is held back
 				}
 			}
-			_, _, err := c.ReadMessage(testCtx(t))
-			require.ErrorIs(t, err, conn.ErrReadLimit)
+			readErr := make(chan error, 1)
+			go func() {
+				_, _, err := c.ReadMessage(testCtx(t))
+				readErr <- err
+			}()
 			code, _ := p.readClose()
 			assert.Equal(t, frame.CloseTooBig, code)
+			// The server waits for the peer's close frame, discarding the
+			// payload the header announced, and ends TCP only after it, so
+			// that the peer is not reset: RFC 6455, Section 7.1.1.
+			last := tc.sizes[len(tc.sizes)-1]
+			p.send(pattern(last), p.wire(frame.OpClose, true, closePayload(t, frame.CloseTooBig, "")))
+			require.ErrorIs(t, <-readErr, conn.ErrReadLimit)
+			p.readEOF()
 		})
 	}
 }
@@ -455,6 +480,8 @@ func TestReadContext(t *testing.T) {
 		cancel()
 		err := <-errc
 		require.ErrorIs(t, err, context.Canceled)
+		// The caller gave up: the connection ends at once, without waiting
+		// for a peer that may never finish its frame.
 		code, _ := p.readClose()
 		assert.Equal(t, frame.CloseGoingAway, code)
 		waitClosed(t, c)

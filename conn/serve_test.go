@@ -158,10 +158,12 @@ func TestServeProtocolError(t *testing.T) {
 	require.NoError(t, err)
 
 	// RFC 6455, Section 7.1.7: the server fails the connection, sending a
-	// close frame with 1002 first.
+	// close frame with 1002 first; it then waits for the client's answer.
 	h, err := frame.ReadHeader(br)
 	require.NoError(t, err)
 	assert.Equal(t, frame.OpClose, h.Opcode)
+	_, err = nc.Write(frameBytes(frame.OpClose, []byte{0x03, 0xea}, true))
+	require.NoError(t, err)
 
 	serveErr := receive(t, done)
 	require.ErrorIs(t, serveErr, frame.ErrReservedOpcode)

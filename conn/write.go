@@ -9,6 +9,7 @@ import (
 	"net"
 
 	"duplex/frame"
+	"duplex/internal/deadline"
 	"duplex/internal/deflate"
 )
 
@@ -29,11 +30,14 @@ type writeState struct {
 	enc        *deflate.Encoder // with permessage-deflate
 
 	// Guarded by the frame lock.
-	ctl     [frame.MaxHeaderSize + frame.MaxControlPayload]byte
-	rng     *mrand.ChaCha8 // mask keys, client only
-	watch   deadlineWatch
-	bufs    net.Buffers
-	bufsArr [2][]byte
+	ctl   [frame.MaxHeaderSize + frame.MaxControlPayload]byte
+	rng   *mrand.ChaCha8 // mask keys, client only
+	watch deadline.Watch
+	// deadlineSet says a context's end left a past write deadline, which
+	// the next write clears.
+	deadlineSet bool
+	bufs        net.Buffers
+	bufsArr     [2][]byte
 }
 
 func (c *Conn) initWrite() {
@@ -44,7 +48,7 @@ func (c *Conn) initWrite() {
 	if c.role == frame.RoleClient {
 		c.w.rng = newMaskSource()
 	}
-	c.w.watch.init(c.nc.SetWriteDeadline)
+	c.w.watch.Init(c.nc.SetWriteDeadline)
 	c.w.mw.c = c
 }
 
@@ -164,9 +168,9 @@ func (c *Conn) writeLarge(ctx context.Context, op frame.Opcode, rsv1 bool, data 
 	if !c.newMask(&h) {
 		c.w.bufsArr = [2][]byte{frame.AppendHeader(c.w.buf[:0], h), data}
 		c.w.bufs = c.w.bufsArr[:]
-		c.w.watch.arm(ctx)
+		c.armWrite(ctx)
 		n, err := c.w.bufs.WriteTo(c.nc)
-		c.w.watch.disarm()
+		c.disarmWrite()
 		c.w.bufsArr = [2][]byte{} // do not keep the caller's slice
 		if err != nil {
 			return c.writeFailure(ctx, err, n == 0)
@@ -206,9 +210,9 @@ func (c *Conn) newMask(h *frame.Header) bool {
 // waiting to continue; a failed write that sent nothing from there leaves
 // the connection usable.
 func (c *Conn) send(ctx context.Context, b []byte, clean bool) error {
-	c.w.watch.arm(ctx)
+	c.armWrite(ctx)
 	n, err := c.nc.Write(b)
-	c.w.watch.disarm()
+	c.disarmWrite()
 	if err != nil {
 		return c.writeFailure(ctx, err, clean && n == 0)
 	}

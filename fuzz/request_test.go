@@ -3,6 +3,7 @@ package fuzz_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
@@ -251,7 +252,7 @@ func refServerChecks(req *handshake.Request) (fail, unclear []int) {
 func checkAccept(t *testing.T, data []byte, lim handshake.Limits, req *handshake.Request, readErr error) {
 	t.Helper()
 	nc := newMemConn(data)
-	res, err := handshake.Accept(nc, &handshake.ServerOptions{Subprotocols: serverProtocols, Limits: lim})
+	res, err := handshake.Accept(context.Background(), nc, &handshake.ServerOptions{Subprotocols: serverProtocols, Limits: lim})
 	var he *handshake.Error
 	if readErr != nil {
 		if err == nil {

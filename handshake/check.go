@@ -99,12 +99,12 @@ func checkOrigin(req *Request, o *ServerOptions) *Error {
 		// Includes the opaque origin "null" of sandboxed documents and file: pages.
 		return fail(http.StatusForbidden, ErrOriginRefused, "%q", origins[0])
 	}
-	host := strings.ToLower(u.Host)
-	if host == strings.ToLower(req.Host) {
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if host == strings.ToLower(req.Host) && sameScheme(scheme, req.TLS) {
 		return nil
 	}
 	for _, p := range o.OriginPatterns {
-		if ok, err := pathMatch(p, host); err != nil {
+		if ok, err := originMatch(p, scheme, host); err != nil {
 			return fail(http.StatusInternalServerError, ErrInvalidOptions, "origin pattern %q: %v", p, err)
 		} else if ok {
 			return nil
@@ -113,9 +113,30 @@ func checkOrigin(req *Request, o *ServerOptions) *Error {
 	return fail(http.StatusForbidden, ErrOriginRefused, "%q does not match host %q", origins[0], req.Host)
 }
 
-// pathMatch matches an origin pattern case-insensitively.
-func pathMatch(pattern, host string) (bool, error) {
-	return path.Match(strings.ToLower(pattern), host)
+// sameScheme reports whether a page of the origin's scheme may be the server's own. Over
+// TLS only an https page is: a page served over plain http could have been altered on
+// the way, so it must not reach a wss:// endpoint with the user's cookies. Over plain
+// HTTP an https page is the server's own behind a proxy that ends TLS, and browsers
+// refuse ws:// from https pages anyway.
+func sameScheme(scheme string, tls bool) bool {
+	if tls {
+		return scheme == "https"
+	}
+	return scheme == "http" || scheme == "https"
+}
+
+// originMatch matches an origin pattern case-insensitively: a pattern with a scheme
+// ("https://*.example.com") matches scheme and host, a pattern without one the host alone.
+func originMatch(pattern, scheme, host string) (bool, error) {
+	pattern = strings.ToLower(pattern)
+	if ps, ph, ok := strings.Cut(pattern, "://"); ok {
+		if ps != scheme {
+			_, err := path.Match(ph, "") // still report a malformed pattern
+			return false, err
+		}
+		pattern = ph
+	}
+	return path.Match(pattern, host)
 }
 
 // selectSubprotocol returns the first of the server's subprotocols that the client offered,

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"duplex/internal/deadline"
 )
 
 // ClientOptions configure [Client]. A nil *ClientOptions means the zero value. Client only
@@ -29,16 +31,24 @@ type ClientOptions struct {
 	Header http.Header
 	// Limits bound the response head.
 	Limits Limits
+	// Timeout bounds the handshake: writing the request and reading the response. Zero
+	// means the context's deadline when it has one and [DefaultClientTimeout] otherwise, so
+	// that a server that accepts the connection and never answers cannot hold the client
+	// for ever; a negative value leaves the bound to the context alone; a positive one
+	// applies with the context's deadline, whichever comes first.
+	Timeout time.Duration
 }
+
+// DefaultClientTimeout bounds a client handshake when [ClientOptions.Timeout] is zero and
+// the context has no deadline: long enough for a slow link, a proxy and a TLS handshake
+// (which conn.Dial bounds with it too).
+const DefaultClientTimeout = 30 * time.Second
 
 // clientOwnHeaders are the request fields the handshake writes itself.
 var clientOwnHeaders = []string{
 	"Host", "Upgrade", "Connection", "Origin", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
 	"Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Sec-WebSocket-Accept",
 }
-
-// aLongTimeAgo is a deadline in the past, set to interrupt blocked I/O.
-var aLongTimeAgo = time.Unix(1, 0)
 
 // Client performs the client side of the opening handshake (RFC 6455, Section 4.1) on the
 // established connection c for the URL u, whose scheme is ws, wss, http or https (TLS, if
@@ -47,9 +57,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // reason and the start of the body), Upgrade and Connection, Sec-WebSocket-Accept, a
 // subprotocol the client offered or none, and only extensions the client offered.
 //
-// ctx bounds the handshake: its deadline is set on c, and its cancellation interrupts the
-// I/O; the error then wraps ctx.Err(). On success the deadline on c is cleared; on any
-// error c is closed. If the error came after the response head was read (a refusal, or a
+// ctx and opts.Timeout bound the handshake (see [ClientOptions.Timeout]): the deadline is
+// set on c, and ctx ending interrupts the I/O; the error then wraps ctx.Err(). On success
+// the deadline on c is cleared; on any error c is closed. If the error came after the response head was read (a refusal, or a
 // response that fails validation), Client returns a Result too, holding only the Request
 // and the Response, so the caller can see the refusal's status and headers; its Reader is
 // over the closed connection.
@@ -67,23 +77,20 @@ func Client(ctx context.Context, c net.Conn, u *url.URL, opts *ClientOptions) (*
 		c.Close()
 		return nil, wrapIO("client", err)
 	}
-	stop, err := interruptOnDone(ctx, c)
-	if err != nil {
+	if err := c.SetDeadline(deadline.Bound(ctx, o.Timeout, DefaultClientTimeout)); err != nil {
 		c.Close()
 		return nil, wrapIO("set deadline", err)
 	}
+	var w deadline.Watch
+	w.Init(c.SetDeadline)
+	w.Arm(ctx)
 	res, err := exchange(c, req, key, &o)
-	ctxErr := stop()
-	if d, ok := ctx.Deadline(); ok && err != nil && ctxErr == nil && !time.Now().Before(d) {
-		// The connection's deadline, which is ctx's, may fire before ctx's own timer does.
-		ctxErr = context.DeadlineExceeded
-	}
 	switch {
-	case ctxErr != nil && err == nil:
-		err = wrapIO("client", ctxErr)
-		res = nil
-	case ctxErr != nil:
-		err = fmt.Errorf("handshake: %w (%w)", ctxErr, err)
+	case interrupted(ctx, w.Disarm(), err):
+		if err == nil {
+			res = nil // nothing to see: the response was fine
+		}
+		err = ctxErr(ctx, err)
 	case err == nil:
 		if err = c.SetDeadline(time.Time{}); err != nil {
 			err = wrapIO("clear deadline", err)
@@ -100,29 +107,6 @@ func Client(ctx context.Context, c net.Conn, u *url.URL, opts *ClientOptions) (*
 		return res, err
 	}
 	return res, nil
-}
-
-// interruptOnDone sets ctx's deadline on c and arranges for a cancellation of ctx to
-// interrupt I/O on c. The returned stop undoes the arrangement, waiting for an
-// interruption in progress so that none lands after it, and returns ctx.Err() if ctx ended.
-func interruptOnDone(ctx context.Context, c net.Conn) (stop func() error, err error) {
-	if d, ok := ctx.Deadline(); ok {
-		if err := c.SetDeadline(d); err != nil {
-			return nil, err
-		}
-	}
-	fired := make(chan struct{})
-	stopFunc := context.AfterFunc(ctx, func() {
-		defer close(fired)
-		_ = c.SetDeadline(aLongTimeAgo)
-	})
-	return func() error {
-		if stopFunc() {
-			return nil
-		}
-		<-fired
-		return ctx.Err()
-	}, nil
 }
 
 // newClientRequest builds the request for u and returns it with its key.

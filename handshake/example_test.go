@@ -56,7 +56,7 @@ func ExampleAccept() {
 		}
 	}()
 
-	res, err := handshake.Accept(server, &handshake.ServerOptions{Subprotocols: []string{"chat"}})
+	res, err := handshake.Accept(context.Background(), server, &handshake.ServerOptions{Subprotocols: []string{"chat"}})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -73,7 +73,7 @@ func ExampleClient() {
 
 	served := make(chan error, 1)
 	go func() {
-		_, err := handshake.Accept(server, &handshake.ServerOptions{Subprotocols: []string{"v2.chat", "v1.chat"}})
+		_, err := handshake.Accept(context.Background(), server, &handshake.ServerOptions{Subprotocols: []string{"v2.chat", "v1.chat"}})
 		served <- err
 	}()
 

@@ -48,6 +48,9 @@ type Request struct {
 	// Header holds the other header fields under canonical keys, values trimmed of
 	// surrounding whitespace, in the order received.
 	Header http.Header
+	// TLS reports whether the request arrived over TLS, which the origin policy compares
+	// with the Origin's scheme. ReadRequest leaves it false; Accept and Upgrade set it.
+	TLS bool
 }
 
 // Response is the head of an HTTP/1.x response.

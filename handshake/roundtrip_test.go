@@ -24,7 +24,7 @@ type acceptResult struct {
 func acceptAsync(c net.Conn, opts *handshake.ServerOptions) <-chan acceptResult {
 	ch := make(chan acceptResult, 1)
 	go func() {
-		res, err := handshake.Accept(c, opts)
+		res, err := handshake.Accept(context.Background(), c, opts)
 		ch <- acceptResult{res, err}
 	}()
 	return ch

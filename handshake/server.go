@@ -2,6 +2,8 @@ package handshake
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"duplex/internal/deadline"
 )
 
 // DefaultTimeout bounds a server handshake when [ServerOptions.Timeout] is zero.
@@ -33,11 +37,14 @@ type ServerOptions struct {
 
 	// Origin policy (RFC 6455, Sections 4.2.2 and 10.2). A request without Origin is
 	// accepted: it comes from a program that is not a browser. By default a request with an
-	// Origin is accepted only if the origin's host[:port] equals Host (ASCII case-insensitive).
-	// OriginPatterns adds allowed origin hosts, in the syntax of [path.Match], matched
-	// case-insensitively against the origin's host[:port], e.g. "*.example.com" or
-	// "localhost:*". InsecureSkipOriginCheck accepts any origin: only for servers that do not
-	// rely on cookies or other ambient credentials. A refused origin gets 403.
+	// Origin is accepted only if the origin's host[:port] equals Host (ASCII case-insensitive)
+	// and its scheme fits the connection: https over TLS (a plain http page could have been
+	// tampered with on the way), http or https without TLS (which may have been ended by a
+	// proxy). OriginPatterns adds allowed origins, in the syntax of [path.Match], matched
+	// case-insensitively: a pattern with a scheme matches scheme and host[:port], e.g.
+	// "https://*.example.com", one without matches host[:port] alone, e.g. "localhost:*".
+	// InsecureSkipOriginCheck accepts any origin: only for servers that do not rely on
+	// cookies or other ambient credentials. A refused origin gets 403.
 	OriginPatterns          []string
 	InsecureSkipOriginCheck bool
 
@@ -56,7 +63,9 @@ type ServerOptions struct {
 	Limits Limits
 
 	// Timeout bounds the whole handshake on the connection: reading the request and writing
-	// the response. Zero means [DefaultTimeout]; a negative value means no deadline.
+	// the response. Zero means the context's deadline when it has one and [DefaultTimeout]
+	// otherwise; a negative value leaves the bound to the context alone; a positive one
+	// applies with the context's deadline, whichever comes first.
 	Timeout time.Duration
 }
 
@@ -78,7 +87,9 @@ type Result struct {
 
 // Accept performs the server side of the opening handshake on c (RFC 6455, Section 4.2):
 // it reads the request head with [ReadRequest], checks it, and writes the 101 response in
-// one Write. Everything happens under a deadline of opts.Timeout, cleared on success.
+// one Write. ctx and opts.Timeout bound the handshake (see [ServerOptions.Timeout]): their
+// deadline is set on c and cleared on success, and ctx ending interrupts the I/O, the error
+// then wrapping ctx.Err().
 //
 // The checks, in order: method GET (else 405 with Allow: GET), HTTP/1.1 or later (else 400,
 // or 505), a Host (else 400), Upgrade with the token "websocket" and Connection with the
@@ -89,16 +100,33 @@ type Result struct {
 //
 // On a refusal Accept writes an HTTP/1.1 response with a short text body and
 // Connection: close, and returns an [*Error] with that status. On any error c is closed.
-func Accept(c net.Conn, opts *ServerOptions) (*Result, error) {
+func Accept(ctx context.Context, c net.Conn, opts *ServerOptions) (*Result, error) {
 	o := cloneServerOptions(opts)
-	var deadline time.Time
-	if o.Timeout > 0 {
-		deadline = time.Now().Add(o.Timeout)
-	}
-	if err := c.SetDeadline(deadline); err != nil {
+	d := deadline.Bound(ctx, o.Timeout, DefaultTimeout)
+	if err := c.SetDeadline(d); err != nil {
 		c.Close()
 		return nil, wrapIO("set deadline", err)
 	}
+	var w deadline.Watch
+	w.Init(c.SetDeadline)
+	w.Arm(ctx)
+	res, err := accept(c, &o, d)
+	if interrupted(ctx, w.Disarm(), err) {
+		c.Close()
+		return nil, ctxErr(ctx, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		c.Close()
+		return nil, wrapIO("clear deadline", err)
+	}
+	return res, nil
+}
+
+// accept is Accept under its deadline. On error c is closed.
+func accept(c net.Conn, o *ServerOptions, deadline time.Time) (*Result, error) {
 	if ferr := o.validate(); ferr != nil {
 		return nil, refuse(c, ferr, deadline)
 	}
@@ -112,7 +140,8 @@ func Accept(c net.Conn, opts *ServerOptions) (*Result, error) {
 		c.Close()
 		return nil, err
 	}
-	a, ferr := checkRequest(req, &o)
+	req.TLS = isTLS(c)
+	a, ferr := checkRequest(req, o)
 	if ferr != nil {
 		return nil, refuse(c, ferr, deadline)
 	}
@@ -120,20 +149,43 @@ func Accept(c net.Conn, opts *ServerOptions) (*Result, error) {
 		c.Close()
 		return nil, wrapIO("write response", err)
 	}
-	if err := c.SetDeadline(time.Time{}); err != nil {
-		c.Close()
-		return nil, wrapIO("clear deadline", err)
-	}
 	return &Result{Reader: br, Subprotocol: a.subprotocol, Extensions: a.extensions, Request: req}, nil
+}
+
+// isTLS reports whether c is a TLS connection, whose requests come from https origins.
+func isTLS(c net.Conn) bool {
+	_, ok := c.(interface{ ConnectionState() tls.ConnectionState })
+	return ok
+}
+
+// interrupted reports whether ctx ended the handshake: the watch saw it end, or the I/O
+// failed at ctx's deadline, which the connection's deadline may reach before ctx's own
+// timer does.
+func interrupted(ctx context.Context, ended bool, err error) bool {
+	if ended {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return err != nil && ok && !time.Now().Before(d)
+}
+
+// ctxErr is the error of a handshake that ctx interrupted, err being what the interrupted
+// I/O reported, if anything.
+func ctxErr(ctx context.Context, err error) error {
+	cause := ctx.Err()
+	if cause == nil {
+		cause = context.DeadlineExceeded // see interrupted
+	}
+	if err == nil {
+		return wrapIO("interrupted", cause)
+	}
+	return fmt.Errorf("handshake: %w (%w)", cause, err)
 }
 
 func cloneServerOptions(opts *ServerOptions) ServerOptions {
 	var o ServerOptions
 	if opts != nil {
 		o = *opts
-	}
-	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
 	}
 	return o
 }
@@ -154,7 +206,7 @@ func (o *ServerOptions) validate() *Error {
 	}
 	for _, p := range o.OriginPatterns {
 		// path.Match checks the whole pattern's syntax, even against "".
-		if _, err := pathMatch(p, ""); err != nil {
+		if _, err := originMatch(p, "", ""); err != nil {
 			return fail(http.StatusInternalServerError, ErrInvalidOptions, "origin pattern %q: %v", p, err)
 		}
 	}

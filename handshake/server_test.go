@@ -117,6 +117,7 @@ func assertRefusal(t *testing.T, x rawExchange, status int) {
 	assert.True(t, x.resp.Close, "Connection: close")
 	assert.True(t, httpguts.HeaderValuesContainsToken(x.raw.Values("Connection"), "close"), "Connection: close")
 	assert.Equal(t, "text/plain; charset=utf-8", x.resp.Header.Get("Content-Type"))
+	assert.Equal(t, []string{"nosniff"}, x.raw.Values("X-Content-Type-Options"))
 	assert.Equal(t, int64(len(x.body)), x.resp.ContentLength)
 	assert.NotEmpty(t, strings.TrimSpace(x.body), "the body says why")
 	assert.True(t, x.closed, "the server closes the connection after a refusal")

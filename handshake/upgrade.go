@@ -1,13 +1,16 @@
 package handshake
 
 import (
+	"duplex/internal/deadline"
 	"net"
 	"net/http"
 	"time"
 )
 
 // Upgrade performs the server side of the opening handshake for a request net/http has
-// read: the same checks and options as [Accept] (opts.Limits aside: net/http read the head).
+// read: the same checks and options as [Accept]. net/http read the head, within its
+// server's MaxHeaderBytes (1 MiB by default); a head over opts.Limits, as Accept would
+// count it, is refused with 431 all the same, so both paths accept the same requests.
 // On a refusal it writes the response through w (no hijack) and returns an [*Error] with
 // its status. Otherwise it hijacks the connection, writes the 101 response on it in one
 // Write under a deadline of opts.Timeout (then cleared, along with any deadline the
@@ -25,8 +28,12 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.C
 		ProtoMinor: r.ProtoMinor,
 		Host:       r.Host,
 		Header:     r.Header,
+		TLS:        r.TLS != nil,
 	}
 	ferr := o.validate()
+	if ferr == nil {
+		ferr = checkHeadSize(r, o.Limits)
+	}
 	var a *accepted
 	if ferr == nil {
 		a, ferr = checkRequest(req, &o)
@@ -41,11 +48,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.C
 		refuseHTTP(w, ferr)
 		return nil, nil, ferr
 	}
-	var deadline time.Time
-	if o.Timeout > 0 {
-		deadline = time.Now().Add(o.Timeout)
-	}
-	if err := c.SetDeadline(deadline); err != nil {
+	if err := c.SetDeadline(deadline.Bound(r.Context(), o.Timeout, DefaultTimeout)); err != nil {
 		c.Close()
 		return nil, nil, wrapIO("set deadline", err)
 	}
@@ -60,11 +63,37 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.C
 	return c, &Result{Reader: brw.Reader, Subprotocol: a.subprotocol, Extensions: a.extensions, Request: req}, nil
 }
 
-// refuseHTTP writes the refusal for e through w.
+// checkHeadSize refuses a head net/http read that Accept would have refused as too large:
+// its size and number of header lines as they were sent, within a line terminator each.
+func checkHeadSize(r *http.Request, l Limits) *Error {
+	l = l.withDefaults()
+	// The request line, the Host line and the final empty line.
+	size := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2 + len("Host: ") + len(r.Host) + 2 + 2
+	lines := 1
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			size += len(k) + 2 + len(v) + 2
+			lines++
+		}
+	}
+	if size > l.MaxHeadBytes {
+		return fail(http.StatusRequestHeaderFieldsTooLarge, ErrHeadTooLarge, "%d bytes, over %d", size, l.MaxHeadBytes)
+	}
+	if lines > l.MaxHeaders {
+		return fail(http.StatusRequestHeaderFieldsTooLarge, ErrHeadTooLarge, "%d header lines, over %d", lines, l.MaxHeaders)
+	}
+	return nil
+}
+
+// refuseHTTP writes the refusal for e through w. Fields the handler may have set already
+// (X-Content-Type-Options, Content-Type) are replaced, not repeated.
 func refuseHTTP(w http.ResponseWriter, e *Error) {
 	fields, body := refusal(e)
 	h := w.Header()
-	for _, f := range fields {
+	for i, f := range fields {
+		if i == 0 || fields[i-1][0] != f[0] {
+			h.Del(f[0])
+		}
 		h.Add(f[0], f[1])
 	}
 	w.WriteHeader(e.Status)

@@ -1,6 +1,7 @@
 package handshake_test
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strings"
@@ -94,7 +95,7 @@ func TestConcurrentHandshakes(t *testing.T) {
 				return
 			}
 			wg.Go(func() {
-				_, err := handshake.Accept(c, opts)
+				_, err := handshake.Accept(context.Background(), c, opts)
 				c.Close()
 				serverErrs <- err
 			})

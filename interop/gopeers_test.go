@@ -196,8 +196,10 @@ func driveDuplexPeer(ctx context.Context, r *router, pki *testPKI, rawURL, id st
 	var writers sync.WaitGroup
 	defer writers.Wait()
 	opts := &conn.DialOptions{
-		Subprotocols: clientProtocols,
-		TLSConfig:    pki.clientTLS(),
+		ClientOptions: conn.ClientOptions{
+			Subprotocols: clientProtocols,
+		},
+		TLSConfig: pki.clientTLS(),
 		Options: conn.Options{
 			ReadLimit:    4 << 20,
 			FragmentSize: duplexPeerFragment,

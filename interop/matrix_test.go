@@ -145,7 +145,7 @@ func dialLink(t testing.TB, env *matrixEnv, base string, tls bool, m deflateMode
 	t.Helper()
 	id := newID()
 	l := newLink(env.r.watch(id), m)
-	opts := &conn.DialOptions{Subprotocols: clientProtocols, Options: l.options(m.client)}
+	opts := &conn.DialOptions{ClientOptions: conn.ClientOptions{Subprotocols: clientProtocols}, Options: l.options(m.client)}
 	if tls {
 		opts.TLSConfig = env.pki.clientTLS()
 	} else {

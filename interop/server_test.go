@@ -82,11 +82,13 @@ func (s *duplexServer) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := conn.Upgrade(w, r, &conn.AcceptOptions{
-		Subprotocols: serverProtocols,
-		// The browser's page comes from the plain server, also when it
-		// opens wss:// on the other port.
-		OriginPatterns: []string{"127.0.0.1:*"},
-		Options:        p.opts,
+		ServerOptions: conn.ServerOptions{
+			Subprotocols: serverProtocols,
+			// The browser's page comes from the plain server, also when it
+			// opens wss:// on the other port.
+			OriginPatterns: []string{"127.0.0.1:*"},
+		},
+		Options: p.opts,
 	})
 	if err != nil {
 		s.r.dispatch(event{ID: id, Event: "error", Message: "duplex refused the handshake: " + err.Error()})

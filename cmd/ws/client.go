@@ -30,11 +30,13 @@ func runClient(ctx context.Context, cfg *config, in io.Reader, p *printer) int {
 		return exitUsage
 	}
 	opts := &conn.DialOptions{
-		Origin:       cfg.origin,
-		Subprotocols: cfg.subprotocols,
-		Header:       cfg.header,
-		TLSConfig:    tc,
-		Options:      p.hooks(""),
+		ClientOptions: conn.ClientOptions{
+			Origin:       cfg.origin,
+			Subprotocols: cfg.subprotocols,
+			Header:       cfg.header,
+		},
+		TLSConfig: tc,
+		Options:   p.hooks(""),
 	}
 	opts.ReadLimit = readLimit
 	opts.Compression = cfg.compression()

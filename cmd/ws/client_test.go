@@ -62,8 +62,10 @@ func TestClientRefusesInvalidUTF8AsText(t *testing.T) {
 
 func TestClientSendsHeadersOriginAndSubprotocols(t *testing.T) {
 	s := newTestServer(t, &conn.AcceptOptions{
-		Subprotocols:   []string{"chat.v2", "chat.v1"},
-		OriginPatterns: []string{"example.com"},
+		ServerOptions: conn.ServerOptions{
+			Subprotocols:   []string{"chat.v2", "chat.v1"},
+			OriginPatterns: []string{"example.com"},
+		},
 	}, nil)
 	s.Start()
 	res := runWS(t, strings.NewReader("hi\n"), "-v",

@@ -45,11 +45,13 @@ func runServer(ctx context.Context, cfg *config, in io.Reader, p *printer) int {
 		cfg: cfg,
 		p:   p,
 		opts: &conn.AcceptOptions{
-			Subprotocols: cfg.subprotocols,
-			// A test server: no cookies or other ambient credentials to
-			// protect from other origins (RFC 6455, Section 10.2).
-			InsecureSkipOriginCheck: true,
-			Header:                  cfg.header,
+			ServerOptions: conn.ServerOptions{
+				Subprotocols: cfg.subprotocols,
+				Header:       cfg.header,
+				// A test server: no cookies or other ambient credentials to
+				// protect from other origins (RFC 6455, Section 10.2).
+				InsecureSkipOriginCheck: true,
+			},
 		},
 		clients: make(map[int]*conn.Conn),
 		ids:     make(map[string]int),

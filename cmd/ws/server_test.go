@@ -58,7 +58,7 @@ func TestServerPrintsClientsAndBroadcastsStdin(t *testing.T) {
 	ctx := context.Background()
 	var clients []*conn.Conn
 	for range 2 {
-		c, _, err := conn.Dial(ctx, url, &conn.DialOptions{Subprotocols: []string{"chat"}})
+		c, _, err := conn.Dial(ctx, url, &conn.DialOptions{ClientOptions: conn.ClientOptions{Subprotocols: []string{"chat"}}})
 		require.NoError(t, err)
 		defer c.CloseNow()
 		assert.Equal(t, "chat", c.Subprotocol())

@@ -38,8 +38,8 @@ func newEchoServer(log *slog.Logger) *echoServer {
 		opts: &conn.AcceptOptions{
 			// A test server for any client: there are no cookies or other
 			// ambient credentials to protect.
-			InsecureSkipOriginCheck: true,
-			Options:                 connOptions(),
+			ServerOptions: conn.ServerOptions{InsecureSkipOriginCheck: true},
+			Options:       connOptions(),
 		},
 		ctx:    ctx,
 		cancel: cancel,

@@ -40,7 +40,9 @@ func TestEchoPreservesTypeAndBytes(t *testing.T) {
 	defer cancel()
 	// Any path, any Origin.
 	c, _, err := conn.Dial(ctx, u+"/some/path", &conn.DialOptions{
-		Origin:  "https://elsewhere.example",
+		ClientOptions: conn.ClientOptions{
+			Origin: "https://elsewhere.example",
+		},
 		Options: conn.Options{ReadLimit: 32 << 20},
 	})
 	require.NoError(t, err)

@@ -49,7 +49,7 @@ func captureDuplex(ctx context.Context) (session, error) {
 			srvErr <- err
 			return
 		}
-		c, err := conn.Accept(ctx, nc, &conn.AcceptOptions{Subprotocols: []string{"chat"}})
+		c, err := conn.Accept(ctx, nc, &conn.AcceptOptions{ServerOptions: conn.ServerOptions{Subprotocols: []string{"chat"}}})
 		if err != nil {
 			srvErr <- err
 			return
@@ -61,8 +61,10 @@ func captureDuplex(ctx context.Context) (session, error) {
 
 	var rec *recConn
 	c, _, err := conn.Dial(ctx, "ws://"+l.Addr().String()+"/chat", &conn.DialOptions{
-		Origin:       "http://" + l.Addr().String(),
-		Subprotocols: []string{"chat", "superchat"},
+		ClientOptions: conn.ClientOptions{
+			Origin:       "http://" + l.Addr().String(),
+			Subprotocols: []string{"chat", "superchat"},
+		},
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var d net.Dialer
 			nc, err := d.DialContext(ctx, network, addr)
