@@ -125,13 +125,7 @@ func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte
 		return c.writeErr()
 	}
 	h := frame.Header{Fin: true, Opcode: op, Length: int64(len(payload))}
-	c.newMask(&h)
-	b := frame.AppendHeader(c.w.ctl[:0], h)
-	b = append(b, payload...)
-	if h.Masked {
-		frame.Mask(h.MaskKey, 0, b[len(b)-len(payload):])
-	}
-	return c.send(ctx, b, true)
+	return c.emit(ctx, h, payload, true)
 }
 
 // receiveClose handles the peer's close frame: it answers it if this side

@@ -24,6 +24,22 @@
 // reads does not answer pings and cannot complete a closing handshake the
 // peer starts. [Conn.Close] reads by itself when no goroutine is reading.
 //
+// # Batching writes
+//
+// System calls are most of the cost of small messages, so the connection
+// reads every frame already in its buffer before it reads the network
+// again, and it corks: a frame written while the connection holds input it
+// has not read yet, as the reply to one of several messages that arrived
+// together is, waits in the write buffer, and leaves with the replies to
+// the others in one Write, once that input is read. The reader flushes
+// before it waits for the network, a timer after 1 ms at most if the
+// reader does not come back, and a full buffer at once; a close frame
+// never waits. A frame written with no input pending leaves at once, so
+// corking adds no latency to a lone message. Frames always leave in the
+// order written. [Conn.Cork] batches the writes of another goroutine
+// explicitly, as a broadcast or an outgoing queue wants: what it writes
+// inside Cork leaves together when Cork returns.
+//
 // # Buffers and ownership
 //
 // ReadMessage returns a new slice the caller owns. The reader NextReader

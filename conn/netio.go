@@ -28,6 +28,12 @@ func (r *netReader) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	c := r.c
+	// The input is all read: what was corked for it leaves before the
+	// reader waits for more.
+	c.r.pending.Store(false)
+	if c.w.corked.Load() {
+		c.flushCorkedNow()
+	}
 	for {
 		n, err := c.nc.Read(p)
 		if c.ka == nil {

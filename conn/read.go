@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"duplex/frame"
 	"duplex/internal/deadline"
@@ -43,6 +44,11 @@ type readState struct {
 	hook   bool
 	lent   bool
 
+	// pending says the read buffer held unread input when the last read
+	// call returned: the reader will be back for it at once, so writes
+	// meanwhile may wait for it (see Conn.cork).
+	pending atomic.Bool
+
 	src     netReader
 	payload payloadReader
 	mr      messageReader
@@ -68,7 +74,10 @@ func (c *Conn) lockRead() bool {
 	}
 }
 
-func (c *Conn) unlockRead() { <-c.r.sem }
+func (c *Conn) unlockRead() {
+	c.r.pending.Store(c.br.Buffered() > 0)
+	<-c.r.sem
+}
 
 // busyReadErr explains why the read lock was not free: another reader, or
 // Close reading for the peer's close frame. In the second case it waits

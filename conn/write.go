@@ -7,6 +7,8 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net"
+	"sync/atomic"
+	"time"
 
 	"duplex/frame"
 	"duplex/internal/deadline"
@@ -22,7 +24,7 @@ type writeState struct {
 	frameSem chan struct{}
 
 	// Guarded by the message lock.
-	buf        []byte // MaxHeaderSize bytes of room for a header, then payload
+	buf        []byte // the fragment a streamed message is building
 	n          int    // payload bytes in buf
 	frag       int    // payload bytes per fragment of a streamed message
 	midMessage bool   // a non-final fragment went out
@@ -30,7 +32,7 @@ type writeState struct {
 	enc        *deflate.Encoder // with permessage-deflate
 
 	// Guarded by the frame lock.
-	ctl   [frame.MaxHeaderSize + frame.MaxControlPayload]byte
+	out   []byte         // frames corked, waiting to leave (see emit)
 	rng   *mrand.ChaCha8 // mask keys, client only
 	watch deadline.Watch
 	// deadlineSet says a context's end left a past write deadline, which
@@ -38,13 +40,18 @@ type writeState struct {
 	deadlineSet bool
 	bufs        net.Buffers
 	bufsArr     [2][]byte
+	timer       *time.Timer // flushes a cork the reader did not
+
+	corked atomic.Bool  // out holds frames that wait
+	corks  atomic.Int32 // Cork calls in progress
 }
 
 func (c *Conn) initWrite() {
 	c.w.msgSem = make(chan struct{}, 1)
 	c.w.frameSem = make(chan struct{}, 1)
 	c.w.frag = c.opts.FragmentSize
-	c.w.buf = make([]byte, frame.MaxHeaderSize+max(c.opts.WriteBufferSize, c.opts.FragmentSize))
+	c.w.buf = make([]byte, c.opts.FragmentSize)
+	c.w.out = make([]byte, 0, frame.MaxHeaderSize+c.opts.WriteBufferSize)
 	if c.role == frame.RoleClient {
 		c.w.rng = newMaskSource()
 	}
@@ -123,16 +130,6 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 
 // writeWhole sends data as one final frame, RSV1 marking it compressed.
 func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, data []byte) error {
-	if len(data) <= len(c.w.buf)-frame.MaxHeaderSize {
-		c.w.n = copy(c.w.buf[frame.MaxHeaderSize:], data)
-		return c.writeBuffered(ctx, op, rsv1, true)
-	}
-	return c.writeLarge(ctx, op, rsv1, data)
-}
-
-// writeBuffered sends the payload in the write buffer as one frame, with
-// its header written just before it so that one Write carries both.
-func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, rsv1, fin bool) error {
 	if err := c.acquire(ctx, c.w.frameSem); err != nil {
 		return err
 	}
@@ -141,22 +138,12 @@ func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, rsv1, fin boo
 	if c.State() != StateOpen {
 		return c.writeErr()
 	}
-	payload := c.w.buf[frame.MaxHeaderSize : frame.MaxHeaderSize+c.w.n]
-	c.w.n = 0
-	h := frame.Header{Fin: fin, RSV1: rsv1, Opcode: op, Length: int64(len(payload))}
-	if c.newMask(&h) {
-		frame.Mask(h.MaskKey, 0, payload)
-	}
-	start := frame.MaxHeaderSize - h.Size()
-	frame.AppendHeader(c.w.buf[start:start], h)
-	return c.send(ctx, c.w.buf[start:frame.MaxHeaderSize+len(payload)], !c.w.midMessage)
+	h := frame.Header{Fin: true, RSV1: rsv1, Opcode: op, Length: int64(len(data))}
+	return c.emit(ctx, h, data, true)
 }
 
-// writeLarge sends a payload larger than the write buffer as one frame. A
-// server hands header and payload to the kernel together (writev) without
-// copying; a client masks the payload chunk by chunk into its own buffer,
-// never into the caller's slice.
-func (c *Conn) writeLarge(ctx context.Context, op frame.Opcode, rsv1 bool, data []byte) error {
+// writeBuffered sends the payload in the write buffer as one frame.
+func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, rsv1, fin bool) error {
 	if err := c.acquire(ctx, c.w.frameSem); err != nil {
 		return err
 	}
@@ -164,31 +151,10 @@ func (c *Conn) writeLarge(ctx context.Context, op frame.Opcode, rsv1 bool, data 
 	if c.State() != StateOpen {
 		return c.writeErr()
 	}
-	h := frame.Header{Fin: true, RSV1: rsv1, Opcode: op, Length: int64(len(data))}
-	if !c.newMask(&h) {
-		c.w.bufsArr = [2][]byte{frame.AppendHeader(c.w.buf[:0], h), data}
-		c.w.bufs = c.w.bufsArr[:]
-		c.armWrite(ctx)
-		n, err := c.w.bufs.WriteTo(c.nc)
-		c.disarmWrite()
-		c.w.bufsArr = [2][]byte{} // do not keep the caller's slice
-		if err != nil {
-			return c.writeFailure(ctx, err, n == 0)
-		}
-		return nil
-	}
-	b := frame.AppendHeader(c.w.buf[:0], h)
-	pos := 0
-	for first := true; len(data) > 0; first = false {
-		k := copy(c.w.buf[len(b):], data)
-		pos = frame.Mask(h.MaskKey, pos, c.w.buf[len(b):len(b)+k])
-		if err := c.send(ctx, c.w.buf[:len(b)+k], first); err != nil {
-			return err
-		}
-		data = data[k:]
-		b = c.w.buf[:0]
-	}
-	return nil
+	payload := c.w.buf[:c.w.n]
+	c.w.n = 0
+	h := frame.Header{Fin: fin, RSV1: rsv1, Opcode: op, Length: int64(len(payload))}
+	return c.emit(ctx, h, payload, !c.w.midMessage)
 }
 
 // newMask gives h a fresh mask key when this side is a client and reports
@@ -203,20 +169,6 @@ func (c *Conn) newMask(h *frame.Header) bool {
 	h.Masked = true
 	binary.LittleEndian.PutUint32(h.MaskKey[:], uint32(c.w.rng.Uint64()))
 	return true
-}
-
-// send writes b, one frame or the start of one, under the frame lock.
-// clean says whether the stream is at a frame boundary that no message is
-// waiting to continue; a failed write that sent nothing from there leaves
-// the connection usable.
-func (c *Conn) send(ctx context.Context, b []byte, clean bool) error {
-	c.armWrite(ctx)
-	n, err := c.nc.Write(b)
-	c.disarmWrite()
-	if err != nil {
-		return c.writeFailure(ctx, err, clean && n == 0)
-	}
-	return nil
 }
 
 // writeFailure turns a failed write into the error for the caller. A frame
@@ -319,7 +271,7 @@ func (w *messageWriter) buffer(p []byte) (int, error) {
 				return written, err
 			}
 		}
-		k := copy(c.w.buf[frame.MaxHeaderSize+c.w.n:frame.MaxHeaderSize+c.w.frag], p)
+		k := copy(c.w.buf[c.w.n:c.w.frag], p)
 		c.w.n += k
 		written += k
 		p = p[k:]

@@ -1,0 +1,182 @@
+package conn
+
+import (
+	"context"
+	"time"
+
+	"duplex/frame"
+)
+
+// corkDelay bounds how long a corked frame may wait: the reader normally
+// flushes it within microseconds, when it has read the input that made it
+// cork, but a reader that stops between two messages must not hold other
+// goroutines' frames for longer than this.
+const corkDelay = time.Millisecond
+
+// emit sends one frame, header h and payload p, under the frame lock, or
+// leaves it in the output buffer when the connection is corked (see
+// corking). p is not modified: a client masks its copy. Frames leave in the
+// order emitted; a frame that does not fit the output buffer leaves at once
+// with what is corked before it, in one vectored write when the payload can
+// go as is.
+//
+// clean says whether the stream is at a frame boundary no message is
+// waiting to continue: a failed write that sent nothing from there, with
+// nothing corked before it, leaves the connection usable.
+func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) error {
+	masked := c.newMask(&h)
+	clean = clean && len(c.w.out) == 0
+	if len(c.w.out)+h.Size()+len(p) <= cap(c.w.out) {
+		c.w.out = frame.AppendHeader(c.w.out, h)
+		start := len(c.w.out)
+		c.w.out = append(c.w.out, p...)
+		if masked {
+			frame.Mask(h.MaskKey, 0, c.w.out[start:])
+		}
+		if h.Opcode != frame.OpClose && c.cork() {
+			return nil
+		}
+		return c.flush(ctx, clean)
+	}
+	if !masked {
+		// A server's payload goes as it is, after what was corked and its
+		// header, in one writev.
+		c.w.out = frame.AppendHeader(c.w.out, h)
+		c.w.bufsArr = [2][]byte{c.w.out, p}
+		c.w.bufs = c.w.bufsArr[:]
+		c.armWrite(ctx)
+		n, err := c.w.bufs.WriteTo(c.nc)
+		c.disarmWrite()
+		c.w.bufsArr = [2][]byte{} // do not keep the caller's slice
+		c.w.out = c.w.out[:0]
+		c.uncorked()
+		if err != nil {
+			return c.writeFailure(ctx, err, clean && n == 0)
+		}
+		return nil
+	}
+	// A client masks into its own buffer, chunk by chunk.
+	c.w.out = frame.AppendHeader(c.w.out, h)
+	pos := 0
+	for len(p) > 0 {
+		start := len(c.w.out)
+		k := min(len(p), cap(c.w.out)-start)
+		c.w.out = append(c.w.out, p[:k]...)
+		pos = frame.Mask(h.MaskKey, pos, c.w.out[start:])
+		p = p[k:]
+		if err := c.flush(ctx, clean); err != nil {
+			return err
+		}
+		clean = false
+	}
+	return nil
+}
+
+// flush writes the output buffer, under the frame lock.
+func (c *Conn) flush(ctx context.Context, clean bool) error {
+	if len(c.w.out) == 0 {
+		return nil
+	}
+	c.armWrite(ctx)
+	n, err := c.nc.Write(c.w.out)
+	c.disarmWrite()
+	c.w.out = c.w.out[:0]
+	c.uncorked()
+	if err != nil {
+		return c.writeFailure(ctx, err, clean && n == 0)
+	}
+	return nil
+}
+
+// cork reports whether the frame just added to the output buffer may wait
+// there, and if so marks the buffer as corked. Under the frame lock.
+//
+// It waits while the connection holds input it has not read yet (the
+// reader will be back for it at once, and replies to it leave together)
+// or inside [Conn.Cork]. A reply to the last message of a batch finds no
+// input pending and leaves with the others; the reader also flushes before
+// it waits for the network, and the cork timer after corkDelay.
+func (c *Conn) cork() bool {
+	explicit := c.w.corks.Load() > 0
+	if !explicit && !c.r.pending.Load() {
+		return false
+	}
+	if !c.w.corked.Swap(true) && !explicit {
+		c.armCorkTimer()
+	}
+	// The reader may have found nothing pending and nothing corked just
+	// before the store above: then nobody else flushes soon.
+	return explicit || c.r.pending.Load()
+}
+
+// uncorked records that the output buffer was flushed.
+func (c *Conn) uncorked() {
+	if c.w.corked.Swap(false) && c.w.timer != nil {
+		c.w.timer.Stop()
+	}
+}
+
+// armCorkTimer starts the timer that flushes a cork the reader did not.
+func (c *Conn) armCorkTimer() {
+	if c.w.timer == nil {
+		c.w.timer = time.AfterFunc(corkDelay, c.flushCorked)
+		return
+	}
+	c.w.timer.Reset(corkDelay)
+}
+
+// flushCorked sends what is corked, if anything: on the reader's way to
+// the network, from the cork timer, and at the end of Cork.
+func (c *Conn) flushCorked() {
+	if !c.w.corked.Load() {
+		return
+	}
+	if err := c.acquire(context.Background(), c.w.frameSem); err != nil {
+		return
+	}
+	defer c.release(c.w.frameSem)
+	_ = c.flush(context.Background(), false) // a failure fails the connection
+}
+
+// flushCorkedNow flushes what is corked unless a writer holds the frame
+// lock: that writer, finding no input pending, flushes it itself.
+func (c *Conn) flushCorkedNow() {
+	select {
+	case c.w.frameSem <- struct{}{}:
+	default:
+		return
+	}
+	defer c.release(c.w.frameSem)
+	_ = c.flush(context.Background(), false)
+}
+
+// Cork runs fn with the connection corked: the frames written meanwhile,
+// by fn or by any other goroutine, wait in the write buffer as long as it
+// has room, and leave together, in as few writes as it takes, when fn
+// returns. Use it to send several messages from a goroutine other than the
+// reader in one system call, as a broadcast or a queue does. Corks nest;
+// the outermost flushes. It returns fn's error, or the error of the flush.
+//
+// The reading goroutine needs no Cork: a frame written while the
+// connection holds input it has not read yet waits for that input to be
+// read (at most 1 ms), so that the replies to messages that arrived
+// together leave together. A frame written with no input pending leaves at
+// once.
+func (c *Conn) Cork(ctx context.Context, fn func() error) error {
+	c.w.corks.Add(1)
+	err := fn()
+	if c.w.corks.Add(-1) > 0 || !c.w.corked.Load() {
+		return err
+	}
+	if aerr := c.acquire(ctx, c.w.frameSem); aerr != nil {
+		if err == nil {
+			err = aerr
+		}
+		return err
+	}
+	defer c.release(c.w.frameSem)
+	if ferr := c.flush(ctx, false); err == nil {
+		err = ferr
+	}
+	return err
+}
