@@ -45,7 +45,7 @@ func (t MessageType) valid() bool { return t == MessageText || t == MessageBinar
 // read for pings and closes to be answered.
 type Conn struct {
 	nc          net.Conn
-	br          *bufio.Reader
+	in          input
 	role        frame.Role
 	opts        Options
 	subprotocol string
@@ -92,12 +92,11 @@ func newConn(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Con
 		closed:    make(chan struct{}),
 		closeRecv: make(chan struct{}),
 	}
-	c.r.src.c = c
+	var rest []byte
 	if br != nil && br.Buffered() > 0 {
-		b, _ := br.Peek(br.Buffered())
-		c.r.src.pending = append([]byte(nil), b...)
+		rest, _ = br.Peek(br.Buffered())
 	}
-	c.br = bufio.NewReaderSize(&c.r.src, o.ReadBufferSize)
+	c.initInput(bufSize(o.ReadBufferSize), rest)
 	c.initRead()
 	c.initWrite()
 	return c

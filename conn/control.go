@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"duplex/frame"
 )
@@ -14,11 +13,8 @@ import (
 // connection must keep being read.
 func (c *Conn) handleControl(h frame.Header) error {
 	p := c.r.ctl[:h.Length] // frame.Check bounds it to 125 bytes
-	if _, err := io.ReadFull(c.br, p); err != nil {
+	if err := c.readFull(p); err != nil {
 		c.r.remain = -1
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
 		return err
 	}
 	c.r.remain = 0
@@ -167,7 +163,7 @@ func (c *Conn) receiveClose(p []byte) error {
 // timeout, for the server to close.
 func (c *Conn) finishClose() {
 	if c.role == frame.RoleClient {
-		_, _ = io.CopyN(io.Discard, c.br, c.drainLimit())
+		_, _ = c.discard(c.drainLimit())
 	}
 	c.closeTCP()
 }

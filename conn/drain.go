@@ -2,7 +2,6 @@ package conn
 
 import (
 	"errors"
-	"io"
 	"time"
 
 	"duplex/frame"
@@ -62,7 +61,7 @@ func (c *Conn) drainUntilClose() {
 	if !ok && !d.stalled && c.role == frame.RoleServer {
 		c.closeWrite()
 		_ = c.nc.SetReadDeadline(time.Time{})
-		_, _ = io.CopyN(io.Discard, c.br, d.budget)
+		_, _ = c.discard(d.budget)
 	}
 	c.finishClose()
 }
@@ -95,7 +94,7 @@ func (d *drainer) skip(n int64) bool {
 			return false
 		}
 		ok := d.read(func() error {
-			m, err := io.CopyN(io.Discard, d.c.br, k)
+			m, err := d.c.discard(k)
 			d.budget -= m
 			n -= m
 			return err
@@ -111,13 +110,13 @@ func (d *drainer) skip(n int64) bool {
 // and reads its header, which must be one the peer may send.
 func (d *drainer) header() (frame.Header, bool) {
 	c := d.c
-	if _, err := c.br.Peek(1); err != nil {
+	if err := c.fill(1); err != nil {
 		return frame.Header{}, false
 	}
 	var h frame.Header
 	ok := d.read(func() error {
 		var err error
-		if h, err = frame.ReadHeader(c.br); err != nil {
+		if h, err = c.readHeader(); err != nil {
 			return err
 		}
 		return h.Check(c.role, c.rsv)
@@ -130,7 +129,7 @@ func (d *drainer) close(h frame.Header) bool {
 	c := d.c
 	var body [frame.MaxControlPayload]byte
 	p := body[:h.Length] // h.Check bounds it
-	if !d.read(func() error { _, err := io.ReadFull(c.br, p); return err }) {
+	if !d.read(func() error { return c.readFull(p) }) {
 		return false
 	}
 	if h.Masked {

@@ -2,59 +2,12 @@ package conn
 
 import (
 	"context"
-	"errors"
 	"os"
 	"time"
 
 	"duplex/frame"
 	"duplex/internal/deadline"
 )
-
-// netReader is what the connection's buffered reader reads from: the bytes
-// the opening handshake had buffered past its head, then the net.Conn. It
-// turns the read deadline into keepalive: when the deadline set for the
-// peer's silence passes, it pings or fails the peer and reads on, so a
-// keepalive never surfaces as a timeout. Only a context's end (see
-// deadline.Watch) or a real error does. It runs under the read lock.
-type netReader struct {
-	c       *Conn
-	pending []byte // the handshake's leftover bytes, read first
-}
-
-func (r *netReader) Read(p []byte) (int, error) {
-	if len(r.pending) > 0 {
-		n := copy(p, r.pending)
-		r.pending = r.pending[n:]
-		return n, nil
-	}
-	c := r.c
-	// The input is all read: what was corked for it leaves before the
-	// reader waits for more.
-	c.r.pending.Store(false)
-	if c.w.corked.Load() {
-		c.flushCorkedNow()
-	}
-	for {
-		n, err := c.nc.Read(p)
-		if c.ka == nil {
-			return n, err
-		}
-		if n > 0 {
-			if c.ka.heard(time.Now()) {
-				_ = c.setReadDeadline(c.ka.next())
-			}
-			return n, err
-		}
-		// Closing: the close timer bounds the wait from now on, and a
-		// deadline is the closing side's own.
-		if !errors.Is(err, os.ErrDeadlineExceeded) || c.r.watch.Ended() || c.State() != StateOpen {
-			return n, err
-		}
-		if err := c.keepaliveDue(); err != nil {
-			return 0, err
-		}
-	}
-}
 
 // keepaliveDue runs when the keepalive deadline passed: it pings a quiet
 // peer, fails one that did not answer, and sets the next deadline.

@@ -26,6 +26,10 @@ const corkDelay = time.Millisecond
 func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) error {
 	masked := c.newMask(&h)
 	clean = clean && len(c.w.out) == 0
+	if c.w.outp == nil {
+		c.w.outp = getBuf(c.w.outSize)
+		c.w.out = (*c.w.outp)[:0:c.w.outSize]
+	}
 	if len(c.w.out)+h.Size()+len(p) <= cap(c.w.out) {
 		c.w.out = frame.AppendHeader(c.w.out, h)
 		start := len(c.w.out)
@@ -48,8 +52,7 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 		n, err := c.w.bufs.WriteTo(c.nc)
 		c.disarmWrite()
 		c.w.bufsArr = [2][]byte{} // do not keep the caller's slice
-		c.w.out = c.w.out[:0]
-		c.uncorked()
+		c.releaseOut()
 		if err != nil {
 			return c.writeFailure(ctx, err, clean && n == 0)
 		}
@@ -68,6 +71,10 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 			return err
 		}
 		clean = false
+		if len(p) > 0 {
+			c.w.outp = getBuf(c.w.outSize)
+			c.w.out = (*c.w.outp)[:0:c.w.outSize]
+		}
 	}
 	return nil
 }
@@ -80,12 +87,19 @@ func (c *Conn) flush(ctx context.Context, clean bool) error {
 	c.armWrite(ctx)
 	n, err := c.nc.Write(c.w.out)
 	c.disarmWrite()
-	c.w.out = c.w.out[:0]
-	c.uncorked()
+	c.releaseOut()
 	if err != nil {
 		return c.writeFailure(ctx, err, clean && n == 0)
 	}
 	return nil
+}
+
+// releaseOut empties the output buffer and gives it back to the pool: an
+// idle connection holds none.
+func (c *Conn) releaseOut() {
+	c.uncorked()
+	putBuf(c.w.outp)
+	c.w.outp, c.w.out = nil, nil
 }
 
 // cork reports whether the frame just added to the output buffer may wait

@@ -49,7 +49,6 @@ type readState struct {
 	// meanwhile may wait for it (see Conn.cork).
 	pending atomic.Bool
 
-	src     netReader
 	payload payloadReader
 	mr      messageReader
 	watch   deadline.Watch
@@ -75,7 +74,7 @@ func (c *Conn) lockRead() bool {
 }
 
 func (c *Conn) unlockRead() {
-	c.r.pending.Store(c.br.Buffered() > 0)
+	c.r.pending.Store(c.in.buffered() > 0)
 	<-c.r.sem
 }
 
@@ -272,7 +271,7 @@ func (c *Conn) advance() (MessageType, error) {
 func (c *Conn) nextDataFrame(boundary bool) (frame.Header, error) {
 	for {
 		c.r.atBoundary = boundary
-		h, err := frame.ReadHeader(c.br)
+		h, err := c.readHeader()
 		if err != nil {
 			c.r.remain = -1 // where the next frame starts is unknown
 			return h, err
@@ -479,7 +478,7 @@ func (pr *payloadReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > c.r.remain {
 		p = p[:c.r.remain]
 	}
-	n, err := c.br.Read(p)
+	n, err := c.readSome(p)
 	if n > 0 {
 		if c.r.h.Masked {
 			c.r.maskPos = frame.Mask(c.r.h.MaskKey, c.r.maskPos, p[:n])

@@ -24,17 +24,20 @@ type writeState struct {
 	frameSem chan struct{}
 
 	// Guarded by the message lock.
-	buf        []byte // the fragment a streamed message is building
-	n          int    // payload bytes in buf
-	frag       int    // payload bytes per fragment of a streamed message
-	midMessage bool   // a non-final fragment went out
+	bufp       *[]byte // pooled, while a streamed message is written
+	buf        []byte  // the fragment a streamed message is building
+	n          int     // payload bytes in buf
+	frag       int     // payload bytes per fragment of a streamed message
+	midMessage bool    // a non-final fragment went out
 	mw         messageWriter
 	enc        *deflate.Encoder // with permessage-deflate
 
 	// Guarded by the frame lock.
-	out   []byte         // frames corked, waiting to leave (see emit)
-	rng   *mrand.ChaCha8 // mask keys, client only
-	watch deadline.Watch
+	outp    *[]byte // the output buffer, pooled; nil while empty
+	out     []byte  // frames corked, waiting to leave (see emit)
+	outSize int
+	rng     *mrand.ChaCha8 // mask keys, client only
+	watch   deadline.Watch
 	// deadlineSet says a context's end left a past write deadline, which
 	// the next write clears.
 	deadlineSet bool
@@ -50,8 +53,7 @@ func (c *Conn) initWrite() {
 	c.w.msgSem = make(chan struct{}, 1)
 	c.w.frameSem = make(chan struct{}, 1)
 	c.w.frag = c.opts.FragmentSize
-	c.w.buf = make([]byte, c.opts.FragmentSize)
-	c.w.out = make([]byte, 0, frame.MaxHeaderSize+c.opts.WriteBufferSize)
+	c.w.outSize = frame.MaxHeaderSize + c.opts.WriteBufferSize
 	if c.role == frame.RoleClient {
 		c.w.rng = newMaskSource()
 	}
@@ -219,6 +221,8 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	}
 	c.w.n = 0
 	c.w.midMessage = false
+	c.w.bufp = getBuf(c.w.frag)
+	c.w.buf = (*c.w.bufp)[:c.w.frag]
 	c.w.mw = messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ), open: true}
 	if c.compressing(ctx, -1) {
 		c.w.mw.zbuf = bufPool.Get().(*[]byte)
@@ -322,6 +326,8 @@ func (w *messageWriter) Close() error {
 	}
 	c.w.midMessage = false
 	w.ctx = nil
+	putBuf(c.w.bufp)
+	c.w.bufp, c.w.buf = nil, nil
 	c.release(c.w.msgSem)
 	return err
 }

@@ -99,6 +99,17 @@ func (h Header) String() string {
 	return string(b)
 }
 
+// HeaderSize returns the size of the header that b starts with, 2 to 14
+// bytes, as its first two bytes announce it; 2 when b is shorter than that.
+// A reader that parses headers in place over its own buffer uses it to
+// know how many bytes to wait for before [ParseHeader].
+func HeaderSize(b []byte) int {
+	if len(b) < 2 {
+		return 2
+	}
+	return sizeFrom(b[1])
+}
+
 // sizeFrom returns the header size announced by the second header byte.
 func sizeFrom(b1 byte) int {
 	n := 2

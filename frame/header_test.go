@@ -285,3 +285,20 @@ func TestAppendHeaderUnchecked(t *testing.T) {
 	wire = frame.AppendHeader(nil, frame.Header{Opcode: 0x1A})
 	assert.Equal(t, hx(t, "0A 00"), wire)
 }
+
+// TestHeaderSize checks that the size announced by the first two bytes is
+// the size ParseHeader takes, for every length form with and without a mask.
+func TestHeaderSize(t *testing.T) {
+	assert.Equal(t, 2, frame.HeaderSize(nil))
+	assert.Equal(t, 2, frame.HeaderSize([]byte{0x81}))
+	for _, n := range []int64{0, 125, 126, 65535, 65536, 1 << 40} {
+		for _, masked := range []bool{false, true} {
+			h := frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: masked, Length: n}
+			b := frame.AppendHeader(nil, h)
+			_, size, err := frame.ParseHeader(b)
+			require.NoError(t, err)
+			assert.Equal(t, size, frame.HeaderSize(b[:2]), "length %d masked %v", n, masked)
+			assert.Equal(t, len(b), frame.HeaderSize(b))
+		}
+	}
+}

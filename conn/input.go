@@ -1,0 +1,284 @@
+package conn
+
+import (
+	"errors"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"duplex/frame"
+)
+
+// input is the connection's read buffer: the bytes read from the network
+// and not consumed yet, b[r:w]. Headers are parsed in place over it.
+//
+// An idle connection holds no buffer: when everything read is consumed the
+// buffer goes back to a pool, and the reader waits until the socket is
+// readable without one (through syscall.RawConn), taking a buffer only for
+// the read that follows. A net.Conn that offers no RawConn (TLS, pipes,
+// wrappers) keeps its buffer, since it can only be waited on by reading.
+// Everything here runs under the read lock.
+type input struct {
+	bp   *[]byte // the buffer; nil while there is none
+	r, w int
+	size int             // size of the buffer to take
+	raw  syscall.RawConn // nil: read with net.Conn.Read, and keep the buffer
+
+	// The read RawConn.Read runs: rawRead bound once, so that a read
+	// allocates nothing, and its argument and results.
+	rawFn  func(fd uintptr) bool
+	rawDst []byte
+	rawN   int
+	rawBuf *[]byte
+	rawErr error
+}
+
+func (c *Conn) initInput(size int, rest []byte) {
+	in := &c.in
+	in.size = size
+	if sc, ok := c.nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			in.raw = rc
+			in.rawFn = in.rawRead
+		}
+	}
+	if len(rest) == 0 {
+		return
+	}
+	// Bytes the peer sent right after the handshake's head: the start of
+	// the first frame.
+	if len(rest) > size {
+		b := append([]byte(nil), rest...) // larger than any pooled buffer
+		in.bp = &b
+	} else {
+		in.bp = getBuf(size)
+		copy(*in.bp, rest)
+	}
+	in.w = len(rest)
+}
+
+// buffered returns how many bytes are read and not consumed.
+func (in *input) buffered() int { return in.w - in.r }
+
+// bytes returns the bytes read and not consumed, valid until the next
+// call that reads or consumes.
+func (in *input) bytes() []byte {
+	if in.bp == nil {
+		return nil
+	}
+	return (*in.bp)[in.r:in.w]
+}
+
+// consume marks the first n buffered bytes as read. An emptied buffer goes
+// back to the pool where the connection can wait without one.
+func (in *input) consume(n int) {
+	in.r += n
+	if in.r < in.w {
+		return
+	}
+	in.r, in.w = 0, 0
+	if in.raw != nil && in.bp != nil {
+		putBuf(in.bp) // keeps only buffers of a pooled size
+		in.bp = nil
+	}
+}
+
+// fill reads from the network until at least n bytes (n <= in.size) are
+// buffered.
+func (c *Conn) fill(n int) error {
+	in := &c.in
+	for in.buffered() < n {
+		if in.bp == nil {
+			if in.raw != nil {
+				got, bp, err := c.recv(nil)
+				if bp != nil {
+					in.bp, in.r, in.w = bp, 0, got
+				}
+				if err != nil && in.buffered() < n {
+					return err
+				}
+				continue
+			}
+			in.bp = getBuf(in.size)
+		}
+		if len(*in.bp)-in.r < n {
+			// Too little room after the unread bytes: move them to the front.
+			in.w = copy(*in.bp, (*in.bp)[in.r:in.w])
+			in.r = 0
+		}
+		got, _, err := c.recv((*in.bp)[in.w:])
+		in.w += got
+		if err != nil && in.buffered() < n {
+			return err
+		}
+	}
+	return nil
+}
+
+// readHeader reads and parses the next frame header, in place.
+func (c *Conn) readHeader() (frame.Header, error) {
+	if err := c.fill(2); err != nil {
+		return frame.Header{}, err
+	}
+	size := frame.HeaderSize(c.in.bytes())
+	if err := c.fill(size); err != nil {
+		return frame.Header{}, unexpectedEOF(err)
+	}
+	h, _, err := frame.ParseHeader(c.in.bytes())
+	if err != nil {
+		return frame.Header{}, err
+	}
+	c.in.consume(size)
+	return h, nil
+}
+
+// readSome reads up to len(p) bytes: what is buffered, or, with nothing
+// buffered, straight from the network into p when p is at least a buffer
+// long (so that a large payload is copied once, by the kernel), and
+// through the buffer otherwise.
+func (c *Conn) readSome(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.in.buffered() == 0 {
+		if len(p) >= c.in.size {
+			n, _, err := c.recv(p)
+			return n, err
+		}
+		if err := c.fill(1); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.in.bytes())
+	c.in.consume(n)
+	return n, nil
+}
+
+// readFull fills p, which is at most a buffer long.
+func (c *Conn) readFull(p []byte) error {
+	if err := c.fill(len(p)); err != nil {
+		return unexpectedEOF(err)
+	}
+	copy(p, c.in.bytes())
+	c.in.consume(len(p))
+	return nil
+}
+
+// discard reads and drops n bytes.
+func (c *Conn) discard(n int64) (int64, error) {
+	var done int64
+	for done < n {
+		if c.in.buffered() == 0 {
+			if err := c.fill(1); err != nil {
+				return done, err
+			}
+		}
+		k := int(min(int64(c.in.buffered()), n-done))
+		c.in.consume(k)
+		done += int64(k)
+	}
+	return done, nil
+}
+
+// recv reads from the network once: into p, or, when p is nil (only with
+// a RawConn), into a buffer taken from the pool once data is there, which
+// it returns. Before it may wait, what is corked for the input read so far
+// leaves. It turns the keepalive deadline into a ping or a failure and
+// reads on, so that keepalive never surfaces as a timeout; only a
+// context's end (see deadline.Watch), a real error or the end of the
+// stream does.
+func (c *Conn) recv(p []byte) (int, *[]byte, error) {
+	c.r.pending.Store(false)
+	if c.w.corked.Load() {
+		c.flushCorkedNow()
+	}
+	for {
+		var n int
+		var bp *[]byte
+		var err error
+		if c.in.raw != nil {
+			n, bp, err = c.recvRaw(p)
+		} else {
+			n, err = c.nc.Read(p)
+		}
+		if c.ka == nil {
+			return n, bp, err
+		}
+		if n > 0 {
+			if c.ka.heard(time.Now()) {
+				_ = c.setReadDeadline(c.ka.next())
+			}
+			return n, bp, err
+		}
+		// Closing: the close timer bounds the wait from now on, and a
+		// deadline is the closing side's own.
+		if !errors.Is(err, os.ErrDeadlineExceeded) || c.r.watch.Ended() || c.State() != StateOpen {
+			return n, bp, err
+		}
+		if err := c.keepaliveDue(); err != nil {
+			return 0, nil, err
+		}
+	}
+}
+
+// recvRaw is recv's read through the RawConn: the runtime waits for the
+// socket to be readable (with the connection's deadline) without a buffer
+// being held, and the read itself goes into p or a pooled buffer.
+func (c *Conn) recvRaw(p []byte) (int, *[]byte, error) {
+	in := &c.in
+	in.rawDst, in.rawN, in.rawBuf, in.rawErr = p, 0, nil, nil
+	err := in.raw.Read(in.rawFn)
+	n, bp := in.rawN, in.rawBuf
+	in.rawDst, in.rawBuf = nil, nil
+	switch {
+	case err != nil: // the poller's: a deadline, a closed connection
+	case in.rawErr != nil:
+		err = os.NewSyscallError("read", in.rawErr)
+	case n == 0:
+		err = io.EOF
+	}
+	if err != nil {
+		n = max(n, 0)
+		if n == 0 && bp != nil {
+			putBuf(bp)
+			bp = nil
+		}
+	}
+	return n, bp, err
+}
+
+// rawRead is the function RawConn.Read calls, until it reports done: it
+// reads into rawDst, or a pooled buffer when rawDst is nil, and asks to
+// wait for the socket to be readable when there is nothing to read.
+func (in *input) rawRead(fd uintptr) bool {
+	dst := in.rawDst
+	if dst == nil {
+		in.rawBuf = getBuf(in.size)
+		dst = *in.rawBuf
+	}
+	var err error
+	for {
+		in.rawN, err = syscall.Read(int(fd), dst)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err == syscall.EAGAIN {
+		if in.rawBuf != nil {
+			putBuf(in.rawBuf)
+			in.rawBuf = nil
+		}
+		return false // wait until readable, then call again
+	}
+	in.rawErr = err
+	return true
+}
+
+// unexpectedEOF reports the end of the stream inside a frame.
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
