@@ -27,18 +27,23 @@ type AcceptOptions struct {
 	Options
 }
 
-// handshakeOptions returns the handshake's options for o, with the
-// extension negotiation the connection can apply, and the connection's.
-func (o *AcceptOptions) handshakeOptions() (*ServerOptions, *Options, error) {
+// noOptions serves a nil *AcceptOptions or *DialOptions: nothing reads
+// through it but withDefaults, which copies.
+var noOptions Options
+
+// handshakeOptions sets *so to the handshake's options for o, with the
+// extension negotiation the connection can apply, and returns the
+// connection's options.
+func (o *AcceptOptions) handshakeOptions(so *ServerOptions) (*Options, error) {
 	if o == nil {
-		return &ServerOptions{}, &Options{}, nil
+		return &noOptions, nil
 	}
 	if o.NegotiateExtensions != nil {
-		return nil, nil, errOwnExtensions
+		return nil, errOwnExtensions
 	}
-	so := o.ServerOptions
+	*so = o.ServerOptions
 	so.NegotiateExtensions = o.Compression.negotiator()
-	return &so, &o.Options, nil
+	return &o.Options, nil
 }
 
 // Accept performs the server side of the opening handshake on nc, a
@@ -49,12 +54,13 @@ func (o *AcceptOptions) handshakeOptions() (*ServerOptions, *Options, error) {
 // handshake has been answered with its HTTP status first and is reported as a
 // *handshake.Error carrying that status.
 func Accept(ctx context.Context, nc net.Conn, opts *AcceptOptions) (*Conn, error) {
-	so, co, err := opts.handshakeOptions()
+	var so ServerOptions
+	co, err := opts.handshakeOptions(&so)
 	if err != nil {
 		_ = nc.Close()
 		return nil, fmt.Errorf("conn: accept: %w", err)
 	}
-	res, err := handshake.Accept(ctx, nc, so)
+	res, err := handshake.Accept(ctx, nc, &so)
 	if err != nil {
 		return nil, fmt.Errorf("conn: accept: %w", err)
 	}
@@ -71,12 +77,13 @@ func Accept(ctx context.Context, nc net.Conn, opts *AcceptOptions) (*Conn, error
 // returned Conn is not tied to r.Context, which net/http cancels when the
 // handler returns.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
-	so, co, err := opts.handshakeOptions()
+	var so ServerOptions
+	co, err := opts.handshakeOptions(&so)
 	if err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return nil, fmt.Errorf("conn: upgrade: %w", err)
 	}
-	nc, res, err := handshake.Upgrade(w, r, so)
+	nc, res, err := handshake.Upgrade(w, r, &so)
 	if err != nil {
 		return nil, fmt.Errorf("conn: upgrade: %w", err)
 	}

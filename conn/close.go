@@ -57,11 +57,9 @@ func (c *Conn) awaitClose() error {
 		c.closeReading.Store(true)
 		c.drainUntilClose()
 	} else {
-		select {
-		case <-c.closeRecv:
-		case <-c.closed:
-		case c.r.sem <- struct{}{}:
-			// Nobody is reading.
+		// A reader ends the connection when the peer's close frame comes;
+		// if nobody is reading, the read lock comes first.
+		if c.r.lock.acquire(nil, c.closed) {
 			c.closeReading.Store(true)
 			c.drainUntilClose()
 			c.unlockRead()
@@ -69,10 +67,8 @@ func (c *Conn) awaitClose() error {
 	}
 	<-c.closed // the reader ends the connection, bounded by the timer
 	c.setErr(ErrClosed)
-	select {
-	case <-c.closeRecv:
+	if c.peerClosed.Load() {
 		return nil
-	default:
 	}
 	if c.closeExpired.Load() {
 		return errCloseTimeout

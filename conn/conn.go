@@ -64,8 +64,8 @@ type Conn struct {
 	errMu sync.Mutex
 	err   error // why the connection ended; the first cause wins
 
-	// closeRecv is closed once the peer's close frame has been handled.
-	closeRecv    chan struct{}
+	// peerClosed is set once the peer's close frame has been handled.
+	peerClosed   atomic.Bool
 	tcpClosed    atomic.Bool
 	timerMu      sync.Mutex
 	closeTimer   *time.Timer
@@ -86,11 +86,10 @@ type Conn struct {
 func newConn(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Conn {
 	o := opts.withDefaults()
 	c := &Conn{
-		nc:        nc,
-		role:      role,
-		opts:      o,
-		closed:    make(chan struct{}),
-		closeRecv: make(chan struct{}),
+		nc:     nc,
+		role:   role,
+		opts:   o,
+		closed: make(chan struct{}),
 	}
 	var rest []byte
 	if br != nil && br.Buffered() > 0 {

@@ -113,10 +113,10 @@ func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("conn: write: %w", err)
 	}
-	if err := c.acquire(ctx, c.w.frameSem); err != nil {
+	if err := c.acquire(ctx, &c.w.frameLock); err != nil {
 		return err
 	}
-	defer c.release(c.w.frameSem)
+	defer c.w.frameLock.release()
 	if op != frame.OpClose && c.State() != StateOpen {
 		return c.writeErr()
 	}
@@ -151,7 +151,7 @@ func (c *Conn) receiveClose(p []byte) error {
 		echo, _ := frame.AppendClosePayload(body[:0], code, "")
 		_ = c.writeControl(context.Background(), frame.OpClose, echo) // the teardown follows either way
 	}
-	close(c.closeRecv)
+	c.peerClosed.Store(true)
 	c.finishClose()
 	return ce
 }

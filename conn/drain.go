@@ -139,7 +139,7 @@ func (d *drainer) close(h frame.Header) bool {
 		c.setErr(CloseError{Code: code, Reason: reason})
 	}
 	c.r.closeSeen = true
-	close(c.closeRecv)
+	c.peerClosed.Store(true)
 	return true
 }
 

@@ -145,22 +145,20 @@ func (c *Conn) flushCorked() {
 	if !c.w.corked.Load() {
 		return
 	}
-	if err := c.acquire(context.Background(), c.w.frameSem); err != nil {
+	if err := c.acquire(context.Background(), &c.w.frameLock); err != nil {
 		return
 	}
-	defer c.release(c.w.frameSem)
+	defer c.w.frameLock.release()
 	_ = c.flush(context.Background(), false) // a failure fails the connection
 }
 
 // flushCorkedNow flushes what is corked unless a writer holds the frame
 // lock: that writer, finding no input pending, flushes it itself.
 func (c *Conn) flushCorkedNow() {
-	select {
-	case c.w.frameSem <- struct{}{}:
-	default:
+	if !c.w.frameLock.tryAcquire() {
 		return
 	}
-	defer c.release(c.w.frameSem)
+	defer c.w.frameLock.release()
 	_ = c.flush(context.Background(), false)
 }
 
@@ -182,13 +180,13 @@ func (c *Conn) Cork(ctx context.Context, fn func() error) error {
 	if c.w.corks.Add(-1) > 0 || !c.w.corked.Load() {
 		return err
 	}
-	if aerr := c.acquire(ctx, c.w.frameSem); aerr != nil {
+	if aerr := c.acquire(ctx, &c.w.frameLock); aerr != nil {
 		if err == nil {
 			err = aerr
 		}
 		return err
 	}
-	defer c.release(c.w.frameSem)
+	defer c.w.frameLock.release()
 	if ferr := c.flush(ctx, false); err == nil {
 		err = ferr
 	}

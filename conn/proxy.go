@@ -52,7 +52,7 @@ func dialProxy(ctx context.Context, proxyURL *url.URL, addr string, o *DialOptio
 		return nil, fmt.Errorf("proxy %s: %w", proxyAddr, err)
 	}
 	var w deadline.Watch
-	w.Init(nc.SetDeadline)
+	w.Init(nc, deadline.Both)
 	_ = nc.SetDeadline(deadline.Earliest(ctx, 0))
 	w.Arm(ctx)
 	tunnel, err := connect(nc, proxyURL, addr, o.Limits)

@@ -14,10 +14,10 @@ import (
 )
 
 // readState is the read side of a connection. Everything in it is guarded
-// by the read lock (sem), which one goroutine holds at a time.
+// by the read lock, which one goroutine holds at a time.
 type readState struct {
-	sem chan struct{} // the read lock: full while someone reads
-	ctx context.Context
+	lock sema // the read lock: held while someone reads
+	ctx  context.Context
 
 	h       frame.Header // the data frame being read
 	remain  int64        // its payload bytes not yet read
@@ -53,29 +53,20 @@ type readState struct {
 	mr      messageReader
 	watch   deadline.Watch
 	ctl     [frame.MaxControlPayload]byte
-	scratch [512]byte
 }
 
 func (c *Conn) initRead() {
-	c.r.sem = make(chan struct{}, 1)
 	c.r.ctx = context.Background()
 	c.r.payload.c = c
 	c.r.mr = messageReader{c: c, src: &c.r.payload}
-	c.r.watch.Init(c.nc.SetReadDeadline)
+	c.r.watch.Init(c.nc, deadline.Read)
 }
 
-func (c *Conn) lockRead() bool {
-	select {
-	case c.r.sem <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Conn) lockRead() bool { return c.r.lock.tryAcquire() }
 
 func (c *Conn) unlockRead() {
 	c.r.pending.Store(c.in.buffered() > 0)
-	<-c.r.sem
+	c.r.lock.release()
 }
 
 // busyReadErr explains why the read lock was not free: another reader, or
@@ -218,12 +209,28 @@ func (c *Conn) nextMessage(ctx context.Context) (MessageType, error) {
 	}
 	c.r.ctx = ctx
 	c.r.watch.Arm(ctx)
-	typ, err := c.advance()
+	var typ MessageType
+	err := c.awaitInput()
+	if err == nil {
+		typ, err = c.advance()
+	}
 	c.disarmRead()
 	if err != nil {
 		return 0, c.readFailure(ctx, err)
 	}
 	return typ, nil
+}
+
+// awaitInput waits for the peer's next bytes when nothing is buffered
+// between messages. The wait is the common state of a connection, so it
+// happens here, near the top of the read call: the goroutine's stack at
+// rest stays small enough for the runtime to shrink it.
+func (c *Conn) awaitInput() error {
+	if c.in.buffered() > 0 || c.r.msgType != 0 {
+		return nil
+	}
+	c.r.atBoundary = true
+	return c.fill(1)
 }
 
 // advance discards the rest of the current message, if any, and reads up
@@ -232,8 +239,8 @@ func (c *Conn) nextMessage(ctx context.Context) (MessageType, error) {
 // the peer did (the browser drops them in CLOSING too).
 func (c *Conn) advance() (MessageType, error) {
 	for {
-		for c.r.msgType != 0 {
-			if _, err := c.r.mr.read(c.r.scratch[:]); err != nil && err != io.EOF {
+		if c.r.msgType != 0 {
+			if err := c.skipMessage(); err != nil {
 				return 0, err
 			}
 		}
@@ -263,6 +270,20 @@ func (c *Conn) advance() (MessageType, error) {
 			return c.r.msgType, nil
 		}
 	}
+}
+
+// skipMessage reads the rest of the current message, which nobody reads,
+// through the same checks as if it were read (UTF-8, the read limit,
+// inflating), into a borrowed buffer.
+func (c *Conn) skipMessage() error {
+	bp := getBuf(c.in.size)
+	defer putBuf(bp)
+	for c.r.msgType != 0 {
+		if _, err := c.r.mr.read(*bp); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
 }
 
 // nextDataFrame reads frames until a data frame, handling the control

@@ -20,8 +20,8 @@ import (
 // keeps the frames of two messages from interleaving, the frame lock keeps
 // two frames from interleaving. Control frames take only the frame lock.
 type writeState struct {
-	msgSem   chan struct{}
-	frameSem chan struct{}
+	msgLock   sema
+	frameLock sema
 
 	// Guarded by the message lock.
 	bufp       *[]byte // pooled, while a streamed message is written
@@ -50,36 +50,26 @@ type writeState struct {
 }
 
 func (c *Conn) initWrite() {
-	c.w.msgSem = make(chan struct{}, 1)
-	c.w.frameSem = make(chan struct{}, 1)
 	c.w.frag = c.opts.FragmentSize
 	c.w.outSize = frame.MaxHeaderSize + c.opts.WriteBufferSize
 	if c.role == frame.RoleClient {
 		c.w.rng = newMaskSource()
 	}
-	c.w.watch.Init(c.nc.SetWriteDeadline)
+	c.w.watch.Init(c.nc, deadline.Write)
 	c.w.mw.c = c
 }
 
 // acquire takes a write lock, giving up when ctx ends or the connection
 // closes.
-func (c *Conn) acquire(ctx context.Context, sem chan struct{}) error {
-	select {
-	case sem <- struct{}{}:
+func (c *Conn) acquire(ctx context.Context, l *sema) error {
+	if l.acquire(ctx.Done(), c.closed) {
 		return nil
-	default:
 	}
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("conn: write: %w", ctx.Err())
-	case <-c.closed:
-		return c.writeErr()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("conn: write: %w", err)
 	}
+	return c.writeErr()
 }
-
-func (c *Conn) release(sem chan struct{}) { <-sem }
 
 // writeErr explains why a write cannot proceed on a connection that is not
 // open: the failure that ended it, or ErrClosed after a closing handshake.
@@ -111,10 +101,10 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("conn: write: %w", err)
 	}
-	if err := c.acquire(ctx, c.w.msgSem); err != nil {
+	if err := c.acquire(ctx, &c.w.msgLock); err != nil {
 		return err
 	}
-	defer c.release(c.w.msgSem)
+	defer c.w.msgLock.release()
 	op := frame.Opcode(typ)
 	if !c.compressing(ctx, len(data)) {
 		return c.writeWhole(ctx, op, false, data)
@@ -132,10 +122,10 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 
 // writeWhole sends data as one final frame, RSV1 marking it compressed.
 func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, data []byte) error {
-	if err := c.acquire(ctx, c.w.frameSem); err != nil {
+	if err := c.acquire(ctx, &c.w.frameLock); err != nil {
 		return err
 	}
-	defer c.release(c.w.frameSem)
+	defer c.w.frameLock.release()
 	// Under the frame lock, so no data frame can follow a close frame.
 	if c.State() != StateOpen {
 		return c.writeErr()
@@ -146,10 +136,10 @@ func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, data 
 
 // writeBuffered sends the payload in the write buffer as one frame.
 func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, rsv1, fin bool) error {
-	if err := c.acquire(ctx, c.w.frameSem); err != nil {
+	if err := c.acquire(ctx, &c.w.frameLock); err != nil {
 		return err
 	}
-	defer c.release(c.w.frameSem)
+	defer c.w.frameLock.release()
 	if c.State() != StateOpen {
 		return c.writeErr()
 	}
@@ -212,11 +202,11 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("conn: write: %w", err)
 	}
-	if err := c.acquire(ctx, c.w.msgSem); err != nil {
+	if err := c.acquire(ctx, &c.w.msgLock); err != nil {
 		return nil, err
 	}
 	if c.State() != StateOpen {
-		c.release(c.w.msgSem)
+		c.w.msgLock.release()
 		return nil, c.writeErr()
 	}
 	c.w.n = 0
@@ -328,6 +318,6 @@ func (w *messageWriter) Close() error {
 	w.ctx = nil
 	putBuf(c.w.bufp)
 	c.w.bufp, c.w.buf = nil, nil
-	c.release(c.w.msgSem)
+	c.w.msgLock.release()
 	return err
 }

@@ -82,7 +82,7 @@ func Client(ctx context.Context, c net.Conn, u *url.URL, opts *ClientOptions) (*
 		return nil, wrapIO("set deadline", err)
 	}
 	var w deadline.Watch
-	w.Init(c.SetDeadline)
+	w.Init(c, deadline.Both)
 	w.Arm(ctx)
 	res, err := exchange(c, req, key, &o)
 	switch {

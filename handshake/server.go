@@ -108,7 +108,7 @@ func Accept(ctx context.Context, c net.Conn, opts *ServerOptions) (*Result, erro
 		return nil, wrapIO("set deadline", err)
 	}
 	var w deadline.Watch
-	w.Init(c.SetDeadline)
+	w.Init(c, deadline.Both)
 	w.Arm(ctx)
 	res, err := accept(c, &o, d)
 	if interrupted(ctx, w.Disarm(), err) {

@@ -17,22 +17,39 @@ var Past = time.Unix(1, 0)
 // Watch turns the end of a context into a past deadline on a connection,
 // for the duration of one blocking operation. It is armed before the
 // operation and disarmed after it, by one goroutine at a time; its fields
-// are reused, so a watch armed and disarmed many times allocates only for
-// contexts that can end (the cost of [context.AfterFunc]).
+// are reused, and it allocates only when armed with a context that can
+// end (for context.AfterFunc).
 //
 // The zero Watch is not usable: call Init first.
 type Watch struct {
-	set   func(time.Time) error // SetReadDeadline, SetWriteDeadline or SetDeadline
-	fn    func()                // w.expire, bound once
-	fired chan struct{}         // receives once per expiry
+	conn  Conn
+	dir   Dir
+	fn    func()        // w.expire, bound at the first Arm that needs it
+	fired chan struct{} // receives once per expiry
 	stop  func() bool
 	ended atomic.Bool
 }
 
-// Init makes w set deadlines with set.
-func (w *Watch) Init(set func(time.Time) error) {
-	w.set = set
-	w.fn = w.expire
+// Conn is the part of a net.Conn a Watch sets deadlines on.
+type Conn interface {
+	SetDeadline(time.Time) error
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// Dir says which deadline a Watch sets.
+type Dir uint8
+
+// The directions.
+const (
+	Both Dir = iota
+	Read
+	Write
+)
+
+// Init makes w set the deadline of direction dir on c.
+func (w *Watch) Init(c Conn, dir Dir) {
+	w.conn, w.dir = c, dir
 }
 
 func (w *Watch) expire() {
@@ -44,6 +61,16 @@ func (w *Watch) expire() {
 	w.fired <- struct{}{}
 }
 
+func (w *Watch) set(t time.Time) error {
+	switch w.dir {
+	case Read:
+		return w.conn.SetReadDeadline(t)
+	case Write:
+		return w.conn.SetWriteDeadline(t)
+	}
+	return w.conn.SetDeadline(t)
+}
+
 // Arm starts watching ctx. A context that can never end costs nothing.
 func (w *Watch) Arm(ctx context.Context) {
 	if ctx.Done() == nil {
@@ -51,6 +78,7 @@ func (w *Watch) Arm(ctx context.Context) {
 	}
 	if w.fired == nil {
 		w.fired = make(chan struct{}, 1)
+		w.fn = w.expire
 	}
 	w.ended.Store(false)
 	w.stop = context.AfterFunc(ctx, w.fn)

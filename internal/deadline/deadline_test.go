@@ -56,7 +56,7 @@ func TestWatch(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	var w deadline.Watch
-	w.Init(a.SetReadDeadline)
+	w.Init(a, deadline.Read)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	w.Arm(ctx)
