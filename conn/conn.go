@@ -56,8 +56,8 @@ type Conn struct {
 
 	state      atomic.Int32
 	stateMu    sync.Mutex
-	pending    [3][2]State // transitions waiting for OnStateChange
-	npending   int
+	pending    [3][2]uint8 // transitions waiting for OnStateChange, as from, to
+	npending   uint8
 	delivering bool
 	closed     chan struct{} // closed on the transition to StateClosed
 

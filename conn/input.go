@@ -22,16 +22,21 @@ import (
 type input struct {
 	bp   *[]byte // the buffer; nil while there is none
 	r, w int
-	size int             // size of the buffer to take
-	raw  syscall.RawConn // nil: read with net.Conn.Read, and keep the buffer
+	size int        // size of the buffer to take
+	raw  *rawReader // nil: read with net.Conn.Read, and keep the buffer
+}
 
-	// The read RawConn.Read runs: rawRead bound once, so that a read
-	// allocates nothing, and its argument and results.
-	rawFn  func(fd uintptr) bool
-	rawDst []byte
-	rawN   int
-	rawBuf *[]byte
-	rawErr error
+// rawReader reads through a syscall.RawConn. RawConn.Read calls fn, bound
+// once so that a read allocates nothing; dst and the results pass through
+// the struct.
+type rawReader struct {
+	rc   syscall.RawConn
+	size int
+	fn   func(fd uintptr) bool
+	dst  []byte
+	n    int
+	buf  *[]byte
+	err  error
 }
 
 func (c *Conn) initInput(size int, rest []byte) {
@@ -39,8 +44,8 @@ func (c *Conn) initInput(size int, rest []byte) {
 	in.size = size
 	if sc, ok := c.nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
-			in.raw = rc
-			in.rawFn = in.rawRead
+			in.raw = &rawReader{rc: rc, size: size}
+			in.raw.fn = in.raw.read
 		}
 	}
 	if len(rest) == 0 {
@@ -226,15 +231,15 @@ func (c *Conn) recv(p []byte) (int, *[]byte, error) {
 // socket to be readable (with the connection's deadline) without a buffer
 // being held, and the read itself goes into p or a pooled buffer.
 func (c *Conn) recvRaw(p []byte) (int, *[]byte, error) {
-	in := &c.in
-	in.rawDst, in.rawN, in.rawBuf, in.rawErr = p, 0, nil, nil
-	err := in.raw.Read(in.rawFn)
-	n, bp := in.rawN, in.rawBuf
-	in.rawDst, in.rawBuf = nil, nil
+	r := c.in.raw
+	r.dst, r.n, r.buf, r.err = p, 0, nil, nil
+	err := r.rc.Read(r.fn)
+	n, bp := r.n, r.buf
+	r.dst, r.buf = nil, nil
 	switch {
 	case err != nil: // the poller's: a deadline, a closed connection
-	case in.rawErr != nil:
-		err = os.NewSyscallError("read", in.rawErr)
+	case r.err != nil:
+		err = os.NewSyscallError("read", r.err)
 	case n == 0:
 		err = io.EOF
 	}
@@ -248,30 +253,30 @@ func (c *Conn) recvRaw(p []byte) (int, *[]byte, error) {
 	return n, bp, err
 }
 
-// rawRead is the function RawConn.Read calls, until it reports done: it
-// reads into rawDst, or a pooled buffer when rawDst is nil, and asks to
-// wait for the socket to be readable when there is nothing to read.
-func (in *input) rawRead(fd uintptr) bool {
-	dst := in.rawDst
+// read is the function RawConn.Read calls, until it reports done: it reads
+// into dst, or a pooled buffer when dst is nil, and asks to wait for the
+// socket to be readable when there is nothing to read.
+func (r *rawReader) read(fd uintptr) bool {
+	dst := r.dst
 	if dst == nil {
-		in.rawBuf = getBuf(in.size)
-		dst = *in.rawBuf
+		r.buf = getBuf(r.size)
+		dst = *r.buf
 	}
 	var err error
 	for {
-		in.rawN, err = syscall.Read(int(fd), dst)
+		r.n, err = syscall.Read(int(fd), dst)
 		if err != syscall.EINTR {
 			break
 		}
 	}
 	if err == syscall.EAGAIN {
-		if in.rawBuf != nil {
-			putBuf(in.rawBuf)
-			in.rawBuf = nil
+		if r.buf != nil {
+			putBuf(r.buf)
+			r.buf = nil
 		}
 		return false // wait until readable, then call again
 	}
-	in.rawErr = err
+	r.err = err
 	return true
 }
 

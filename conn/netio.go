@@ -75,7 +75,25 @@ func (c *Conn) armWrite(ctx context.Context) {
 		_ = c.nc.SetWriteDeadline(time.Time{})
 		c.w.deadlineSet = false
 	}
-	c.w.watch.Arm(ctx)
+	if ctx.Done() != nil {
+		if c.w.watch == nil {
+			c.w.watch = new(deadline.Watch)
+			c.w.watch.Init(c.nc, deadline.Write)
+		}
+		c.w.watch.Arm(ctx)
+	}
+}
+
+// armRead starts watching the context of a read.
+func (c *Conn) armRead(ctx context.Context) {
+	if ctx.Done() == nil {
+		return
+	}
+	if c.r.watch == nil {
+		c.r.watch = new(deadline.Watch)
+		c.r.watch.Init(c.nc, deadline.Read)
+	}
+	c.r.watch.Arm(ctx)
 }
 
 // disarmWrite ends a write armWrite prepared.

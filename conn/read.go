@@ -51,7 +51,7 @@ type readState struct {
 
 	payload payloadReader
 	mr      messageReader
-	watch   deadline.Watch
+	watch   *deadline.Watch // made by the first read with a context that can end
 	ctl     [frame.MaxControlPayload]byte
 }
 
@@ -59,7 +59,6 @@ func (c *Conn) initRead() {
 	c.r.ctx = context.Background()
 	c.r.payload.c = c
 	c.r.mr = messageReader{c: c, src: &c.r.payload}
-	c.r.watch.Init(c.nc, deadline.Read)
 }
 
 func (c *Conn) lockRead() bool { return c.r.lock.tryAcquire() }
@@ -137,7 +136,7 @@ func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	c.r.watch.Arm(ctx)
+	c.armRead(ctx)
 	b, err := c.readAll()
 	c.disarmRead()
 	if err != nil {
@@ -208,7 +207,7 @@ func (c *Conn) nextMessage(ctx context.Context) (MessageType, error) {
 		return 0, fmt.Errorf("conn: read: %w", err)
 	}
 	c.r.ctx = ctx
-	c.r.watch.Arm(ctx)
+	c.armRead(ctx)
 	var typ MessageType
 	err := c.awaitInput()
 	if err == nil {
@@ -400,7 +399,7 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, c.readFailure(ctx, err)
 	}
-	c.r.watch.Arm(ctx)
+	c.armRead(ctx)
 	n, err := r.read(p)
 	c.disarmRead()
 	if err != nil && err != io.EOF {

@@ -84,15 +84,15 @@ func (c *Conn) transition(from, to State) bool {
 		return true
 	}
 	// At most three transitions ever happen, so the queue never overflows.
-	c.pending[c.npending] = [2]State{from, to}
+	c.pending[c.npending] = [2]uint8{uint8(from), uint8(to)}
 	c.npending++
 	if c.delivering {
 		c.stateMu.Unlock()
 		return true
 	}
 	c.delivering = true
-	for i := 0; i < c.npending; i++ {
-		t := c.pending[i]
+	for i := uint8(0); i < c.npending; i++ {
+		t := [2]State{State(c.pending[i][0]), State(c.pending[i][1])}
 		c.stateMu.Unlock()
 		hook(t[0], t[1])
 		c.stateMu.Lock()

@@ -36,8 +36,8 @@ type writeState struct {
 	outp    *[]byte // the output buffer, pooled; nil while empty
 	out     []byte  // frames corked, waiting to leave (see emit)
 	outSize int
-	rng     *mrand.ChaCha8 // mask keys, client only
-	watch   deadline.Watch
+	rng     *mrand.ChaCha8  // mask keys, client only
+	watch   *deadline.Watch // made by the first write with a context that can end
 	// deadlineSet says a context's end left a past write deadline, which
 	// the next write clears.
 	deadlineSet bool
@@ -55,7 +55,6 @@ func (c *Conn) initWrite() {
 	if c.role == frame.RoleClient {
 		c.w.rng = newMaskSource()
 	}
-	c.w.watch.Init(c.nc, deadline.Write)
 	c.w.mw.c = c
 }
 

@@ -85,14 +85,15 @@ func (w *Watch) Arm(ctx context.Context) {
 }
 
 // Ended reports whether the context being watched ended, so that a
-// timeout error is the context's and not another deadline's.
-func (w *Watch) Ended() bool { return w.stop != nil && w.ended.Load() }
+// timeout error is the context's and not another deadline's. A nil Watch
+// watches nothing.
+func (w *Watch) Ended() bool { return w != nil && w.stop != nil && w.ended.Load() }
 
 // Disarm stops watching and reports whether the context ended meanwhile.
 // In that case it waits until the past deadline is set, and the caller
 // must set the next deadline (or clear it) before the next operation.
 func (w *Watch) Disarm() bool {
-	if w.stop == nil {
+	if w == nil || w.stop == nil {
 		return false
 	}
 	stopped := w.stop()
