@@ -59,13 +59,13 @@ func (c *Conn) awaitClose() error {
 	} else {
 		// A reader ends the connection when the peer's close frame comes;
 		// if nobody is reading, the read lock comes first.
-		if c.r.lock.acquire(nil, c.closed) {
+		if c.r.lock.acquire(nil, c.done()) {
 			c.closeReading.Store(true)
 			c.drainUntilClose()
 			c.unlockRead()
 		}
 	}
-	<-c.closed // the reader ends the connection, bounded by the timer
+	<-c.done() // the reader ends the connection, bounded by the timer
 	c.setErr(ErrClosed)
 	if c.peerClosed.Load() {
 		return nil

@@ -59,7 +59,7 @@ type Conn struct {
 	pending    [3][2]uint8 // transitions waiting for OnStateChange, as from, to
 	npending   uint8
 	delivering bool
-	closed     chan struct{} // closed on the transition to StateClosed
+	closedCh   atomic.Pointer[chan struct{}] // see done
 
 	errMu sync.Mutex
 	err   error // why the connection ended; the first cause wins
@@ -85,12 +85,7 @@ type Conn struct {
 // role.
 func newConn(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Conn {
 	o := opts.withDefaults()
-	c := &Conn{
-		nc:     nc,
-		role:   role,
-		opts:   o,
-		closed: make(chan struct{}),
-	}
+	c := &Conn{nc: nc, role: role, opts: o}
 	var rest []byte
 	if br != nil && br.Buffered() > 0 {
 		rest, _ = br.Peek(br.Buffered())

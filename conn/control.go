@@ -65,7 +65,7 @@ func (c *Conn) callHook(hook func([]byte), p []byte) error {
 	if !lent {
 		return nil
 	}
-	<-c.closed // the Close that took the stream ends the connection
+	<-c.done() // the Close that took the stream ends the connection
 	if err := c.loadErr(); err != nil {
 		return err
 	}

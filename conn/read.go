@@ -83,7 +83,7 @@ func (c *Conn) busyReadErr(done <-chan struct{}) error {
 		return ErrClosed
 	}
 	select {
-	case <-c.closed:
+	case <-c.done():
 	case <-done:
 	}
 	if err := c.loadErr(); err != nil {

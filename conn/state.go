@@ -76,7 +76,9 @@ func (c *Conn) transition(from, to State) bool {
 		return false
 	}
 	if to == StateClosed {
-		close(c.closed)
+		if p := c.closedCh.Load(); p != nil {
+			close(*p)
+		}
 	}
 	hook := c.opts.OnStateChange
 	if hook == nil {
@@ -111,4 +113,30 @@ func (c *Conn) toClosed() {
 			return
 		}
 	}
+}
+
+// closedChan is a closed channel, for done on a connection already closed.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// done returns a channel closed when the connection reaches StateClosed.
+// It is made at the first call: most connections never wait for it.
+func (c *Conn) done() <-chan struct{} {
+	if p := c.closedCh.Load(); p != nil {
+		return *p
+	}
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	if p := c.closedCh.Load(); p != nil {
+		return *p
+	}
+	if c.State() == StateClosed {
+		return closedChan
+	}
+	ch := make(chan struct{})
+	c.closedCh.Store(&ch)
+	return ch
 }

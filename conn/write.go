@@ -61,7 +61,7 @@ func (c *Conn) initWrite() {
 // acquire takes a write lock, giving up when ctx ends or the connection
 // closes.
 func (c *Conn) acquire(ctx context.Context, l *sema) error {
-	if l.acquire(ctx.Done(), c.closed) {
+	if l.acquire(ctx.Done(), c.done()) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
