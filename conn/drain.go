@@ -1,7 +1,6 @@
 package conn
 
 import (
-	"errors"
 	"time"
 
 	"duplex/frame"
@@ -42,105 +41,125 @@ const drainPause = 500 * time.Millisecond
 // down, so that the peer reads the close frame and the end of stream and
 // ends its side, and discards until then.
 func (c *Conn) drainUntilClose() {
-	// No deadline but the close timer's and drainPause from now on:
-	// keepalive is over.
-	_ = c.nc.SetReadDeadline(time.Time{})
-	d := drainer{c: c, budget: c.drainLimit()}
-	ok := c.r.remain >= 0 && d.skip(c.r.remain)
-	for ok && !c.r.closeSeen {
-		var h frame.Header
-		if h, ok = d.header(); !ok {
-			break
+	c.startDrain()
+	for {
+		var err error
+		switch c.drainBuffered() {
+		case drainDone:
+			c.finishClose()
+			return
+		case drainLost:
+			c.drainRaw()
+			return
+		case drainBetween:
+			// No deadline but the close timer's: keepalive is over.
+			_ = c.nc.SetReadDeadline(time.Time{})
+			err = c.fill(1)
+		case drainWithin:
+			_ = c.nc.SetReadDeadline(time.Now().Add(drainPause))
+			err = c.fill(c.in.buffered() + 1)
+			_ = c.nc.SetReadDeadline(time.Time{})
 		}
-		if h.Opcode == frame.OpClose {
-			ok = d.close(h)
-			break
+		if err != nil {
+			// The end of the stream, the close timer, or a peer that
+			// stopped within a frame: everything it sent was read.
+			c.finishClose()
+			return
 		}
-		ok = d.skip(h.Length)
 	}
-	if !ok && !d.stalled && c.role == frame.RoleServer {
+}
+
+// startDrain begins reading for the peer's close frame.
+func (c *Conn) startDrain() {
+	c.r.drainBudget = c.drainLimit()
+}
+
+// drainRaw ends a drain that lost the frames: a server shuts its sending
+// side down after its close frame, so that the peer reads both and ends
+// its side, and discards everything until then.
+func (c *Conn) drainRaw() {
+	if c.role == frame.RoleServer {
 		c.closeWrite()
-		_ = c.nc.SetReadDeadline(time.Time{})
-		_, _ = c.discard(d.budget)
 	}
+	_ = c.nc.SetReadDeadline(time.Time{})
+	_, _ = c.discard(c.r.drainBudget)
 	c.finishClose()
 }
 
-// drainer reads what the peer sends after this side's close frame.
-type drainer struct {
-	c       *Conn
-	budget  int64 // bytes left to discard
-	stalled bool  // a frame paused for longer than drainPause
-}
+// drainState is how far drainBuffered got.
+type drainState uint8
 
-// read runs one read of a frame under way, which may pause for drainPause
-// at most.
-func (d *drainer) read(f func() error) bool {
-	_ = d.c.nc.SetReadDeadline(time.Now().Add(drainPause))
-	err := f()
-	_ = d.c.nc.SetReadDeadline(time.Time{})
-	if err != nil {
-		d.stalled = isTimeout(err)
-		return false
-	}
-	return true
-}
+const (
+	drainDone    drainState = iota // the peer's close frame came
+	drainBetween                   // waiting for the peer's next frame
+	drainWithin                    // waiting for the rest of a frame
+	drainLost                      // frames cannot be followed, or the budget is spent
+)
 
-// skip discards the next n bytes, the rest of a frame.
-func (d *drainer) skip(n int64) bool {
-	for n > 0 {
-		k := min(n, 64<<10)
-		if k > d.budget {
-			return false
+// drainBuffered discards what is buffered of the frames the peer sends
+// after this side's close frame, and reports how far it got. c.r.remain is
+// the rest of the frame being skipped, negative when where the next frame
+// starts is unknown. It never reads from the network, so a blocking reader
+// and a readiness-driven one share it.
+func (c *Conn) drainBuffered() drainState {
+	for {
+		if c.r.closeSeen {
+			return drainDone
 		}
-		ok := d.read(func() error {
-			m, err := d.c.discard(k)
-			d.budget -= m
-			n -= m
-			return err
-		})
-		if !ok {
-			return false
+		if c.r.remain < 0 {
+			return drainLost
 		}
+		if c.r.remain > 0 {
+			k := min(c.r.remain, int64(c.in.buffered()))
+			if k > c.r.drainBudget {
+				return drainLost
+			}
+			if k == 0 {
+				return drainWithin
+			}
+			c.in.consume(int(k))
+			c.r.remain -= k
+			c.r.drainBudget -= k
+			continue
+		}
+		b := c.in.bytes()
+		if len(b) == 0 {
+			return drainBetween
+		}
+		size := frame.HeaderSize(b)
+		if len(b) < size {
+			return drainWithin
+		}
+		h, _, err := frame.ParseHeader(b)
+		if err != nil || h.Check(c.role, c.rsv) != nil {
+			return drainLost
+		}
+		if h.Opcode != frame.OpClose {
+			c.in.consume(size)
+			c.r.remain = h.Length
+			continue
+		}
+		if len(b) < size+int(h.Length) { // h.Check bounds it to 125
+			return drainWithin
+		}
+		c.recordPeerClose(h, b[size:size+int(h.Length)])
+		c.in.consume(size + int(h.Length))
 	}
-	return true
 }
 
-// header waits for the next frame, as long as the close timer lets it,
-// and reads its header, which must be one the peer may send.
-func (d *drainer) header() (frame.Header, bool) {
-	c := d.c
-	if err := c.fill(1); err != nil {
-		return frame.Header{}, false
-	}
-	var h frame.Header
-	ok := d.read(func() error {
-		var err error
-		if h, err = c.readHeader(); err != nil {
-			return err
-		}
-		return h.Check(c.role, c.rsv)
-	})
-	return h, ok
-}
-
-// close reads the peer's close frame, whose header is h, and records it.
-func (d *drainer) close(h frame.Header) bool {
-	c := d.c
+// recordPeerClose notes the peer's close frame, whose header is h and
+// whose payload (masked as it came) is p, when this side's went first.
+func (c *Conn) recordPeerClose(h frame.Header, p []byte) {
 	var body [frame.MaxControlPayload]byte
-	p := body[:h.Length] // h.Check bounds it
-	if !d.read(func() error { return c.readFull(p) }) {
-		return false
-	}
+	q := body[:copy(body[:], p)]
 	if h.Masked {
-		frame.Mask(h.MaskKey, 0, p)
+		frame.Mask(h.MaskKey, 0, q)
 	}
-	if code, reason, err := frame.ParseClosePayload(p); err == nil {
+	if code, reason, err := frame.ParseClosePayload(q); err == nil {
 		c.setErr(CloseError{Code: code, Reason: reason})
 	}
 	c.r.closeSeen = true
 	c.peerClosed.Store(true)
-	return true
 }
 
 // closeWrite shuts down the sending side of the connection, where the
@@ -149,9 +168,4 @@ func (c *Conn) closeWrite() {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
-}
-
-func isTimeout(err error) bool {
-	var te interface{ Timeout() bool }
-	return errors.As(err, &te) && te.Timeout()
 }

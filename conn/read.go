@@ -35,8 +35,9 @@ type readState struct {
 	// atBoundary is true while waiting for a header with no frame
 	// partly read and no message in progress: a context that ends there
 	// leaves the stream intact.
-	atBoundary bool
-	closeSeen  bool
+	atBoundary  bool
+	closeSeen   bool
+	drainBudget int64 // bytes still to discard while waiting for the peer's close
 
 	// hook says the reader is calling OnPing or OnPong, and lent that a
 	// Close took over the stream meanwhile (see callHook).
