@@ -47,6 +47,9 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 		c.closeTCP()
 		return err
 	}
+	if c.ev != nil {
+		return nil // a Loop reads the answer; OnClose reports the end
+	}
 	return c.awaitClose()
 }
 
@@ -117,7 +120,12 @@ func (c *Conn) failWith(code frame.CloseCode, reason string, err error, drain bo
 			drain = false // the peer will not answer what it did not get
 		}
 	}
-	if drain {
+	switch {
+	case drain && c.ev != nil:
+		c.startDrain() // the Loop reads on for the answer
+		c.ev.beginDrain()
+		return c.loadErr()
+	case drain:
 		c.drainUntilClose()
 	}
 	c.closeTCP()

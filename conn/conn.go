@@ -46,33 +46,35 @@ func (t MessageType) valid() bool { return t == MessageText || t == MessageBinar
 type Conn struct {
 	nc          net.Conn
 	in          input
-	role        frame.Role
 	opts        Options
 	subprotocol string
+	comp        *compression // nil without permessage-deflate
+	ka          *keepalive   // nil without Options.PingInterval
+	ev          *evConn      // the loop's state, while a Loop serves the connection
+
+	role frame.Role
 	// rsv holds the reserved bits negotiated extensions may set, for
 	// frame.Check: RSV1 with permessage-deflate.
-	rsv  frame.RSV
-	comp *compression // nil without permessage-deflate
+	rsv frame.RSV
 
+	// The life cycle: the state, the transitions waiting for OnStateChange
+	// (as from, to), and the channel done returns.
 	state      atomic.Int32
 	stateMu    sync.Mutex
-	pending    [3][2]uint8 // transitions waiting for OnStateChange, as from, to
+	pending    [3][2]uint8
 	npending   uint8
 	delivering bool
-	closedCh   atomic.Pointer[chan struct{}] // see done
+	closedCh   atomic.Pointer[chan struct{}]
 
 	errMu sync.Mutex
 	err   error // why the connection ended; the first cause wins
 
-	// peerClosed is set once the peer's close frame has been handled.
-	peerClosed   atomic.Bool
+	peerClosed   atomic.Bool // the peer's close frame has been handled
 	tcpClosed    atomic.Bool
-	timerMu      sync.Mutex
-	closeTimer   *time.Timer
 	closeExpired atomic.Bool
 	closeReading atomic.Bool // Close is reading for the answer
-
-	ka *keepalive // nil without Options.PingInterval
+	timerMu      sync.Mutex
+	closeTimer   *time.Timer
 
 	r readState
 	w writeState

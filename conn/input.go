@@ -24,6 +24,9 @@ type input struct {
 	r, w int
 	size int        // size of the buffer to take
 	raw  *rawReader // nil: read with net.Conn.Read, and keep the buffer
+	// pooled says an empty buffer goes back to the pool: with a RawConn,
+	// or in a Loop, which waits for the socket itself.
+	pooled bool
 }
 
 // rawReader reads through a syscall.RawConn. RawConn.Read calls fn, bound
@@ -46,6 +49,7 @@ func (c *Conn) initInput(size int, rest []byte) {
 		if rc, err := sc.SyscallConn(); err == nil {
 			in.raw = &rawReader{rc: rc, size: size}
 			in.raw.fn = in.raw.read
+			in.pooled = true
 		}
 	}
 	if len(rest) == 0 {
@@ -61,6 +65,15 @@ func (c *Conn) initInput(size int, rest []byte) {
 		copy(*in.bp, rest)
 	}
 	in.w = len(rest)
+}
+
+// release gives an empty buffer back to the pool, where the connection
+// can wait without one.
+func (in *input) release() {
+	if in.pooled && in.bp != nil && in.r == in.w {
+		putBuf(in.bp)
+		in.bp, in.r, in.w = nil, 0, 0
+	}
 }
 
 // buffered returns how many bytes are read and not consumed.
@@ -83,10 +96,7 @@ func (in *input) consume(n int) {
 		return
 	}
 	in.r, in.w = 0, 0
-	if in.raw != nil && in.bp != nil {
-		putBuf(in.bp) // keeps only buffers of a pooled size
-		in.bp = nil
-	}
+	in.release()
 }
 
 // fill reads from the network until at least n bytes (n <= in.size) are
@@ -115,6 +125,7 @@ func (c *Conn) fill(n int) error {
 		got, _, err := c.recv((*in.bp)[in.w:])
 		in.w += got
 		if err != nil && in.buffered() < n {
+			in.release()
 			return err
 		}
 	}

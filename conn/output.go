@@ -30,6 +30,15 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 		c.w.outp = getBuf(c.w.outSize)
 		c.w.out = (*c.w.outp)[:0:c.w.outSize]
 	}
+	if c.ev != nil {
+		// In a Loop, nothing waits for the socket: the frame joins what
+		// waits, however much that is (bounded by LoopOptions.MaxPending).
+		c.appendFrame(h, p, masked)
+		if h.Opcode != frame.OpClose && c.cork() {
+			return nil
+		}
+		return c.ev.flush()
+	}
 	if len(c.w.out)+h.Size()+len(p) <= cap(c.w.out) {
 		c.w.out = frame.AppendHeader(c.w.out, h)
 		start := len(c.w.out)
@@ -79,10 +88,29 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 	return nil
 }
 
+// appendFrame adds a frame to the output buffer, growing it as needed.
+func (c *Conn) appendFrame(h frame.Header, p []byte, masked bool) {
+	if need := len(c.w.out) + h.Size() + len(p); need > cap(c.w.out) {
+		nb := getBuf(need)
+		n := copy(*nb, c.w.out)
+		putBuf(c.w.outp)
+		c.w.outp, c.w.out = nb, (*nb)[:n]
+	}
+	c.w.out = frame.AppendHeader(c.w.out, h)
+	start := len(c.w.out)
+	c.w.out = append(c.w.out, p...)
+	if masked {
+		frame.Mask(h.MaskKey, 0, c.w.out[start:])
+	}
+}
+
 // flush writes the output buffer, under the frame lock.
 func (c *Conn) flush(ctx context.Context, clean bool) error {
 	if len(c.w.out) == 0 {
 		return nil
+	}
+	if c.ev != nil {
+		return c.ev.flush()
 	}
 	c.armWrite(ctx)
 	n, err := c.nc.Write(c.w.out)

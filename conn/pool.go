@@ -44,8 +44,11 @@ func getBuf(size int) *[]byte {
 	return &b
 }
 
-// putBuf gives a buffer from getBuf back.
+// putBuf gives a buffer from getBuf back; nil is no buffer.
 func putBuf(bp *[]byte) {
+	if bp == nil {
+		return
+	}
 	if i, n := bufClass(len(*bp)); i >= 0 && n == len(*bp) {
 		bufPools[i].Put(bp)
 	}

@@ -294,7 +294,9 @@ func (c *Conn) nextDataFrame(boundary bool) (frame.Header, error) {
 		c.r.atBoundary = boundary
 		h, err := c.readHeader()
 		if err != nil {
-			c.r.remain = -1 // where the next frame starts is unknown
+			if err != errWouldBlock {
+				c.r.remain = -1 // where the next frame starts is unknown
+			}
 			return h, err
 		}
 		c.r.atBoundary = false
@@ -328,13 +330,8 @@ func (c *Conn) beginFrame(h frame.Header) error {
 	// A compressed message is held to its inflated size as it inflates
 	// (messageReader.read); on the wire it may exceed that size a little,
 	// as incompressible data does once coded, but not without bound.
-	if lim := c.opts.ReadLimit; lim >= 0 {
-		if c.r.compressed {
-			lim += lim/8 + 1024
-		}
-		if h.Length > lim-c.r.msgLen {
-			return ErrReadLimit
-		}
+	if lim := c.wireLimit(c.r.compressed); lim >= 0 && h.Length > lim-c.r.msgLen {
+		return ErrReadLimit
 	}
 	c.r.h = h
 	c.r.remain = h.Length
@@ -343,9 +340,24 @@ func (c *Conn) beginFrame(h frame.Header) error {
 	return nil
 }
 
+// wireLimit is the most a message may take on the wire, negative for no
+// limit: the read limit, and for a compressed message, held to the limit
+// as it inflates, an eighth and 1 KiB more, what incompressible data grows
+// by once coded.
+func (c *Conn) wireLimit(compressed bool) int64 {
+	lim := c.opts.ReadLimit
+	if lim >= 0 && compressed {
+		lim += lim/8 + 1024
+	}
+	return lim
+}
+
 // readFailure turns an error from the read path into what the caller gets,
 // failing the connection when the stream can no longer be trusted.
 func (c *Conn) readFailure(ctx context.Context, err error) error {
+	if err == errWouldBlock {
+		return err // in a Loop, at a frame boundary: nothing is lost
+	}
 	if errors.Is(err, ErrKeepalive) && !c.tcpClosed.Load() {
 		return c.failWith(frame.CloseGoingAway, "keepalive timeout", err, false)
 	}
