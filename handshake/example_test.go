@@ -62,7 +62,7 @@ func ExampleAccept() {
 		return
 	}
 	defer server.Close()
-	fmt.Println(res.Request.Target, res.Subprotocol)
+	fmt.Println(res.Request().Target, res.Subprotocol)
 	// Output: /chat chat
 }
 
@@ -101,8 +101,8 @@ func ExampleUpgrade() {
 		}
 		defer close(done)
 		defer c.Close()
-		// From here on the connection speaks WebSocket, read through res.Reader.
-		fmt.Println("server: upgraded", res.Request.Target)
+		// From here on the connection speaks WebSocket, starting with the bytes in res.Rest.
+		fmt.Println("server: upgraded", res.Request().Target)
 	}))
 	defer srv.Close()
 
