@@ -24,6 +24,7 @@ type accepted struct {
 type upgradeRequest struct {
 	o            *ServerOptions
 	method, host string
+	hosts        int // Host lines seen; Upgrade sets host from net/http instead
 	major, minor int
 	tls          bool
 
@@ -39,38 +40,45 @@ type upgradeRequest struct {
 }
 
 // field takes in one header field of the request, whose name is a token compared ASCII
-// case-insensitively; the Host field is not one of those it looks at.
+// case-insensitively.
 func (q *upgradeRequest) field(name, value string) {
-	switch len(name) {
-	case len("Origin"):
-		if equalFoldASCII(name, "origin") {
+	// Most fields are none of these: the first letter tells them apart at once.
+	switch name[0] | 0x20 {
+	case 'h':
+		if tokenIs(name, "host") {
+			if q.hosts == 0 {
+				q.host = value
+			}
+			q.hosts++
+		}
+	case 'u':
+		if tokenIs(name, "upgrade") {
+			q.upgrade = q.upgrade || hasToken(value, "websocket")
+		}
+	case 'c':
+		if tokenIs(name, "connection") {
+			q.connection = q.connection || hasToken(value, "upgrade")
+		}
+	case 'o':
+		if tokenIs(name, "origin") {
 			q.origins++
 			q.origin = value
 		}
-	case len("Upgrade"):
-		if equalFoldASCII(name, "upgrade") {
-			q.upgrade = q.upgrade || hasToken(value, "websocket")
+	case 's':
+		const prefix = "sec-websocket-"
+		if len(name) <= len(prefix) || !tokenIs(name[:len(prefix)], prefix) {
+			return
 		}
-	case len("Connection"):
-		if equalFoldASCII(name, "connection") {
-			q.connection = q.connection || hasToken(value, "upgrade")
-		}
-	case len("Sec-WebSocket-Key"):
-		if equalFoldASCII(name, "sec-websocket-key") {
+		switch name = name[len(prefix):]; {
+		case tokenIs(name, "key"):
 			q.keys++
 			q.key = value
-		}
-	case len("Sec-WebSocket-Version"):
-		if equalFoldASCII(name, "sec-websocket-version") {
+		case tokenIs(name, "version"):
 			q.versions++
 			q.version = value
-		}
-	case len("Sec-WebSocket-Protocol"):
-		if equalFoldASCII(name, "sec-websocket-protocol") {
+		case tokenIs(name, "protocol"):
 			q.protocols(value)
-		}
-	case len("Sec-WebSocket-Extensions"):
-		if equalFoldASCII(name, "sec-websocket-extensions") && q.badExtensions == "" {
+		case tokenIs(name, "extensions") && q.badExtensions == "":
 			// The offers are kept only for a hook to see; without one, the syntax is still checked.
 			offers, err := parseExtensionValue(q.offers, value, q.o.NegotiateExtensions != nil)
 			if err != nil {
@@ -107,42 +115,6 @@ func (q *upgradeRequest) protocols(value string) {
 			}
 		}
 	}
-}
-
-// parse reads a request head string that headScan let through, by the rules of
-// parseRequest, and takes in the fields the checks look at.
-func (q *upgradeRequest) parse(head string) *Error {
-	line, fields := cutLine(skipEmptyLines(head))
-	method, _, major, minor, err := parseRequestLine(line)
-	if err != nil {
-		return malformed(http.StatusBadRequest, "%s", err)
-	}
-	q.method, q.major, q.minor = method, major, minor
-	hosts, host := 0, ""
-	for {
-		if line, fields = cutLine(fields); line == "" {
-			break
-		}
-		name, value, err := fieldLine(line)
-		if err != nil {
-			return malformed(http.StatusBadRequest, "%s", err)
-		}
-		if equalFoldASCII(name, "host") {
-			if hosts == 0 {
-				host = value
-			}
-			hosts++
-			continue
-		}
-		q.field(name, value)
-	}
-	if hosts > 0 {
-		if err := checkHost(hosts, host); err != nil {
-			return err
-		}
-		q.host = host
-	}
-	return nil
 }
 
 // header takes in the fields of h that the checks look at, as net/http read them.
@@ -316,9 +288,9 @@ func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 // refuse ws:// from https pages anyway.
 func sameScheme(scheme string, tls bool) bool {
 	if tls {
-		return equalFoldASCII(scheme, "https")
+		return tokenIs(scheme, "https")
 	}
-	return equalFoldASCII(scheme, "http") || equalFoldASCII(scheme, "https")
+	return tokenIs(scheme, "http") || tokenIs(scheme, "https")
 }
 
 // sameHost reports whether the host of an origin is the request's Host, compared in lower

@@ -136,6 +136,21 @@ func equalFoldASCII(s, t string) bool {
 	return true
 }
 
+// tokenIs reports whether the token s equals lower, made of lower-case letters and '-',
+// ASCII case-insensitively. Setting bit 5 of a token byte gives a lower-case letter or '-'
+// only for that letter, in either case, or for '-'.
+func tokenIs(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func lowerASCII(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
 		return c + ('a' - 'A')

@@ -33,6 +33,9 @@ type headScan struct {
 
 	off   int // where the next line starts
 	lines int // non-empty lines so far, the start line included
+
+	// index, when set, is tried first; it is dropped when it gives up on the head.
+	index *lineIndex
 }
 
 func newHeadScan(lim Limits, request bool) headScan {
@@ -48,6 +51,12 @@ func newHeadScan(lim Limits, request bool) headScan {
 // looked at. It returns the length of the head once b holds all of it, 0 when it needs
 // more bytes, or the error that refuses the head.
 func (s *headScan) scan(b []byte) (int, error) {
+	if s.index != nil {
+		if end := s.index.scan(b, s.max, s.maxHeaders); end >= 0 {
+			return end, nil
+		}
+		s.index = nil
+	}
 	for {
 		i := bytes.IndexByte(b[s.off:], '\n')
 		if i < 0 {

@@ -180,7 +180,9 @@ func accept(c net.Conn, o *ServerOptions, deadline time.Time) (*Result, error) {
 	}
 	bp := headBuffers.Get().(*[]byte)
 	defer headBuffers.Put(bp)
+	var index lineIndex
 	scan := newHeadScan(o.Limits, true)
+	scan.index = &index
 	head, rest, err := receiveHead(c, *bp, &scan, "read request")
 	if err != nil {
 		var ferr *Error
@@ -191,7 +193,13 @@ func accept(c net.Conn, o *ServerOptions, deadline time.Time) (*Result, error) {
 		return nil, err
 	}
 	q := upgradeRequest{o: o, tls: isTLS(c)}
-	if ferr := q.parse(head); ferr != nil {
+	var ferr *Error
+	if scan.index != nil {
+		ferr = q.gather(head, &index)
+	} else {
+		ferr = q.parse(head)
+	}
+	if ferr != nil {
 		return nil, refuse(c, ferr, deadline)
 	}
 	a, ferr := q.check()
