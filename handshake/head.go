@@ -180,7 +180,7 @@ func (h *headReader) readHead(skipEmpty bool) (string, error) {
 }
 
 func (h *headReader) malformed(format string, args ...any) *Error {
-	return fail(h.badStatus, ErrMalformedHead, format, args...)
+	return malformed(h.badStatus, format, args...)
 }
 
 // wrap turns a line error into what ReadRequest and ReadResponse return.
