@@ -90,10 +90,10 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn
 	return openConn(nc, res, frame.RoleServer, co)
 }
 
-// openConn builds the connection on the handshake's buffered reader, never on
-// nc directly: that reader may already hold the peer's first frame.
+// openConn builds the connection on what the handshake read past its head,
+// then nc: those bytes may already hold the peer's first frame.
 func openConn(nc net.Conn, res *handshake.Result, role frame.Role, opts *Options) (*Conn, error) {
-	c := newConn(nc, res.Reader, role, opts)
+	c := newConn(nc, res.Rest, role, opts)
 	if err := c.open(res.Subprotocol, res.Extensions); err != nil {
 		c.fail(err)
 		return nil, err

@@ -1,6 +1,7 @@
 package conn_test
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"fmt"
@@ -52,7 +53,7 @@ func compressedRaw(t testing.TB, offer string, opts *conn.Options) (*conn.Conn, 
 	r := receive(t, ch)
 	require.NoError(t, r.err)
 	t.Cleanup(func() { _ = r.c.CloseNow(); _ = nc.Close() })
-	return r.c, &rawPeer{tb: t, nc: nc, br: res.Reader, mask: true}, res.Extensions
+	return r.c, &rawPeer{tb: t, nc: nc, br: bufio.NewReader(io.MultiReader(bytes.NewReader(res.Rest), nc)), mask: true}, res.Extensions
 }
 
 // deflateRaw compresses msgs as one context-takeover stream with

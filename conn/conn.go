@@ -1,7 +1,6 @@
 package conn
 
 import (
-	"bufio"
 	"crypto/rand"
 	mrand "math/rand/v2"
 	"net"
@@ -80,18 +79,13 @@ type Conn struct {
 	w writeState
 }
 
-// newConn builds a connection in StateConnecting around nc. br is the
-// handshake's reader, or nil when nothing was read from nc: the bytes it
-// holds past the handshake's head are the start of the first frame, and
-// are read before anything else. It does no I/O. role is this endpoint's
-// role.
-func newConn(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Conn {
+// newConn builds a connection in StateConnecting around nc. rest holds the
+// bytes the handshake read past its head, if any: the start of the first
+// frame, read before anything else; they are copied. It does no I/O. role
+// is this endpoint's role.
+func newConn(nc net.Conn, rest []byte, role frame.Role, opts *Options) *Conn {
 	o := opts.withDefaults()
 	c := &Conn{nc: nc, role: role, opts: o}
-	var rest []byte
-	if br != nil && br.Buffered() > 0 {
-		rest, _ = br.Peek(br.Buffered())
-	}
 	c.initInput(bufSize(o.ReadBufferSize), rest)
 	c.initRead()
 	c.initWrite()
@@ -127,15 +121,17 @@ func (c *Conn) fail(err error) error {
 }
 
 // New returns an open connection over nc for a caller that performed the
-// opening handshake itself. br must be the reader the handshake used, so
-// that bytes the peer sent right after it are not lost, or nil when
-// nothing was read from nc. role is this endpoint's role: a client masks
+// opening handshake itself. rest must hold the bytes the handshake read
+// from nc past its head (handshake.Result.Rest, or what a bufio.Reader
+// used for it still buffers), so that what the peer sent right after it is
+// not lost; nil when there are none. New copies them. role is this
+// endpoint's role: a client masks
 // the frames it sends and expects unmasked ones, a server the opposite.
 // No subprotocol and no extension are in use.
 //
 // The connection owns nc from now on and closes it.
-func New(nc net.Conn, br *bufio.Reader, role frame.Role, opts *Options) *Conn {
-	c := newConn(nc, br, role, opts)
+func New(nc net.Conn, rest []byte, role frame.Role, opts *Options) *Conn {
+	c := newConn(nc, rest, role, opts)
 	_ = c.open("", nil) // cannot fail: no extensions
 	return c
 }

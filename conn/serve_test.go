@@ -2,8 +2,10 @@ package conn_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -145,7 +147,7 @@ func rawClient(t testing.TB, rawURL string) (net.Conn, *bufio.Reader) {
 	t.Cleanup(func() { nc.Close() })
 	res, err := handshake.Client(testCtx(t), nc, u, nil)
 	require.NoError(t, err)
-	return nc, res.Reader
+	return nc, bufio.NewReader(io.MultiReader(bytes.NewReader(res.Rest), nc))
 }
 
 func TestServeProtocolError(t *testing.T) {

@@ -311,7 +311,7 @@ func checkAccept(t *testing.T, data []byte, lim handshake.Limits, req *handshake
 	if len(res.Extensions) != 0 || resp.Header.Get("Sec-WebSocket-Extensions") != "" {
 		t.Fatalf("accepted extensions %v without a negotiation hook", res.Extensions)
 	}
-	rest, _ := io.ReadAll(res.Reader)
+	rest, _ := io.ReadAll(io.MultiReader(bytes.NewReader(res.Rest), nc))
 	if tail := data[len(data)-len(rest):]; !bytes.Equal(rest, tail) || !bytes.HasSuffix(data[:len(data)-len(rest)], []byte("\r\n\r\n")) {
 		t.Fatalf("bytes after the head lost: Reader holds %q of %q", rest, data)
 	}

@@ -266,7 +266,7 @@ func checkClient(t *testing.T, data []byte, lim handshake.Limits) {
 	if !reflect.DeepEqual(res.Extensions, exts) {
 		t.Fatalf("extensions %v, the server agreed to %v", res.Extensions, exts)
 	}
-	rest, _ := io.ReadAll(res.Reader)
+	rest, _ := io.ReadAll(io.MultiReader(bytes.NewReader(res.Rest), nc))
 	if tail := answer[len(answer)-len(rest):]; !bytes.Equal(rest, tail) || !bytes.HasSuffix(answer[:len(answer)-len(rest)], []byte("\r\n\r\n")) {
 		t.Fatalf("bytes after the head lost: Reader holds %q of %q", rest, answer)
 	}

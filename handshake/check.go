@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -12,106 +13,273 @@ import (
 
 // accepted is what a successful check decided: what the 101 response says.
 type accepted struct {
-	accept      string // Sec-WebSocket-Accept
+	key         string // Sec-WebSocket-Key, whose accept value the response carries
 	subprotocol string
 	extensions  []Extension
 }
 
-// checkRequest applies the server's rules of RFC 6455, Section 4.2.1 and the options to a
-// request head. It is shared by Accept (a head read by hand) and Upgrade (a head read by
-// net/http), so both refuse the same requests with the same status.
-func checkRequest(req *Request, o *ServerOptions) (*accepted, *Error) {
-	h := req.Header
+// upgradeRequest is what the server's checks look at in a request head, gathered field by
+// field without a header map: from the lines of a head string by [Accept], from net/http's
+// header by [Upgrade]. Strings point into the head; nothing is copied.
+type upgradeRequest struct {
+	o            *ServerOptions
+	method, host string
+	hosts        int // Host lines seen; Upgrade sets host from net/http instead
+	major, minor int
+	tls          bool
+
+	upgrade, connection bool // the tokens "websocket" and "upgrade" were seen
+	versions, keys      int  // Sec-WebSocket-Version and Sec-WebSocket-Key lines
+	version, key        string
+	origins             int
+	origin              string
+	subprotocol         int    // 1 + index in o.Subprotocols of the best one offered; 0 for none
+	badProtocol         string // the first element of Sec-WebSocket-Protocol that is no token
+	badExtensions       string // the first Sec-WebSocket-Extensions value that does not parse
+	offers              []Extension
+}
+
+// field takes in one header field of the request, whose name is a token compared ASCII
+// case-insensitively.
+func (q *upgradeRequest) field(name, value string) {
+	// Most fields are none of these: the first letter tells them apart at once.
+	switch name[0] | 0x20 {
+	case 'h':
+		if tokenIs(name, "host") {
+			if q.hosts == 0 {
+				q.host = value
+			}
+			q.hosts++
+		}
+	case 'u':
+		if tokenIs(name, "upgrade") {
+			q.upgrade = q.upgrade || hasToken(value, "websocket")
+		}
+	case 'c':
+		if tokenIs(name, "connection") {
+			q.connection = q.connection || hasToken(value, "upgrade")
+		}
+	case 'o':
+		if tokenIs(name, "origin") {
+			q.origins++
+			q.origin = value
+		}
+	case 's':
+		const prefix = "sec-websocket-"
+		if len(name) <= len(prefix) || !tokenIs(name[:len(prefix)], prefix) {
+			return
+		}
+		switch name = name[len(prefix):]; {
+		case tokenIs(name, "key"):
+			q.keys++
+			q.key = value
+		case tokenIs(name, "version"):
+			q.versions++
+			q.version = value
+		case tokenIs(name, "protocol"):
+			q.protocols(value)
+		case tokenIs(name, "extensions") && q.badExtensions == "":
+			// The offers are kept only for a hook to see; without one, the syntax is still checked.
+			offers, err := parseExtensionValue(q.offers, value, q.o.NegotiateExtensions != nil)
+			if err != nil {
+				q.badExtensions = value
+			}
+			q.offers = offers
+		}
+	}
+}
+
+func hasToken(value, token string) bool {
+	return httpguts.HeaderValuesContainsToken([]string{value}, token)
+}
+
+// protocols takes in a Sec-WebSocket-Protocol value: comma-separated tokens (RFC 9110,
+// Section 5.6.1), empty elements skipped. RFC 6455, Section 4.1, item 10: the elements "MUST
+// be non-empty strings with characters in the range U+0021 to U+007E not including separator
+// characters". The first of the server's subprotocols that the client offered is selected,
+// so the server's preference order wins. Subprotocol names are compared exactly: RFC 6455,
+// Section 4.1 leaves them to their registrations, which are case-sensitive.
+func (q *upgradeRequest) protocols(value string) {
+	for elem := range strings.SplitSeq(value, ",") {
+		elem = strings.Trim(elem, " \t")
+		if elem == "" || q.badProtocol != "" {
+			continue
+		}
+		if !isToken(elem) {
+			q.badProtocol = elem
+			continue
+		}
+		for i, s := range q.o.Subprotocols {
+			if s == elem && (q.subprotocol == 0 || i < q.subprotocol-1) {
+				q.subprotocol = i + 1
+			}
+		}
+	}
+}
+
+// header takes in the fields of h that the checks look at, as net/http read them.
+func (q *upgradeRequest) header(h http.Header) {
+	for _, name := range checkedFields {
+		for _, v := range h[name] {
+			q.field(name, v)
+		}
+	}
+}
+
+// checkedFields are the canonical keys of the fields the checks look at, but Host.
+var checkedFields = []string{
+	"Upgrade", "Connection", "Sec-Websocket-Version", "Sec-Websocket-Key", "Origin",
+	"Sec-Websocket-Protocol", "Sec-Websocket-Extensions",
+}
+
+// check applies the server's rules of RFC 6455, Section 4.2.1 and the options to the
+// request. Accept (a head read by hand) and Upgrade (a head read by net/http) share it, so
+// both refuse the same requests with the same status.
+func (q *upgradeRequest) check() (accepted, *Error) {
 	// RFC 6455, Section 4.2.1, item 1: "An HTTP/1.1 or higher GET request".
-	if req.Method != http.MethodGet {
-		return nil, fail(http.StatusMethodNotAllowed, ErrBadMethod, "%q", req.Method)
+	if q.method != http.MethodGet {
+		return accepted{}, fail(http.StatusMethodNotAllowed, ErrBadMethod, "%q", q.method)
 	}
 	switch {
-	case req.ProtoMajor != 1:
+	case q.major != 1:
 		// Only HTTP/1.x can be upgraded on this path (RFC 9110, Section 15.6.6: 505 refuses a
 		// major version).
-		return nil, fail(http.StatusHTTPVersionNotSupported, ErrBadHTTPVersion, "HTTP/%d.%d", req.ProtoMajor, req.ProtoMinor)
-	case req.ProtoMinor < 1:
-		return nil, fail(http.StatusBadRequest, ErrBadHTTPVersion, "HTTP/%d.%d", req.ProtoMajor, req.ProtoMinor)
+		return accepted{}, fail(http.StatusHTTPVersionNotSupported, ErrBadHTTPVersion, "HTTP/%d.%d", q.major, q.minor)
+	case q.minor < 1:
+		return accepted{}, fail(http.StatusBadRequest, ErrBadHTTPVersion, "HTTP/%d.%d", q.major, q.minor)
 	}
 	// RFC 6455, Section 4.2.1, item 2: "A |Host| header field containing the server's authority."
-	if req.Host == "" {
-		return nil, fail(http.StatusBadRequest, ErrMissingHost, "")
+	if q.host == "" {
+		return accepted{}, fail(http.StatusBadRequest, ErrMissingHost, "")
 	}
 	// RFC 6455, Section 4.2.1, items 3 and 4: "An |Upgrade| header field containing the value
 	// "websocket", treated as an ASCII case-insensitive value." and "A |Connection| header
 	// field that includes the token "Upgrade", treated as an ASCII case-insensitive value."
 	// A plain GET gets 426, which tells it what to upgrade to.
-	if !httpguts.HeaderValuesContainsToken(h.Values("Upgrade"), "websocket") {
-		return nil, fail(http.StatusUpgradeRequired, ErrNotUpgrade, "Upgrade header lacks %q", "websocket")
+	if !q.upgrade {
+		return accepted{}, fail(http.StatusUpgradeRequired, ErrNotUpgrade, "Upgrade header lacks %q", "websocket")
 	}
-	if !httpguts.HeaderValuesContainsToken(h.Values("Connection"), "upgrade") {
-		return nil, fail(http.StatusUpgradeRequired, ErrNotUpgrade, "Connection header lacks %q", "upgrade")
+	if !q.connection {
+		return accepted{}, fail(http.StatusUpgradeRequired, ErrNotUpgrade, "Connection header lacks %q", "upgrade")
 	}
 	// RFC 6455, Section 4.2.2: if the version "does not match a version understood by the
 	// server, the server MUST abort the WebSocket handshake ... and instead send an appropriate
 	// HTTP error code (such as 426 Upgrade Required) and a |Sec-WebSocket-Version| header field".
 	// Section 11.3.5: the field "MUST NOT appear more than once in an HTTP request."
-	if v := h.Values("Sec-WebSocket-Version"); len(v) != 1 || v[0] != "13" {
-		return nil, fail(http.StatusUpgradeRequired, ErrBadVersion, "%q", v)
+	if q.versions != 1 || q.version != "13" {
+		return accepted{}, fail(http.StatusUpgradeRequired, ErrBadVersion, "%s", count(q.versions, q.version))
 	}
 	// RFC 6455, Section 11.3.1: "The |Sec-WebSocket-Key| header field MUST NOT appear more than
 	// once in an HTTP request."
-	key := h.Values("Sec-WebSocket-Key")
-	if len(key) != 1 || !validKey(key[0]) {
-		return nil, fail(http.StatusBadRequest, ErrBadKey, "%q", key)
+	if q.keys != 1 || !validKey(q.key) {
+		return accepted{}, fail(http.StatusBadRequest, ErrBadKey, "%s", count(q.keys, q.key))
 	}
-	if err := checkOrigin(req, o); err != nil {
-		return nil, err
+	if err := q.checkOrigin(); err != nil {
+		return accepted{}, err
 	}
-	a := &accepted{accept: AcceptKey(key[0])}
-	offered, err := parseTokenList(h.Values("Sec-WebSocket-Protocol"))
-	if err != nil {
-		return nil, fail(http.StatusBadRequest, ErrBadSubprotocol, "%v", err)
+	if q.badProtocol != "" {
+		return accepted{}, fail(http.StatusBadRequest, ErrBadSubprotocol, "invalid token %q", q.badProtocol)
 	}
-	a.subprotocol = selectSubprotocol(o.Subprotocols, offered)
-	offers, err := ParseExtensions(h.Values("Sec-WebSocket-Extensions"))
-	if err != nil {
-		return nil, &Error{Status: http.StatusBadRequest, Err: err}
+	a := accepted{key: q.key}
+	if q.subprotocol > 0 {
+		a.subprotocol = q.o.Subprotocols[q.subprotocol-1]
+	}
+	if q.badExtensions != "" {
+		_, err := parseExtensionValue(nil, q.badExtensions, false)
+		return accepted{}, &Error{Status: http.StatusBadRequest, Err: err}
 	}
 	var ferr *Error
-	if a.extensions, ferr = negotiate(o, offers); ferr != nil {
-		return nil, ferr
+	if a.extensions, ferr = negotiate(q.o, q.offers); ferr != nil {
+		return accepted{}, ferr
 	}
 	return a, nil
+}
+
+// count describes the n values of a field that must appear once, the last being v.
+func count(n int, v string) string {
+	if n == 1 {
+		return strconv.Quote(v)
+	}
+	return fmt.Sprintf("%d values", n)
 }
 
 // checkOrigin applies the origin policy. RFC 6455, Section 4.2.2 lets a server refuse an
 // origin it does not accept with "an appropriate HTTP error code (such as 403 Forbidden)";
 // Section 10.2 explains why: the Origin header is what protects a server from scripts on
 // other sites that a browser runs with its user's credentials.
-func checkOrigin(req *Request, o *ServerOptions) *Error {
-	origins := req.Header.Values("Origin")
-	if o.InsecureSkipOriginCheck || len(origins) == 0 {
+func (q *upgradeRequest) checkOrigin() *Error {
+	if q.o.InsecureSkipOriginCheck || q.origins == 0 {
 		// No Origin: not a browser, which could not have been made to send the request.
 		return nil
 	}
-	if len(origins) > 1 {
-		return fail(http.StatusForbidden, ErrOriginRefused, "%d Origin headers", len(origins))
+	if q.origins > 1 {
+		return fail(http.StatusForbidden, ErrOriginRefused, "%d Origin headers", q.origins)
 	}
-	u, err := url.Parse(origins[0])
-	if err != nil || u.Host == "" {
+	scheme, host, ok := parseOrigin(q.origin)
+	if !ok {
 		// Includes the opaque origin "null" of sandboxed documents and file: pages.
-		return fail(http.StatusForbidden, ErrOriginRefused, "%q", origins[0])
+		return fail(http.StatusForbidden, ErrOriginRefused, "%q", q.origin)
 	}
-	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-	if host == strings.ToLower(req.Host) && sameScheme(scheme, req.TLS) {
+	if sameHost(host, q.host) && sameScheme(scheme, q.tls) {
 		return nil
 	}
-	for _, p := range o.OriginPatterns {
+	scheme, host = strings.ToLower(scheme), strings.ToLower(host)
+	for _, p := range q.o.OriginPatterns {
 		if ok, err := originMatch(p, scheme, host); err != nil {
 			return fail(http.StatusInternalServerError, ErrInvalidOptions, "origin pattern %q: %v", p, err)
 		} else if ok {
 			return nil
 		}
 	}
-	return fail(http.StatusForbidden, ErrOriginRefused, "%q does not match host %q", origins[0], req.Host)
+	return fail(http.StatusForbidden, ErrOriginRefused, "%q does not match host %q", q.origin, q.host)
 }
+
+// parseOrigin returns the scheme and the host[:port] of an origin, as url.Parse reads them,
+// and false for an origin without a host. The usual form, scheme://host[:port] with a
+// plain host name or address, is read without url.Parse and its allocations.
+func parseOrigin(origin string) (scheme, host string, ok bool) {
+	if scheme, host, ok = simpleOrigin(origin); ok {
+		return scheme, host, true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return "", "", false
+	}
+	return u.Scheme, u.Host, true
+}
+
+// simpleOrigin splits an origin of the form scheme "://" name [":" port], where the scheme
+// follows RFC 3986, Section 3.1, name is made of letters, digits, '-' and '.', and port of
+// one or more digits: a form that url.Parse reads as that scheme and that host, whatever
+// the Go version. It reports false for any other form.
+func simpleOrigin(origin string) (scheme, host string, ok bool) {
+	scheme, host, ok = strings.Cut(origin, "://")
+	if !ok || scheme == "" || !isAlpha(scheme[0]) || host == "" {
+		return "", "", false
+	}
+	for i := 1; i < len(scheme); i++ {
+		if c := scheme[i]; !isAlpha(c) && !isDigit(c) && c != '+' && c != '-' && c != '.' {
+			return "", "", false
+		}
+	}
+	name, port, hasPort := strings.Cut(host, ":")
+	if name == "" || (hasPort && port == "") {
+		return "", "", false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !isAlpha(c) && !isDigit(c) && c != '-' && c != '.' {
+			return "", "", false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if !isDigit(port[i]) {
+			return "", "", false
+		}
+	}
+	return scheme, host, true
+}
+
+func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 
 // sameScheme reports whether a page of the origin's scheme may be the server's own. Over
 // TLS only an https page is: a page served over plain http could have been altered on
@@ -120,9 +288,20 @@ func checkOrigin(req *Request, o *ServerOptions) *Error {
 // refuse ws:// from https pages anyway.
 func sameScheme(scheme string, tls bool) bool {
 	if tls {
-		return scheme == "https"
+		return tokenIs(scheme, "https")
 	}
-	return scheme == "http" || scheme == "https"
+	return tokenIs(scheme, "http") || tokenIs(scheme, "https")
+}
+
+// sameHost reports whether the host of an origin is the request's Host, compared in lower
+// case; Host holds only ASCII (httpguts.ValidHostHeader).
+func sameHost(origin, host string) bool {
+	for i := 0; i < len(origin); i++ {
+		if origin[i] >= 0x80 {
+			return strings.ToLower(origin) == strings.ToLower(host)
+		}
+	}
+	return equalFoldASCII(origin, host)
 }
 
 // originMatch matches an origin pattern case-insensitively: a pattern with a scheme
@@ -137,20 +316,6 @@ func originMatch(pattern, scheme, host string) (bool, error) {
 		pattern = ph
 	}
 	return path.Match(pattern, host)
-}
-
-// selectSubprotocol returns the first of the server's subprotocols that the client offered,
-// so the server's preference order wins; "" if none. Subprotocol names are compared
-// exactly: RFC 6455, Section 4.1 leaves them to their registrations, which are case-sensitive.
-func selectSubprotocol(server, offered []string) string {
-	for _, s := range server {
-		for _, c := range offered {
-			if s == c {
-				return s
-			}
-		}
-	}
-	return ""
 }
 
 // negotiate runs the extension hook and checks that it accepted only offered extensions.
@@ -178,24 +343,4 @@ func offered(offers []Extension, name string) bool {
 		}
 	}
 	return false
-}
-
-// parseTokenList parses comma-separated tokens over all values (RFC 9110, Section 5.6.1),
-// skipping empty elements. RFC 6455, Section 4.1, item 10: the elements "MUST be non-empty
-// strings with characters in the range U+0021 to U+007E not including separator characters".
-func parseTokenList(values []string) ([]string, error) {
-	var out []string
-	for _, v := range values {
-		for elem := range strings.SplitSeq(v, ",") {
-			elem = strings.Trim(elem, " \t")
-			if elem == "" {
-				continue
-			}
-			if !isToken(elem) {
-				return nil, fmt.Errorf("invalid token %q", elem)
-			}
-			out = append(out, elem)
-		}
-	}
-	return out, nil
 }

@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -61,8 +60,7 @@ var clientOwnHeaders = []string{
 // set on c, and ctx ending interrupts the I/O; the error then wraps ctx.Err(). On success
 // the deadline on c is cleared; on any error c is closed. If the error came after the response head was read (a refusal, or a
 // response that fails validation), Client returns a Result too, holding only the Request
-// and the Response, so the caller can see the refusal's status and headers; its Reader is
-// over the closed connection.
+// and the Response, so the caller can see the refusal's status and headers.
 func Client(ctx context.Context, c net.Conn, u *url.URL, opts *ClientOptions) (*Result, error) {
 	var o ClientOptions
 	if opts != nil {
@@ -102,7 +100,7 @@ func Client(ctx context.Context, c net.Conn, u *url.URL, opts *ClientOptions) (*
 		if res != nil {
 			// A refused response: its status and headers (WWW-Authenticate, Location, ...)
 			// are the caller's to see. Nothing was agreed.
-			res = &Result{Reader: res.Reader, Request: res.Request, Response: res.Response}
+			res = &Result{Response: res.Response, req: res.req}
 		}
 		return res, err
 	}
@@ -215,15 +213,21 @@ func appendRequest(dst []byte, req *Request) []byte {
 // exchange writes the request and reads and checks the response. Once a response was
 // read, it returns a Result even with an error.
 func exchange(c net.Conn, req *Request, key string, o *ClientOptions) (*Result, error) {
-	if _, err := c.Write(appendRequest(nil, req)); err != nil {
+	bp := headBuffers.Get().(*[]byte)
+	defer headBuffers.Put(bp)
+	if _, err := c.Write(appendRequest((*bp)[:0], req)); err != nil {
 		return nil, wrapIO("write request", err)
 	}
-	br := bufio.NewReaderSize(c, readBufferSize)
-	resp, err := ReadResponse(br, o.Limits)
+	scan := newHeadScan(o.Limits, false)
+	head, rest, err := receiveHead(c, *bp, &scan, "read response")
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Reader: br, Request: req, Response: resp}
+	resp, err := parseResponse(head)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Rest: rest, Response: resp, req: req}
 	return res, checkResponse(res, key, o)
 }
 
@@ -238,7 +242,7 @@ func checkResponse(res *Result, key string, o *ClientOptions) error {
 	// RFC 6455, Section 4.1: "If the status code received from the server is not 101, the
 	// client handles the response per HTTP [RFC2616] procedures."
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fail(resp.StatusCode, ErrBadStatus, "%d %s%s", resp.StatusCode, resp.Reason, readSnippet(res.Reader, h))
+		return fail(resp.StatusCode, ErrBadStatus, "%d %s%s", resp.StatusCode, resp.Reason, readSnippet(res.Rest, h))
 	}
 	// "If the response lacks an |Upgrade| header field or the |Upgrade| header field contains
 	// a value that is not an ASCII case-insensitive match for the value "websocket", the
@@ -290,15 +294,15 @@ func checkResponse(res *Result, key string, o *ClientOptions) error {
 	return nil
 }
 
-// readSnippet returns ": " and the start of a refusal's body, as far as it is already
-// buffered (it usually arrives with the head), or "" if there is none. It never blocks: a
-// server may announce a body and never send it.
-func readSnippet(br *bufio.Reader, h http.Header) string {
+// readSnippet returns ": " and the start of a refusal's body, as far as it came with the
+// head (it usually does), or "" if there is none. It never waits: a server may announce a
+// body and never send it.
+func readSnippet(rest []byte, h http.Header) string {
 	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
 	if err != nil || n <= 0 || h.Get("Transfer-Encoding") != "" {
 		return ""
 	}
-	b, _ := br.Peek(int(min(n, bodySnippet, int64(br.Buffered()))))
+	b := rest[:min(n, bodySnippet, int64(len(rest)))]
 	if len(b) == 0 {
 		return ""
 	}

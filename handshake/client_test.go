@@ -100,9 +100,9 @@ func TestClientRequest(t *testing.T) {
 
 	assert.Equal(t, "b", res.Subprotocol)
 	assert.Equal(t, []handshake.Extension{{Name: "permessage-deflate"}}, res.Extensions)
-	assert.Equal(t, "/room?id=7", res.Request.Target)
-	assert.Equal(t, "example.com", res.Request.Host)
-	assert.Equal(t, r.Header.Get("Sec-WebSocket-Key"), res.Request.Header.Get("Sec-WebSocket-Key"))
+	assert.Equal(t, "/room?id=7", res.Request().Target)
+	assert.Equal(t, "example.com", res.Request().Host)
+	assert.Equal(t, r.Header.Get("Sec-WebSocket-Key"), res.Request().Header.Get("Sec-WebSocket-Key"))
 	assert.Equal(t, 101, res.Response.StatusCode)
 }
 
@@ -132,7 +132,7 @@ func TestClientHost(t *testing.T) {
 			require.NotNil(t, r)
 			assert.Equal(t, tt.host, r.Host)
 			assert.Equal(t, tt.target, r.RequestURI)
-			assert.Equal(t, tt.host, res.Request.Host)
+			assert.Equal(t, tt.host, res.Request().Host)
 		})
 	}
 }
@@ -258,7 +258,8 @@ func TestClientRefusesResponse(t *testing.T) {
 				assert.Equal(t, tt.status, res.Response.StatusCode)
 				assert.Empty(t, res.Subprotocol)
 				assert.Empty(t, res.Extensions)
-				assert.NotNil(t, res.Reader)
+				assert.Empty(t, res.Rest, "no bytes belong to a connection")
+				assert.NotNil(t, res.Request())
 			}
 			require.NotNil(t, <-reqs)
 			assertClosed(t, server)
@@ -287,7 +288,7 @@ func TestClientKeepsBytesAfterHead(t *testing.T) {
 	defer client.Close()
 	require.NotNil(t, <-reqs)
 	got := make([]byte, len(frame))
-	_, err = io.ReadFull(res.Reader, got)
+	_, err = io.ReadFull(afterHead(res, client), got)
 	require.NoError(t, err)
 	assert.Equal(t, frame, string(got))
 }
@@ -340,7 +341,7 @@ func TestClientContext(t *testing.T) {
 		cancel() // neither the cancellation nor the passing deadline may touch the connection now
 		got := make(chan error, 1)
 		go func() {
-			_, err := res.Reader.ReadByte()
+			_, err := afterHead(res, client).Read(make([]byte, 1))
 			got <- err
 		}()
 		time.Sleep(400 * time.Millisecond)
@@ -400,7 +401,7 @@ func TestClientRefusalHeaders(t *testing.T) {
 	require.NotNil(t, res)
 	assert.Equal(t, http.StatusUnauthorized, res.Response.StatusCode)
 	assert.Equal(t, `Basic realm="chat"`, res.Response.Header.Get("WWW-Authenticate"))
-	assert.Equal(t, "example.com", res.Request.Host)
+	assert.Equal(t, "example.com", res.Request().Host)
 	assertClosed(t, server)
 }
 

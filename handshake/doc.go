@@ -2,12 +2,15 @@
 // HTTP/1.1: the server side on a raw net.Conn ([Accept]) or on a request net/http has
 // already read ([Upgrade]), and the client side on an established connection ([Client]).
 //
-// The request and response heads are parsed by hand ([ReadRequest], [ReadResponse]) from a
-// bufio.Reader, within [Limits]; net/http is used only for its Header type and by the
-// [Upgrade] adapter. [Accept] and [Upgrade] share one set of checks, so they refuse the same
-// requests with the same status. The key derivation ([AcceptKey], [NewClientKey]) and the
-// Sec-WebSocket-Extensions grammar ([ParseExtensions], [AppendExtensions]) are exported for
-// the layers above and for fuzzing.
+// The request and response heads are parsed by hand, within [Limits]: [ReadRequest] and
+// [ReadResponse] read them from a bufio.Reader, for callers with a reader of their own and
+// for fuzzing; [Accept] and [Client] read them into a buffer of their own, by the same rules
+// (a differential test and a fuzz target hold Accept to ReadRequest). net/http is used only
+// for its Header type and by the [Upgrade] adapter. [Accept] and [Upgrade] share one set of
+// checks, so they refuse the same requests with the same status. The key derivation
+// ([AcceptKey], [NewClientKey]) and the Sec-WebSocket-Extensions grammar
+// ([ParseExtensions], [AppendExtensions]) are exported for the layers above and for
+// fuzzing.
 //
 // # Conformance
 //
@@ -30,14 +33,26 @@
 //
 // # Buffers and ownership
 //
-// A successful handshake returns a [Result] whose Reader is never nil. The head parsers
-// consume exactly the head, through the empty line that ends it, but the reader may already
-// hold bytes the peer sent right after it: a client may send its first frame in the same
-// packet as its request, and a server its first frame with the 101 response. Those bytes
-// belong to the WebSocket connection, so it must read from Result.Reader, never from the
-// net.Conn directly. For [Upgrade], Reader is the buffered reader net/http hijacked.
+// A head is read into a 4 KiB buffer borrowed from a pool for the duration of the
+// handshake only (a longer head gets a buffer of its own, up to Limits.MaxHeadBytes);
+// Accept writes its 101 response from the same buffer. Nothing in a [Result] points into it.
 //
-// The Request, Response and Extensions in a Result are owned by the caller.
+// The peer may send its first frame in the same packet as its head: a client right after
+// its request, a server right after its 101. The head readers stop at the empty line that
+// ends the head, but a read may bring more: Result.Rest holds a copy of those bytes (nil
+// when there are none, the usual case), owned by the caller. They belong to the WebSocket
+// connection, which must consume them before it reads from the net.Conn; conn does. For
+// [Upgrade], Rest holds what the buffered reader net/http hijacked still held.
+//
+// [Accept] builds no header map: it checks the fields in place and keeps one copy of the
+// head in the Result. [Result.Request] parses that copy, on each call, into a new [Request]
+// with its header map, owned by the caller: a few allocations and about a microsecond,
+// paid only by a server that wants a header the handshake does not look at (Cookie,
+// Authorization, User-Agent). After [Upgrade] it wraps the header net/http read; after
+// [Client] it is the request that was sent.
+//
+// The Response and Extensions in a Result are owned by the caller. On the server side
+// Subprotocol is one of the strings of ServerOptions.Subprotocols.
 //
 // # Errors
 //
@@ -80,6 +95,28 @@
 // several Host headers and invalid header names or values, so that it never reads a head
 // differently from a stricter proxy in front of it (the root of request smuggling). Every
 // browser and WebSocket library sends CRLF.
+//
+// # Performance
+//
+// On the server side the hot path is the raw-connection [Accept]: for a browser's request
+// (14 header lines, a cookie, a permessage-deflate offer) it allocates the Result and the
+// copy of the head, 688 bytes in 2 allocations, where it took 24 allocations and 6.7 KB when
+// it read the head with ReadRequest into a header map; [Upgrade] allocates the Result alone
+// (13 allocations before). The read buffer is pooled because the allocation target needs it:
+// a fresh 4 KiB buffer per handshake would be one more allocation and 4 KiB to clear.
+//
+// Side by side with gobwas/ws's ws.Upgrade on the same canned request over an in-memory
+// net.Conn (CPU time of the benchmark's thread per handshake, 6 runs each, load average 8
+// to 11 on 2 cores): Accept 1.66 us, ws.Upgrade 1.04 us, so Accept is 1.6 times slower; the
+// difference is what ws.Upgrade does not do: the copy of the head for [Result.Request], the
+// syntax checks of every name and value of ReadRequest, the origin policy and the check of
+// Sec-WebSocket-Extensions. Through a real http.Server on loopback, allocations per
+// handshake counting net/http's and the client's: 76 for a handler that hijacks and writes a
+// canned 101, 76 for Upgrade, 84 for gorilla/websocket's Upgrader.Upgrade. Measured with
+//
+//	go test -run '^$' -bench 'Accept$|Upgrade$' -benchmem -count 6 ./handshake
+//
+// and, for the peers, with the same benchmark in a module of its own that requires them.
 //
 // [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 // [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692

@@ -49,6 +49,7 @@ func ExampleAccept() {
 			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"+
 			"Sec-WebSocket-Version: 13\r\n"+
 			"Sec-WebSocket-Protocol: superchat, chat\r\n"+
+			"Cookie: session=42\r\n"+
 			"\r\n")
 		resp, err := http.ReadResponse(bufio.NewReader(client), nil)
 		if err == nil {
@@ -62,8 +63,10 @@ func ExampleAccept() {
 		return
 	}
 	defer server.Close()
-	fmt.Println(res.Request.Target, res.Subprotocol)
-	// Output: /chat chat
+	// Accept checked the head in place; Request builds its header map on demand.
+	req := res.Request()
+	fmt.Println(req.Target, res.Subprotocol, req.Header.Get("Cookie"))
+	// Output: /chat chat session=42
 }
 
 func ExampleClient() {
@@ -101,8 +104,8 @@ func ExampleUpgrade() {
 		}
 		defer close(done)
 		defer c.Close()
-		// From here on the connection speaks WebSocket, read through res.Reader.
-		fmt.Println("server: upgraded", res.Request.Target)
+		// From here on the connection speaks WebSocket, starting with the bytes in res.Rest.
+		fmt.Println("server: upgraded", res.Request().Target)
 	}))
 	defer srv.Close()
 

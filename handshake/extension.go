@@ -3,8 +3,6 @@ package handshake
 import (
 	"fmt"
 	"strings"
-
-	"golang.org/x/net/http/httpguts"
 )
 
 // Extension is one element of a Sec-WebSocket-Extensions list (RFC 6455, Section 9.1):
@@ -85,30 +83,43 @@ func AppendExtensions(dst []byte, exts []Extension) []byte {
 func ParseExtensions(values []string) ([]Extension, error) {
 	var exts []Extension
 	for _, v := range values {
-		p := extParser{s: v}
-		for {
-			p.skipOWS()
-			if p.eof() {
-				break
-			}
-			if p.peek() == ',' {
-				p.i++
-				continue
-			}
-			e, err := p.extension()
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s in %q", ErrBadExtension, err, v)
-			}
-			exts = append(exts, e)
+		var err error
+		if exts, err = parseExtensionValue(exts, v, true); err != nil {
+			return nil, err
 		}
 	}
 	return exts, nil
 }
 
-// extParser scans one header value.
+// parseExtensionValue parses one header value of Sec-WebSocket-Extensions. With collect,
+// it appends the extensions to exts; without, it only checks the syntax and allocates
+// nothing unless it fails.
+func parseExtensionValue(exts []Extension, v string, collect bool) ([]Extension, error) {
+	p := extParser{s: v, collect: collect}
+	for {
+		p.skipOWS()
+		if p.eof() {
+			return exts, nil
+		}
+		if p.peek() == ',' {
+			p.i++
+			continue
+		}
+		e, err := p.extension()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s in %q", ErrBadExtension, err, v)
+		}
+		if collect {
+			exts = append(exts, e)
+		}
+	}
+}
+
+// extParser scans one header value; without collect it keeps no parameter.
 type extParser struct {
-	s string
-	i int
+	s       string
+	i       int
+	collect bool
 }
 
 func (p *extParser) eof() bool  { return p.i >= len(p.s) }
@@ -122,7 +133,7 @@ func (p *extParser) skipOWS() {
 
 func (p *extParser) token() string {
 	start := p.i
-	for !p.eof() && httpguts.IsTokenRune(rune(p.peek())) {
+	for !p.eof() && tokenChars[p.peek()] {
 		p.i++
 	}
 	return p.s[start:p.i]
@@ -153,7 +164,9 @@ func (p *extParser) extension() (Extension, error) {
 		if err != nil {
 			return e, err
 		}
-		e.Params = append(e.Params, param)
+		if p.collect {
+			e.Params = append(e.Params, param)
+		}
 	}
 }
 
@@ -170,14 +183,15 @@ func (p *extParser) param() (ExtensionParam, error) {
 	p.skipOWS()
 	param.HasValue = true
 	if !p.eof() && p.peek() == '"' {
-		v, err := p.quoted()
+		start := p.i
+		v, token, err := p.quoted()
 		if err != nil {
 			return param, err
 		}
 		// RFC 6455, Section 9.1: "When using the quoted-string syntax variant, the value after
 		// quoted-string unescaping MUST conform to the 'token' ABNF."
-		if !isToken(v) {
-			return param, fmt.Errorf("quoted value %q is not a token", v)
+		if !token {
+			return param, fmt.Errorf("quoted value %s is not a token", p.s[start:p.i])
 		}
 		param.Value = v
 		return param, nil
@@ -188,26 +202,33 @@ func (p *extParser) param() (ExtensionParam, error) {
 	return param, nil
 }
 
-// quoted parses a quoted-string (RFC 9110, Section 5.6.4) and returns it unescaped.
-func (p *extParser) quoted() (string, error) {
+// quoted parses a quoted-string (RFC 9110, Section 5.6.4) and reports whether its
+// unescaped value is a token. It returns the value when collecting.
+func (p *extParser) quoted() (v string, token bool, err error) {
 	p.i++ // opening quote
 	var b strings.Builder
+	token = true
+	n := 0
 	for !p.eof() {
 		c := p.peek()
 		p.i++
 		switch c {
 		case '"':
-			return b.String(), nil
+			return b.String(), token && n > 0, nil
 		case '\\':
 			if p.eof() {
-				return "", fmt.Errorf("unterminated escape")
+				return "", false, fmt.Errorf("unterminated escape")
 			}
 			c = p.peek()
 			p.i++
 		}
-		b.WriteByte(c)
+		n++
+		token = token && tokenChars[c]
+		if p.collect {
+			b.WriteByte(c)
+		}
 	}
-	return "", fmt.Errorf("unterminated quoted-string")
+	return "", false, fmt.Errorf("unterminated quoted-string")
 }
 
 // isToken reports whether s is a non-empty token (RFC 9110, Section 5.6.2).
@@ -216,7 +237,7 @@ func isToken(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !httpguts.IsTokenRune(rune(s[i])) {
+		if !tokenChars[s[i]] {
 			return false
 		}
 	}

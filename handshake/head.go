@@ -6,10 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
-	"strings"
-
-	"golang.org/x/net/http/httpguts"
 )
 
 // Limits bound what a peer may make the parser read. A zero field takes its value from
@@ -73,32 +69,11 @@ type Response struct {
 // the first byte, [io.ErrUnexpectedEOF] if it ended inside the head.
 func ReadRequest(r *bufio.Reader, lim Limits) (*Request, error) {
 	h := newHeadReader(r, lim, http.StatusBadRequest, http.StatusRequestHeaderFieldsTooLarge)
-	first, fields, n, err := h.readHead(true)
+	head, err := h.readHead(true)
 	if err != nil {
 		return nil, h.wrap("read request", err)
 	}
-	req, err := parseRequestLine(first)
-	if err != nil {
-		return nil, h.malformed("%s", err.Error())
-	}
-	if req.Header, err = h.parseFields(fields, n); err != nil {
-		return nil, err
-	}
-	// RFC 9112, Section 3.2: "A server MUST respond with a 400 (Bad Request) status code to
-	// any HTTP/1.1 request message that lacks a Host header field and to any that contains
-	// more than one Host header field line or a Host header field with an invalid field value."
-	// A missing Host is left to the handshake checks, which apply to every HTTP version.
-	if hosts := req.Header["Host"]; len(hosts) > 0 {
-		if len(hosts) > 1 {
-			return nil, h.malformed("%d Host headers", len(hosts))
-		}
-		if !httpguts.ValidHostHeader(hosts[0]) {
-			return nil, h.malformed("invalid Host %q", hosts[0])
-		}
-		req.Host = hosts[0]
-		delete(req.Header, "Host")
-	}
-	return req, nil
+	return parseRequest(head)
 }
 
 // ReadResponse reads a response head from r: the status line and the header lines through
@@ -107,18 +82,11 @@ func ReadRequest(r *bufio.Reader, lim Limits) (*Request, error) {
 // [*Error] values carry status 0: nothing is sent back to a server.
 func ReadResponse(r *bufio.Reader, lim Limits) (*Response, error) {
 	h := newHeadReader(r, lim, 0, 0)
-	first, fields, n, err := h.readHead(false)
+	head, err := h.readHead(false)
 	if err != nil {
 		return nil, h.wrap("read response", err)
 	}
-	resp, err := parseStatusLine(first)
-	if err != nil {
-		return nil, h.malformed("%s", err.Error())
-	}
-	if resp.Header, err = h.parseFields(fields, n); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return parseResponse(head)
 }
 
 // headReader reads the lines of one head within the limits.
@@ -181,15 +149,16 @@ func (h *headReader) line() ([]byte, error) {
 }
 
 // readHead reads the lines of a head through the empty line that ends it, within the
-// limits, and returns the start line, the n header lines joined by "\n" and n. The whole head
-// becomes one string, so that the strings parsed from it cost no further allocation.
-func (h *headReader) readHead(skipEmpty bool) (first, fields string, n int, err error) {
+// limits, and returns them as one string, each line terminated by CRLF, less the empty lines
+// skipped before the start line. The whole head becomes one string, so that the strings
+// parsed from it cost no further allocation.
+func (h *headReader) readHead(skipEmpty bool) (string, error) {
 	buf := make([]byte, 0, 1024)
 	lines := 0
 	for {
 		b, err := h.line()
 		if err != nil {
-			return "", "", 0, err
+			return "", err
 		}
 		if len(b) == 0 {
 			if lines == 0 && skipEmpty {
@@ -198,78 +167,20 @@ func (h *headReader) readHead(skipEmpty bool) (first, fields string, n int, err 
 			break
 		}
 		if lines > h.maxHeaders { // the start line is not a header line
-			return "", "", 0, fail(h.largeStatus, ErrHeadTooLarge, "more than %d header lines", h.maxHeaders)
-		}
-		if lines > 0 {
-			buf = append(buf, '\n')
+			return "", fail(h.largeStatus, ErrHeadTooLarge, "more than %d header lines", h.maxHeaders)
 		}
 		buf = append(buf, b...)
+		buf = append(buf, "\r\n"...)
 		lines++
 	}
 	if lines == 0 {
-		return "", "", 0, errNoStartLine
+		return "", errNoStartLine
 	}
-	first, fields, _ = strings.Cut(string(buf), "\n")
-	return first, fields, lines - 1, nil
-}
-
-// parseFields parses n header lines joined by "\n".
-func (h *headReader) parseFields(fields string, n int) (http.Header, error) {
-	hdr := make(http.Header, n)
-	// One backing array for all values; each key's slice gets capacity 1 at first, so an
-	// append for a repeated key copies instead of overwriting the next value.
-	values := make([]string, n)
-	for i := 0; i < n; i++ {
-		var line string
-		line, fields, _ = strings.Cut(fields, "\n")
-		// RFC 9112, Section 5.2: "A server that receives an obs-fold in a request message ...
-		// MUST either reject the message by sending a 400 (Bad Request) ... or replace each
-		// received obs-fold with one or more SP octets". This parser rejects.
-		if line[0] == ' ' || line[0] == '\t' {
-			return nil, h.malformed("obsolete line folding")
-		}
-		name, value, ok := strings.Cut(line, ":")
-		// RFC 9112, Section 5.1: "No whitespace is allowed between the field name and colon."
-		// ValidHeaderFieldName refuses it along with every other non-token byte.
-		if !ok || !httpguts.ValidHeaderFieldName(name) {
-			return nil, h.malformed("invalid header line %q", line)
-		}
-		value = strings.Trim(value, " \t") // OWS around the field value is not part of it
-		if !httpguts.ValidHeaderFieldValue(value) {
-			return nil, h.malformed("invalid value for header %q", name)
-		}
-		key := canonicalKey(name)
-		values[i] = value
-		if prev, ok := hdr[key]; ok {
-			hdr[key] = append(prev, value)
-		} else {
-			hdr[key] = values[i : i+1 : i+1]
-		}
-	}
-	return hdr, nil
-}
-
-// commonKeys are canonical header keys that canonicalKey returns without allocating.
-var commonKeys = []string{
-	"Host", "Upgrade", "Connection", "Origin", "Sec-Websocket-Key", "Sec-Websocket-Version",
-	"Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Sec-Websocket-Accept", "User-Agent",
-	"Accept", "Accept-Encoding", "Accept-Language", "Cache-Control", "Pragma", "Cookie",
-	"Authorization", "Content-Length", "Content-Type", "Date", "Server",
-}
-
-// canonicalKey returns textproto.CanonicalMIMEHeaderKey(name) for a valid field name,
-// from commonKeys when it is one of them.
-func canonicalKey(name string) string {
-	for _, k := range commonKeys {
-		if len(k) == len(name) && strings.EqualFold(k, name) {
-			return k
-		}
-	}
-	return textproto.CanonicalMIMEHeaderKey(name)
+	return string(append(buf, "\r\n"...)), nil
 }
 
 func (h *headReader) malformed(format string, args ...any) *Error {
-	return fail(h.badStatus, ErrMalformedHead, format, args...)
+	return malformed(h.badStatus, format, args...)
 }
 
 // wrap turns a line error into what ReadRequest and ReadResponse return.
@@ -284,66 +195,3 @@ func (h *headReader) wrap(what string, err error) error {
 		return fmt.Errorf("handshake: %s: %w", what, err)
 	}
 }
-
-// parseRequestLine parses "method SP request-target SP HTTP-version" (RFC 9112, Section 3).
-func parseRequestLine(line string) (*Request, error) {
-	method, rest, ok1 := strings.Cut(line, " ")
-	target, proto, ok2 := strings.Cut(rest, " ")
-	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("request line %q", line)
-	}
-	if !httpguts.ValidHeaderFieldName(method) { // a method is a token, as a field name is
-		return nil, fmt.Errorf("method %q", method)
-	}
-	if !validTarget(target) {
-		return nil, fmt.Errorf("request target %q", target)
-	}
-	major, minor, ok := parseProto(proto)
-	if !ok {
-		return nil, fmt.Errorf("HTTP version %q", proto)
-	}
-	return &Request{Method: method, Target: target, ProtoMajor: major, ProtoMinor: minor}, nil
-}
-
-// validTarget accepts the visible ASCII characters a request-target is made of; it
-// leaves the URI grammar to whoever routes on it.
-func validTarget(t string) bool {
-	if t == "" {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if t[i] <= ' ' || t[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// parseStatusLine parses "HTTP-version SP status-code SP [reason-phrase]" (RFC 9112,
-// Section 4); like most clients it also takes a status line without the second SP.
-func parseStatusLine(line string) (*Response, error) {
-	proto, rest, _ := strings.Cut(line, " ")
-	major, minor, ok := parseProto(proto)
-	if !ok {
-		return nil, fmt.Errorf("status line %q", line)
-	}
-	code, reason, hasReason := strings.Cut(rest, " ")
-	if len(code) != 3 || !isDigit(code[0]) || !isDigit(code[1]) || !isDigit(code[2]) || code[0] == '0' {
-		return nil, fmt.Errorf("status code in %q", line)
-	}
-	if hasReason && !httpguts.ValidHeaderFieldValue(reason) {
-		return nil, fmt.Errorf("reason phrase in %q", line)
-	}
-	status := int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
-	return &Response{ProtoMajor: major, ProtoMinor: minor, StatusCode: status, Reason: reason}, nil
-}
-
-// parseProto parses "HTTP/" DIGIT "." DIGIT (RFC 9112, Section 2.3).
-func parseProto(p string) (major, minor int, ok bool) {
-	if len(p) != len("HTTP/1.1") || !strings.HasPrefix(p, "HTTP/") || p[6] != '.' || !isDigit(p[5]) || !isDigit(p[7]) {
-		return 0, 0, false
-	}
-	return int(p[5] - '0'), int(p[7] - '0'), true
-}
-
-func isDigit(b byte) bool { return '0' <= b && b <= '9' }

@@ -14,11 +14,28 @@ const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // encoding of the SHA-1 hash of the key (as sent, not decoded) followed by the RFC's GUID
 // (RFC 6455, Section 4.2.2, item 5.4).
 func AcceptKey(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte(keyGUID))
+	var b [acceptSize]byte
+	return string(appendAcceptKey(b[:0], key))
+}
+
+// acceptSize is the length of a Sec-WebSocket-Accept value: 20 bytes in base64.
+const acceptSize = 28
+
+// appendAcceptKey appends AcceptKey(key) to dst without allocating, but for keys far longer
+// than the 24 bytes of a valid one.
+func appendAcceptKey(dst []byte, key string) []byte {
 	var sum [sha1.Size]byte
-	return base64.StdEncoding.EncodeToString(h.Sum(sum[:0]))
+	var in [128]byte
+	if n := len(key) + len(keyGUID); n <= len(in) {
+		copy(in[copy(in[:], key):], keyGUID)
+		sum = sha1.Sum(in[:n])
+	} else {
+		h := sha1.New()
+		h.Write([]byte(key))
+		h.Write([]byte(keyGUID))
+		h.Sum(sum[:0])
+	}
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
 // NewClientKey returns a fresh Sec-WebSocket-Key. RFC 6455, Section 4.1: "The value of this
@@ -39,7 +56,7 @@ func validKey(key string) bool {
 	if len(key) != 24 {
 		return false
 	}
-	var b [18]byte
-	n, err := base64.StdEncoding.Decode(b[:], []byte(key))
+	var b, k [24]byte
+	n, err := base64.StdEncoding.Decode(b[:], k[:copy(k[:], key)])
 	return err == nil && n == 16
 }

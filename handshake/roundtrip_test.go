@@ -1,6 +1,7 @@
 package handshake_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -38,7 +39,7 @@ func mustURL(tb testing.TB, s string) *url.URL {
 }
 
 // roundTrip runs Client against Accept over a connected pair and checks that both sides
-// agree, and that bytes written right after the handshake reach the other side's Reader.
+// agree, and that bytes written right after the handshake reach the other side.
 func roundTrip(t *testing.T, client, server net.Conn) {
 	t.Helper()
 	defer client.Close()
@@ -56,20 +57,20 @@ func roundTrip(t *testing.T, client, server net.Conn) {
 
 	assert.Equal(t, "chat", cres.Subprotocol, "server preference order wins")
 	assert.Equal(t, "chat", s.res.Subprotocol)
-	assert.Equal(t, "/room?id=7", s.res.Request.Target)
-	assert.Equal(t, "example.com", s.res.Request.Host)
+	assert.Equal(t, "/room?id=7", s.res.Request().Target)
+	assert.Equal(t, "example.com", s.res.Request().Host)
 	assert.Equal(t, 101, cres.Response.StatusCode)
 	assert.Nil(t, s.res.Response)
 
-	// Data in both directions after the handshake goes through the Results' readers.
+	// Data in both directions after the handshake: Rest, then the connection.
 	go func() { _, _ = server.Write([]byte("to-client")) }()
 	got := make([]byte, len("to-client"))
-	_, err = io.ReadFull(cres.Reader, got)
+	_, err = io.ReadFull(afterHead(cres, client), got)
 	require.NoError(t, err)
 	assert.Equal(t, "to-client", string(got))
 	go func() { _, _ = client.Write([]byte("to-server")) }()
 	got = make([]byte, len("to-server"))
-	_, err = io.ReadFull(s.res.Reader, got)
+	_, err = io.ReadFull(afterHead(s.res, server), got)
 	require.NoError(t, err)
 	assert.Equal(t, "to-server", string(got))
 }
@@ -82,6 +83,11 @@ func TestRoundTripPipe(t *testing.T) {
 func TestRoundTripTCP(t *testing.T) {
 	c, s := tcpPair(t)
 	roundTrip(t, c, s)
+}
+
+// afterHead reads what the peer of c sent after the handshake's head: res.Rest, then c.
+func afterHead(res *handshake.Result, c net.Conn) io.Reader {
+	return io.MultiReader(bytes.NewReader(res.Rest), c)
 }
 
 // tcpPair returns both ends of a loopback TCP connection.

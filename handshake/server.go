@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -21,10 +20,6 @@ import (
 
 // DefaultTimeout bounds a server handshake when [ServerOptions.Timeout] is zero.
 const DefaultTimeout = 10 * time.Second
-
-// readBufferSize is the size of the buffered reader Accept and Client create. It only needs
-// to hold a usual head line; longer lines are assembled within Limits.
-const readBufferSize = 4096
 
 // ServerOptions configure [Accept] and [Upgrade]. A nil *ServerOptions means the zero
 // value. The functions only read the options, so one value may serve many handshakes at
@@ -71,25 +66,65 @@ type ServerOptions struct {
 
 // Result is the outcome of a successful handshake.
 type Result struct {
-	// Reader is never nil. It holds the bytes the peer sent after the handshake head, so
-	// the WebSocket connection must read from it, never from the net.Conn directly.
-	Reader *bufio.Reader
-	// Subprotocol is the selected subprotocol, "" for none.
+	// Rest holds the bytes the peer sent right after the head, which the handshake read
+	// along with it: the start of the first frame. It is nil when there are none, the usual
+	// case. The WebSocket connection must consume them before it reads from the net.Conn.
+	// It is a copy, owned by the caller.
+	Rest []byte
+	// Subprotocol is the selected subprotocol, "" for none. On the server side it is one of
+	// the strings of ServerOptions.Subprotocols.
 	Subprotocol string
 	// Extensions are the extensions the server accepted, in the order of its response.
 	Extensions []Extension
-	// Request is, on the server side, the client's request; on the client side, the
-	// request that was sent.
-	Request *Request
 	// Response is the server's response head; nil on the server side.
 	Response *Response
+
+	head string        // Accept: the request head as received
+	tls  bool          // Accept: the request came over TLS
+	hreq *http.Request // Upgrade: the request net/http read
+	req  *Request      // Client: the request sent
+}
+
+// Request returns the request of the handshake: on the server side the client's request,
+// on the client side the request that was sent. After [Accept] it parses the head kept in
+// the Result, on each call, into a new Request the caller owns: the cost of a header map
+// (a few allocations and a microsecond or so), paid only by callers who want a header. After
+// [Upgrade] it returns a new Request over the header net/http read (its Header is that of
+// the http.Request); after [Client], the same Request on each call. It returns nil for a
+// Result not made by a handshake.
+func (r *Result) Request() *Request {
+	switch {
+	case r.req != nil:
+		return r.req
+	case r.hreq != nil:
+		return &Request{
+			Method:     r.hreq.Method,
+			Target:     r.hreq.RequestURI,
+			ProtoMajor: r.hreq.ProtoMajor,
+			ProtoMinor: r.hreq.ProtoMinor,
+			Host:       r.hreq.Host,
+			Header:     r.hreq.Header,
+			TLS:        r.hreq.TLS != nil,
+		}
+	case r.head != "":
+		req, err := parseRequest(r.head)
+		if err != nil {
+			return nil // Accept took only heads that parse (differential_test.go)
+		}
+		req.TLS = r.tls
+		return req
+	}
+	return nil
 }
 
 // Accept performs the server side of the opening handshake on c (RFC 6455, Section 4.2):
-// it reads the request head with [ReadRequest], checks it, and writes the 101 response in
-// one Write. ctx and opts.Timeout bound the handshake (see [ServerOptions.Timeout]): their
-// deadline is set on c and cleared on success, and ctx ending interrupts the I/O, the error
-// then wrapping ctx.Err().
+// it reads the request head, checks it, and writes the 101 response in one Write. It reads
+// and refuses exactly what [ReadRequest] would, with the same statuses, but parses the head
+// in place in a borrowed buffer, without a header map: a successful Accept allocates the
+// Result and one copy of the head, which [Result.Request] parses on demand. ctx and
+// opts.Timeout bound the handshake (see [ServerOptions.Timeout]): their deadline is set on c
+// and cleared on success, and ctx ending interrupts the I/O, the error then wrapping
+// ctx.Err().
 //
 // The checks, in order: method GET (else 405 with Allow: GET), HTTP/1.1 or later (else 400,
 // or 505), a Host (else 400), Upgrade with the token "websocket" and Connection with the
@@ -101,17 +136,16 @@ type Result struct {
 // On a refusal Accept writes an HTTP/1.1 response with a short text body and
 // Connection: close, and returns an [*Error] with that status. On any error c is closed.
 func Accept(ctx context.Context, c net.Conn, opts *ServerOptions) (*Result, error) {
-	o := cloneServerOptions(opts)
+	o := serverOptions(opts)
 	d := deadline.Bound(ctx, o.Timeout, DefaultTimeout)
 	if err := c.SetDeadline(d); err != nil {
 		c.Close()
 		return nil, wrapIO("set deadline", err)
 	}
-	var w deadline.Watch
-	w.Init(c, deadline.Both)
-	w.Arm(ctx)
-	res, err := accept(c, &o, d)
-	if interrupted(ctx, w.Disarm(), err) {
+	var res *Result
+	var err error
+	ended := during(ctx, c, func() { res, err = accept(c, o, d) })
+	if interrupted(ctx, ended, err) {
 		c.Close()
 		return nil, ctxErr(ctx, err)
 	}
@@ -125,13 +159,31 @@ func Accept(ctx context.Context, c net.Conn, opts *ServerOptions) (*Result, erro
 	return res, nil
 }
 
+// during runs f, which does I/O on c, so that ctx ending interrupts it, and reports
+// whether it did. A context that cannot end costs nothing.
+func during(ctx context.Context, c net.Conn, f func()) (ended bool) {
+	if ctx.Done() == nil {
+		f()
+		return false
+	}
+	var w deadline.Watch
+	w.Init(c, deadline.Both)
+	w.Arm(ctx)
+	f()
+	return w.Disarm()
+}
+
 // accept is Accept under its deadline. On error c is closed.
 func accept(c net.Conn, o *ServerOptions, deadline time.Time) (*Result, error) {
 	if ferr := o.validate(); ferr != nil {
 		return nil, refuse(c, ferr, deadline)
 	}
-	br := bufio.NewReaderSize(c, readBufferSize)
-	req, err := ReadRequest(br, o.Limits)
+	bp := headBuffers.Get().(*[]byte)
+	defer headBuffers.Put(bp)
+	var index lineIndex
+	scan := newHeadScan(o.Limits, true)
+	scan.index = &index
+	head, rest, err := receiveHead(c, *bp, &scan, "read request")
 	if err != nil {
 		var ferr *Error
 		if errors.As(err, &ferr) {
@@ -140,16 +192,25 @@ func accept(c net.Conn, o *ServerOptions, deadline time.Time) (*Result, error) {
 		c.Close()
 		return nil, err
 	}
-	req.TLS = isTLS(c)
-	a, ferr := checkRequest(req, o)
+	q := upgradeRequest{o: o, tls: isTLS(c)}
+	var ferr *Error
+	if scan.index != nil {
+		ferr = q.gather(head, &index)
+	} else {
+		ferr = q.parse(head)
+	}
 	if ferr != nil {
 		return nil, refuse(c, ferr, deadline)
 	}
-	if _, err := c.Write(appendSwitching(nil, a, o.Header)); err != nil {
+	a, ferr := q.check()
+	if ferr != nil {
+		return nil, refuse(c, ferr, deadline)
+	}
+	if _, err := c.Write(appendSwitching((*bp)[:0], &a, o.Header)); err != nil {
 		c.Close()
 		return nil, wrapIO("write response", err)
 	}
-	return &Result{Reader: br, Subprotocol: a.subprotocol, Extensions: a.extensions, Request: req}, nil
+	return &Result{Rest: rest, Subprotocol: a.subprotocol, Extensions: a.extensions, head: head, tls: q.tls}, nil
 }
 
 // isTLS reports whether c is a TLS connection, whose requests come from https origins.
@@ -182,12 +243,14 @@ func ctxErr(ctx context.Context, err error) error {
 	return fmt.Errorf("handshake: %w (%w)", cause, err)
 }
 
-func cloneServerOptions(opts *ServerOptions) ServerOptions {
-	var o ServerOptions
-	if opts != nil {
-		o = *opts
+// noServerOptions stands for nil options. Nothing writes to it.
+var noServerOptions ServerOptions
+
+func serverOptions(opts *ServerOptions) *ServerOptions {
+	if opts == nil {
+		return &noServerOptions
 	}
-	return o
+	return opts
 }
 
 // serverOwnHeaders are the response fields the handshake writes itself.
@@ -237,6 +300,9 @@ func checkExtraHeader(h http.Header, own []string) error {
 // appendHeaderLines appends h as header lines, keys sorted so the output is stable, but
 // for the keys that match one of skip (ASCII case-insensitive).
 func appendHeaderLines(dst []byte, h http.Header, skip []string) []byte {
+	if len(h) == 0 {
+		return dst
+	}
 	keys := make([]string, 0, len(h))
 	for k := range h {
 		if !slices.ContainsFunc(skip, func(s string) bool { return strings.EqualFold(s, k) }) {
@@ -262,7 +328,9 @@ func appendField(dst []byte, name, value string) []byte {
 // appendSwitching appends the 101 response of RFC 6455, Section 4.2.2, item 5.
 func appendSwitching(dst []byte, a *accepted, extra http.Header) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"...)
-	dst = appendField(dst, "Sec-WebSocket-Accept", a.accept)
+	dst = append(dst, "Sec-WebSocket-Accept: "...)
+	dst = appendAcceptKey(dst, a.key)
+	dst = append(dst, "\r\n"...)
 	if a.subprotocol != "" {
 		dst = appendField(dst, "Sec-WebSocket-Protocol", a.subprotocol)
 	}

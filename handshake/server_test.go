@@ -282,7 +282,9 @@ func TestAcceptAccepts(t *testing.T) {
 			assert.Equal(t, rfcAccept, x.resp.Header.Get("Sec-WebSocket-Accept"))
 			assert.Empty(t, x.resp.Header.Values("Sec-WebSocket-Protocol"))
 			assert.Empty(t, x.resp.Header.Values("Sec-WebSocket-Extensions"))
-			require.NotNil(t, x.res.Reader)
+			assert.Nil(t, x.res.Rest, "nothing came after the head")
+			require.NotNil(t, x.res.Request())
+			assert.Equal(t, "GET", x.res.Request().Method)
 		})
 	}
 }
@@ -350,7 +352,7 @@ func TestAcceptNoSubprotocolInCommon(t *testing.T) {
 }
 
 // TestAcceptKeepsBytesAfterHead sends the request and the first frame in one write: the
-// frame must come out of Result.Reader.
+// frame must come out of Result.Rest, or the connection after it.
 func TestAcceptKeepsBytesAfterHead(t *testing.T) {
 	frame := []byte{0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58} // RFC 6455, Section 5.7
 	for _, tr := range []struct {
@@ -369,7 +371,7 @@ func TestAcceptKeepsBytesAfterHead(t *testing.T) {
 			s := <-srv
 			require.NoError(t, s.err)
 			got := make([]byte, len(frame))
-			_, err = io.ReadFull(s.res.Reader, got)
+			_, err = io.ReadFull(afterHead(s.res, server), got)
 			require.NoError(t, err)
 			assert.Equal(t, frame, got)
 		})
@@ -424,7 +426,7 @@ func TestAcceptClearsDeadline(t *testing.T) {
 	// rather than fail: send the byte only after the handshake timeout has elapsed.
 	got := make(chan error, 1)
 	go func() {
-		_, err := s.res.Reader.ReadByte()
+		_, err := afterHead(s.res, server).Read(make([]byte, 1))
 		got <- err
 	}()
 	time.Sleep(300 * time.Millisecond)

@@ -1,10 +1,12 @@
 package handshake
 
 import (
-	"duplex/internal/deadline"
+	"bytes"
 	"net"
 	"net/http"
 	"time"
+
+	"duplex/internal/deadline"
 )
 
 // Upgrade performs the server side of the opening handshake for a request net/http has
@@ -14,29 +16,22 @@ import (
 // On a refusal it writes the response through w (no hijack) and returns an [*Error] with
 // its status. Otherwise it hijacks the connection, writes the 101 response on it in one
 // Write under a deadline of opts.Timeout (then cleared, along with any deadline the
-// http.Server had set), and returns the connection and a [Result] whose Reader is the
-// hijacked buffered reader: bytes the client sent after the request are not lost.
+// http.Server had set), and returns the connection and a [Result] whose Rest holds what the
+// hijacked buffered reader held: bytes the client sent after the request are not lost.
 //
 // If w cannot be hijacked, Upgrade answers 500 and returns an error wrapping
 // [ErrNotHijackable]. After a failure past the hijack the connection is closed.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.Conn, *Result, error) {
-	o := cloneServerOptions(opts)
-	req := &Request{
-		Method:     r.Method,
-		Target:     r.RequestURI,
-		ProtoMajor: r.ProtoMajor,
-		ProtoMinor: r.ProtoMinor,
-		Host:       r.Host,
-		Header:     r.Header,
-		TLS:        r.TLS != nil,
-	}
+	o := serverOptions(opts)
 	ferr := o.validate()
 	if ferr == nil {
 		ferr = checkHeadSize(r, o.Limits)
 	}
-	var a *accepted
+	var a accepted
 	if ferr == nil {
-		a, ferr = checkRequest(req, &o)
+		q := upgradeRequest{o: o, method: r.Method, major: r.ProtoMajor, minor: r.ProtoMinor, host: r.Host, tls: r.TLS != nil}
+		q.header(r.Header)
+		a, ferr = q.check()
 	}
 	if ferr != nil {
 		refuseHTTP(w, ferr)
@@ -52,7 +47,9 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.C
 		c.Close()
 		return nil, nil, wrapIO("set deadline", err)
 	}
-	if _, err := c.Write(appendSwitching(nil, a, o.Header)); err != nil {
+	bp := headBuffers.Get().(*[]byte)
+	defer headBuffers.Put(bp)
+	if _, err := c.Write(appendSwitching((*bp)[:0], &a, o.Header)); err != nil {
 		c.Close()
 		return nil, nil, wrapIO("write response", err)
 	}
@@ -60,7 +57,13 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.C
 		c.Close()
 		return nil, nil, wrapIO("clear deadline", err)
 	}
-	return c, &Result{Reader: brw.Reader, Subprotocol: a.subprotocol, Extensions: a.extensions, Request: req}, nil
+	res := &Result{Subprotocol: a.subprotocol, Extensions: a.extensions, hreq: r}
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Bytes the client sent after its request, which net/http read with it.
+		res.Rest, _ = brw.Reader.Peek(n)
+		res.Rest = bytes.Clone(res.Rest)
+	}
+	return c, res, nil
 }
 
 // checkHeadSize refuses a head net/http read that Accept would have refused as too large:

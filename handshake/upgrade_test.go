@@ -44,7 +44,7 @@ func dialServer(t *testing.T, srv *httptest.Server) net.Conn {
 }
 
 // TestUpgradeKeepsBytesAfterHead sends the request and a first frame in one write: the
-// frame, already buffered by net/http, must come out of Result.Reader.
+// frame, already buffered by net/http, must come out of Result.Rest or the connection.
 func TestUpgradeKeepsBytesAfterHead(t *testing.T) {
 	srv, ch := upgradeServer(t, &handshake.ServerOptions{Subprotocols: []string{"chat"}, Header: http.Header{"X-Server": {"duplex"}}})
 	c := dialServer(t, srv)
@@ -60,9 +60,9 @@ func TestUpgradeKeepsBytesAfterHead(t *testing.T) {
 	require.NoError(t, u.err)
 	defer u.conn.Close()
 	assert.Equal(t, "chat", u.res.Subprotocol)
-	assert.Equal(t, "/chat", u.res.Request.Target)
+	assert.Equal(t, "/chat", u.res.Request().Target)
 	got := make([]byte, len(frame))
-	_, err := io.ReadFull(u.res.Reader, got)
+	_, err := io.ReadFull(afterHead(u.res, u.conn), got)
 	require.NoError(t, err)
 	assert.Equal(t, frame, string(got))
 }
@@ -79,7 +79,7 @@ func TestUpgradeClientRoundTrip(t *testing.T) {
 	_, err = u.conn.Write([]byte("ping"))
 	require.NoError(t, err)
 	got := make([]byte, 4)
-	_, err = io.ReadFull(res.Reader, got)
+	_, err = io.ReadFull(afterHead(res, c), got)
 	require.NoError(t, err)
 	assert.Equal(t, "ping", string(got))
 }

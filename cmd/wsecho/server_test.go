@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -122,11 +123,12 @@ func TestEchoInvalidUTF8FailsFast(t *testing.T) {
 	}
 
 	require.NoError(t, nc.SetReadDeadline(time.Now().Add(waitTimeout)))
+	br := bufio.NewReader(io.MultiReader(bytes.NewReader(res.Rest), nc))
 	for {
-		h, err := frame.ReadHeader(res.Reader)
+		h, err := frame.ReadHeader(br)
 		require.NoError(t, err)
 		payload := make([]byte, h.Length)
-		_, err = io.ReadFull(res.Reader, payload)
+		_, err = io.ReadFull(br, payload)
 		require.NoError(t, err)
 		if h.Opcode != frame.OpClose {
 			continue // the echo of the valid start may come first
