@@ -228,3 +228,45 @@ func (s *Idle) Wait() (closed int, shortest time.Duration) {
 	}
 	return closed, shortest
 }
+
+// CheckHeadLimits sends request heads at and around the handshake's default
+// limits (handshake.DefaultLimits: 8 KiB, 64 lines) to a server at addr, one
+// connection each, and fails t unless: every head over 8 KiB gets 431 and
+// a closed connection, on the WebSocket endpoint wsPath and on plainPath
+// alike; a WebSocket handshake of over 64 lines gets 431 too; and a head of
+// exactly 8 KiB or 64 lines is served (101 on wsPath, 200 on plainPath).
+func CheckHeadLimits(t *testing.T, addr, wsPath, plainPath string) {
+	t.Helper()
+	const tooLarge = http.StatusRequestHeaderFieldsTooLarge
+	ws := UpgradeFields
+	for _, tc := range []struct {
+		name   string
+		head   string
+		status int
+	}{
+		{"ws-1MiB", Head(t, addr, wsPath, 1<<20, ws...), tooLarge},
+		{"ws-20000-lines", HeadLines(addr, wsPath, 20000, ws...), tooLarge},
+		{"ws-8KiB+1", Head(t, addr, wsPath, 8<<10+1, ws...), tooLarge},
+		{"ws-8KiB", Head(t, addr, wsPath, 8<<10, ws...), http.StatusSwitchingProtocols},
+		// Host and the four handshake fields count: 5 + 60 = 65 lines.
+		{"ws-65-lines", HeadLines(addr, wsPath, 60, ws...), tooLarge},
+		{"ws-64-lines", HeadLines(addr, wsPath, 59, ws...), http.StatusSwitchingProtocols},
+		{"plain-1MiB", Head(t, addr, plainPath, 1<<20), tooLarge},
+		{"plain-8KiB+1", Head(t, addr, plainPath, 8<<10+1), tooLarge},
+		{"plain-8KiB", Head(t, addr, plainPath, 8<<10), http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Send(addr, tc.head, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if r.Status != tc.status {
+				t.Errorf("status %d, want %d", r.Status, tc.status)
+			}
+			if tc.status == tooLarge && !r.Closed(time.Minute) {
+				t.Error("the connection is still open after 431")
+			}
+		})
+	}
+}
