@@ -68,7 +68,9 @@ func TestServerPrintsClientsAndBroadcastsStdin(t *testing.T) {
 	}
 
 	// A client joins the broadcast once the server has registered it,
-	// which verbose mode reports.
+	// which verbose mode reports. Numbers are given as connections are
+	// accepted, but handlers register in any order: wait for each.
+	waitFor(t, errb, "[1] connected")
 	waitFor(t, errb, "[2] connected")
 	require.NoError(t, clients[0].WriteMessage(ctx, conn.MessageText, []byte("from a client")))
 	_, err := feed.Write([]byte("to all\n"))
