@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,18 +24,9 @@ var listening = regexp.MustCompile(`msg="chat: listening" addr=(\S+)`)
 func TestBinary(t *testing.T) {
 	bin := servertest.Build(t, "duplex/cmd/chat")
 
-	t.Run("help-exits-0", func(t *testing.T) {
-		out, err := exec.Command(bin, "-h").CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		assert.Contains(t, string(out), "usage: chat [flags]")
-		assert.Contains(t, string(out), "-ping-interval")
-	})
-	t.Run("bad-usage-exits-2", func(t *testing.T) {
-		out, err := exec.Command(bin, "-idle-timeout", "0").CombinedOutput()
-		var ee *exec.ExitError
-		require.ErrorAs(t, err, &ee)
-		assert.Equal(t, 2, ee.ExitCode())
-		assert.Contains(t, string(out), "-idle-timeout 0s: must be positive")
+	t.Run("usage", func(t *testing.T) {
+		servertest.CheckUsage(t, bin, "usage: chat [flags]", []string{"-allowed-hosts", "-ping-interval", "-idle-timeout"},
+			[]string{"-idle-timeout", "0"}, "-idle-timeout 0s: must be positive")
 	})
 	t.Run("idle-http-connections-closed", func(t *testing.T) { testIdleConnections(t, bin) })
 	t.Run("large-heads-431", func(t *testing.T) {

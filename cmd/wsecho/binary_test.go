@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
 	"regexp"
 	"testing"
 	"time"
@@ -21,18 +20,9 @@ var listening = regexp.MustCompile(`msg=listening addr=ws://(\S+)`)
 func TestBinary(t *testing.T) {
 	bin := servertest.Build(t, "duplex/cmd/wsecho")
 
-	t.Run("help-exits-0", func(t *testing.T) {
-		out, err := exec.Command(bin, "-h").CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		assert.Contains(t, string(out), "usage: wsecho")
-		assert.Contains(t, string(out), "-read-limit")
-	})
-	t.Run("bad-usage-exits-2", func(t *testing.T) {
-		out, err := exec.Command(bin, "-read-limit", "0").CombinedOutput()
-		var ee *exec.ExitError
-		require.ErrorAs(t, err, &ee)
-		assert.Equal(t, 2, ee.ExitCode())
-		assert.Contains(t, string(out), "-read-limit 0: must be positive")
+	t.Run("usage", func(t *testing.T) {
+		servertest.CheckUsage(t, bin, "usage: wsecho", []string{"-read-limit", "-ping-interval", "-write-timeout"},
+			[]string{"-read-limit", "0"}, "-read-limit 0: must be positive")
 	})
 	t.Run("idle-http-connections-closed", func(t *testing.T) { testIdleConnections(t, bin) })
 	t.Run("large-heads-431", func(t *testing.T) {

@@ -8,6 +8,7 @@ package servertest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -123,5 +124,29 @@ func (p *Process) Stop(timeout time.Duration) error {
 		return p.err
 	case <-time.After(timeout):
 		return context.DeadlineExceeded
+	}
+}
+
+// CheckUsage runs bin -h, which must print usage (and the usage of every
+// flag in flags) and exit 0, and bin with the bad command line bad, which
+// must say why (badMsg) and exit 2.
+func CheckUsage(t *testing.T, bin, usage string, flags []string, bad []string, badMsg string) {
+	t.Helper()
+	out, err := exec.Command(bin, "-h").CombinedOutput()
+	if err != nil {
+		t.Errorf("%s -h: %v, want exit status 0\n%s", bin, err, out)
+	}
+	for _, want := range append([]string{usage}, flags...) {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("%s -h does not print %q:\n%s", bin, want, out)
+		}
+	}
+	out, err = exec.Command(bin, bad...).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Errorf("%s %q: %v, want exit status 2", bin, bad, err)
+	}
+	if !strings.Contains(string(out), badMsg) {
+		t.Errorf("%s %q does not say %q:\n%s", bin, bad, badMsg, out)
 	}
 }
