@@ -30,8 +30,16 @@ type Config struct {
 	MaxConnsPerIP int
 	// JoinTimeout is how long a new connection may wait before joining; then it is closed with 1008. Default 30s.
 	JoinTimeout time.Duration
-	// WriteTimeout bounds one message write; a client whose write takes longer is dropped. Default 10s.
+	// WriteTimeout bounds one message write, and every write to the network (conn.Options.WriteTimeout,
+	// so pongs and close frames too); a client whose write takes longer is dropped. Default 10s.
 	WriteTimeout time.Duration
+	// PingInterval turns on keepalive (conn.Options.PingInterval): a client that has sent nothing for this
+	// long is pinged, and one that sends nothing, not even the pong, within PongTimeout is disconnected
+	// and leaves its room, as a client whose host vanished without closing its connection must.
+	// Default 30s; a negative value turns keepalive off.
+	PingInterval time.Duration
+	// PongTimeout is how long keepalive waits for a sign of life after a ping. Default: PingInterval.
+	PongTimeout time.Duration
 	// OriginPatterns lists the hosts (path.Match patterns such as "*.example.com" or "localhost:*") whose pages
 	// may connect besides the server's own; by default only a page served by this host may (same origin), which
 	// keeps other sites' pages from using a visitor's browser to join (RFC 6455, Section 10.2).
@@ -81,6 +89,14 @@ func (c *Config) withDefaults() Config {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = 30 * time.Second
+	} else if cfg.PingInterval < 0 {
+		cfg.PingInterval = 0
+	}
+	if cfg.PongTimeout < 0 {
+		cfg.PongTimeout = 0 // conn's default: PingInterval
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -33,8 +33,14 @@ func NewServer(cfg *Config) *Server {
 				OriginPatterns:          c.OriginPatterns,
 				InsecureSkipOriginCheck: c.InsecureSkipOriginCheck,
 			},
-			// The limit is checked from the frame header, before the payload is read (1009).
-			Options: conn.Options{ReadLimit: c.MaxMessageSize},
+			// The limit is checked from the frame header, before the payload is read (1009). Keepalive
+			// fails a silent client's reads, so the hub removes it from its room like any ended client.
+			Options: conn.Options{
+				ReadLimit:    c.MaxMessageSize,
+				PingInterval: c.PingInterval,
+				PongTimeout:  c.PongTimeout,
+				WriteTimeout: c.WriteTimeout,
+			},
 		},
 		mux: http.NewServeMux(),
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -305,4 +306,79 @@ func TestServerStalledReaderOverTCP(t *testing.T) {
 	t.Logf("dropped after %d messages", sent)
 	assert.Equal(t, []bool{true, true}, sawLeft, "the others are told the stuck client left")
 	assert.Equal(t, int64(1), srv.Hub().Stats().SlowDropped, "dropped after %d messages", sent)
+}
+
+// pump reads c on a goroutine of its own, as a browser does, so that c answers pings, and hands over each
+// event; the channel closes when the connection ends. The goroutine ends with the test.
+func pump(t testing.TB, c *conn.Conn) <-chan chat.Event {
+	t.Helper()
+	events := make(chan chat.Event, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(events)
+		for {
+			_, b, err := c.ReadMessage(context.Background())
+			if err != nil {
+				return
+			}
+			if ev, err := jsonEvent(b); err == nil {
+				events <- ev
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = c.CloseNow()
+		<-done
+	})
+	return events
+}
+
+// nextOf returns the next event of kind k from events, failing the test if the connection ends first.
+func nextOf(t testing.TB, events <-chan chat.Event, k chat.Kind) chat.Event {
+	t.Helper()
+	timeout := time.After(wait)
+	for {
+		select {
+		case ev, ok := <-events:
+			require.True(t, ok, "the connection ended before a %s event", k)
+			if ev.Type == k {
+				return ev
+			}
+		case <-timeout:
+			require.FailNow(t, "no event", "no %s event within %v", k, wait)
+		}
+	}
+}
+
+// TestServerKeepaliveRemovesSilentMember: a member whose client stops reading answers none of the
+// server's pings; keepalive ends its connection and the room sees it leave, while a member whose client
+// keeps reading (so its pongs go out) stays for many intervals.
+func TestServerKeepaliveRemovesSilentMember(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	// A long pong timeout keeps the reading member safe on a loaded machine; the silent one is still
+	// removed within about a second.
+	srv, hs := startServer(t, &chat.Config{PingInterval: interval, PongTimeout: time.Second})
+	ada := dial(t, wsURL(hs), nil)
+	events := pump(t, ada)
+	write(t, ada, chat.Event{Type: chat.KindJoin, Nick: "ada"})
+	nextOf(t, events, chat.KindWelcome)
+
+	bob := dial(t, wsURL(hs), nil)
+	write(t, bob, chat.Event{Type: chat.KindJoin, Nick: "bob"})
+	readOf(t, bob, chat.KindWelcome)
+	// bob now neither reads nor sends.
+	for nextOf(t, events, chat.KindJoined).Nick != "bob" {
+	}
+	assert.Equal(t, "bob", nextOf(t, events, chat.KindLeft).Nick, "keepalive removed the silent member")
+	assert.Equal(t, []string{"ada"}, nextOf(t, events, chat.KindPresence).Users)
+	assert.Eventually(t, func() bool { return srv.Hub().Stats().ConnectionsActive == 1 }, wait, tick)
+	// The server sent 1001 (going away) and closed TCP; a reset may overtake the close frame.
+	assert.Contains(t, []frame.CloseCode{frame.CloseGoingAway, frame.CloseAbnormal}, closeStatus(t, bob).Code)
+
+	// Fifteen intervals, each with a ping answered by ada's reader.
+	time.Sleep(15 * interval)
+	write(t, ada, chat.Event{Type: chat.KindSend, Text: "still here"})
+	assert.Equal(t, "still here", nextOf(t, events, chat.KindMessage).Text)
+	assert.Equal(t, int64(1), srv.Hub().Stats().ConnectionsActive)
 }

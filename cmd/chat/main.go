@@ -2,10 +2,31 @@
 // counters, from one binary with the page embedded.
 //
 //	go run ./cmd/chat                # http://localhost:8080
-//	go run ./cmd/chat -addr :9000 -origins 'chat.example.com' -history 200
+//	go run ./cmd/chat -addr :9000 -allowed-hosts chat.example.com -origins 'chat.example.com' -history 200
+//
+// `chat -h` lists the flags; chat/README.md describes them with the protocol.
+//
+// # Hostile clients
+//
+// The defaults bound what a client can hold. A request head over 8 KiB gets 431, on every path, and
+// one of over 64 lines too on the WebSocket endpoint, as the handshake's limits say; a client has 10
+// seconds to send its head and each response must be written within -write-timeout (10 s); a keep-alive
+// HTTP connection waiting for its next request is closed after -idle-timeout (1 min). These deadlines of
+// net/http end with the WebSocket handshake: an open chat connection has its own write timeout
+// (-write-timeout, on every write) and keepalive instead: a client silent for -ping-interval (30 s) is
+// pinged and dropped, leaving its room, if nothing arrives within -pong-timeout (by default the interval
+// again).
+//
+// A page from another origin may not connect (403) unless -origins lists it. Against DNS rebinding,
+// where a page of the attacker's name is served by this server and passes that check, -allowed-hosts
+// lists the Host names the server answers for; any other gets 421. Without it, a server listening on a
+// loopback address (the default, localhost:8080) answers for localhost names and loopback addresses only,
+// which is all a browser on this machine uses, and a server listening on any other address answers for
+// any host and says so in its log: set -allowed-hosts there.
 //
 // SIGINT or SIGTERM shuts it down gracefully: every client receives what was already sent to it, then a
-// close frame with 1001 (going away).
+// close frame with 1001 (going away). The exit status is 0 after a shutdown or -h, 1 when serving failed,
+// and 2 for a bad command line.
 package main
 
 import (
@@ -20,72 +41,37 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"duplex/chat"
+	"duplex/handshake"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "chat:", err)
-		}
+	err := run(ctx, os.Args[1:], os.Stderr, nil)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
 		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "chat:", err)
+		os.Exit(1)
 	}
 }
 
-// options are the command line's settings.
-type options struct {
-	addr            string
-	logFormat       string
-	logLevel        slog.Level
-	shutdownTimeout time.Duration
-	cfg             chat.Config
-}
+// netHTTPHeadSlack is how many bytes net/http reads beyond
+// http.Server.MaxHeaderBytes before it refuses a request head with 431 (its
+// "bufio slop", Go 1.26).
+const netHTTPHeadSlack = 4096
 
-func parseFlags(args []string, stderr io.Writer) (*options, error) {
-	var o options
-	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.addr, "addr", "localhost:8080", "address to listen on (host:port; :8080 for every interface)")
-	origins := fs.String("origins", "", "comma-separated host patterns whose pages may connect besides this server's own, e.g. 'chat.example.com,*.example.org'")
-	fs.BoolVar(&o.cfg.InsecureSkipOriginCheck, "any-origin", false, "let pages from any origin connect (no cross-site protection)")
-	fs.StringVar(&o.cfg.DefaultRoom, "room", "lobby", "room for clients that name none")
-	fs.IntVar(&o.cfg.History, "history", 100, "messages and notices a room keeps for newcomers (0: none)")
-	fs.Int64Var(&o.cfg.MaxMessageSize, "max-message", 4096, "largest message a client may send, in bytes (larger: close 1009)")
-	fs.Float64Var(&o.cfg.Rate, "rate", 5, "messages per second a client may send on average (over: close 1008)")
-	fs.IntVar(&o.cfg.Burst, "burst", 10, "messages a client may send at once")
-	fs.IntVar(&o.cfg.QueueSize, "queue", 256, "messages that may wait for one client (full: close 1013)")
-	fs.IntVar(&o.cfg.MaxConnsPerIP, "max-conns-per-ip", 16, "simultaneous connections per client address (over: close 1008)")
-	fs.IntVar(&o.cfg.MaxRooms, "max-rooms", 100, "rooms kept at most; an empty room keeps its history until its place is needed")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time given to clients to receive what is queued on shutdown")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	if *origins != "" {
-		for _, p := range strings.Split(*origins, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				o.cfg.OriginPatterns = append(o.cfg.OriginPatterns, p)
-			}
-		}
-	}
-	if o.cfg.History == 0 {
-		o.cfg.History = -1 // Config's zero means "default"; the flag's 0 means none
-	}
-	if o.logFormat != "text" && o.logFormat != "json" {
-		return nil, fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
-	}
-	return &o, nil
-}
+// maxHeaderBytes makes net/http's limit on a request head the handshake's
+// (handshake.DefaultLimits: 8 KiB), so every path, page and WebSocket
+// endpoint alike, refuses a head over 8 KiB with the same 431 response; the
+// handshake then also refuses a head of over 64 lines.
+var maxHeaderBytes = handshake.DefaultLimits.MaxHeadBytes - netHTTPHeadSlack
 
 // run serves until ctx ends, then shuts down gracefully. ready, if not nil, is called with the address
 // once the server listens.
@@ -107,14 +93,23 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		return err
 	}
 	srv := chat.NewServer(&o.cfg)
+	hosts := newHostPolicy(o.allowedHosts, o.addr)
 	hs := &http.Server{
-		Handler:           srv,
+		Handler: hosts.guard(srv, log),
+		// net/http's deadlines end with the WebSocket handshake, which clears them after the 101
+		// response; the connection then has its own write timeout and keepalive.
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       o.idleTimeout,
+		WriteTimeout:      o.cfg.WriteTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	log.Info("chat: listening", "addr", ln.Addr().String(), "url", pageURL(o.addr, ln.Addr()))
+	if hosts.any() {
+		log.Warn("chat: answering for any Host header; set -allowed-hosts to the names this server has, against DNS rebinding")
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

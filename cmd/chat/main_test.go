@@ -115,19 +115,46 @@ func TestFlags(t *testing.T) {
 	assert.Equal(t, "localhost:8080", o.addr, "the README's first command serves http://localhost:8080")
 	assert.Empty(t, o.cfg.OriginPatterns, "same origin only by default")
 	assert.False(t, o.cfg.InsecureSkipOriginCheck)
+	assert.Empty(t, o.allowedHosts)
+	assert.Equal(t, 30*time.Second, o.cfg.PingInterval, "keepalive on by default")
+	assert.Zero(t, o.cfg.PongTimeout, "the connection's default: the interval")
+	assert.Equal(t, 10*time.Second, o.cfg.WriteTimeout)
+	assert.Equal(t, time.Minute, o.idleTimeout)
 
-	o, err = parseFlags([]string{"-origins", "chat.example.com, *.example.org", "-history", "0", "-rate", "2"}, io.Discard)
+	o, err = parseFlags([]string{"-origins", "chat.example.com, *.example.org", "-history", "0", "-rate", "2",
+		"-allowed-hosts", "chat.example.com,,[::1]:8080 ", "-ping-interval", "0", "-pong-timeout", "5s",
+		"-write-timeout", "3s", "-idle-timeout", "1s"}, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"chat.example.com", "*.example.org"}, o.cfg.OriginPatterns)
+	assert.Equal(t, []string{"chat.example.com", "[::1]:8080"}, o.allowedHosts)
 	assert.Equal(t, -1, o.cfg.History)
 	assert.Equal(t, 2.0, o.cfg.Rate)
+	assert.Negative(t, o.cfg.PingInterval, "-ping-interval 0 turns keepalive off, which Config spells negative")
+	assert.Equal(t, 5*time.Second, o.cfg.PongTimeout)
+	assert.Equal(t, 3*time.Second, o.cfg.WriteTimeout)
+	assert.Equal(t, time.Second, o.idleTimeout)
 
-	_, err = parseFlags([]string{"-h"}, io.Discard)
+	var usage bytes.Buffer
+	_, err = parseFlags([]string{"-h"}, &usage)
 	require.ErrorIs(t, err, flag.ErrHelp)
-	_, err = parseFlags([]string{"-log-format", "xml"}, io.Discard)
-	require.Error(t, err)
-	_, err = parseFlags([]string{"extra"}, io.Discard)
-	require.Error(t, err)
+	assert.Contains(t, usage.String(), "usage: chat [flags]")
+	assert.Contains(t, usage.String(), "-allowed-hosts")
+	for _, args := range [][]string{
+		{"-log-format", "xml"},
+		{"extra"},
+		{"-nope"},
+		{"-allowed-hosts", "[bad"},
+		{"-allowed-hosts", "host:[x"},
+		{"-ping-interval", "-1s"},
+		{"-pong-timeout", "-1ns"},
+		{"-write-timeout", "0"},
+		{"-idle-timeout", "0"},
+	} {
+		var stderr bytes.Buffer
+		_, err = parseFlags(args, &stderr)
+		require.ErrorIs(t, err, errUsage, "%q", args)
+		assert.Contains(t, stderr.String(), "usage: chat", "%q", args)
+	}
 }
 
 func TestPageURL(t *testing.T) {

@@ -5,7 +5,8 @@
 //
 //	ws [flags] URL
 //
-// connects to URL (ws:// or wss://), sends each line of standard input as a
+// connects to URL (ws:// or wss://; a URL without a scheme, such as
+// localhost:8080/ws, is refused with the ws:// form to type), sends each line of standard input as a
 // text message (binary with -binary) and prints each message received on a
 // line of its own on standard output. It works in pipes and interactively:
 //
@@ -24,7 +25,10 @@
 // accepts WebSocket connections on ADDR (any path, any origin: it is a test
 // server), prints each message clients send on a line of standard output,
 // and sends each line of standard input to every connected client. At the end
-// of standard input it closes every connection and exits.
+// of standard input it closes every connection and exits. It gives a client
+// 10 seconds to send its request head and refuses a head over 8 KiB or 64
+// lines with 431 (the handshake's limits), closes an HTTP connection idle for
+// a minute, and drops a client that takes over 10 seconds to take one write.
 //
 // # Flags
 //

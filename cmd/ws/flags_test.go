@@ -68,4 +68,21 @@ func TestRunExitStatusForUsage(t *testing.T) {
 	res := runWS(t, nil, "ftp://h/")
 	assert.Equal(t, exitUsage, res.code)
 	assert.Contains(t, res.stderr, "bad WebSocket URL")
+	assert.NotContains(t, res.stderr, "did you mean", "a URL with a scheme is not second-guessed")
+}
+
+// A URL without a scheme is refused with the URL to type instead, never
+// dialled as a guess.
+func TestRunSuggestsScheme(t *testing.T) {
+	for target, want := range map[string]string{
+		"localhost:8080/ws": "ws://localhost:8080/ws",
+		"127.0.0.1:8080/ws": "ws://127.0.0.1:8080/ws",
+		"example.com/chat":  "ws://example.com/chat",
+		"//example.com/":    "ws://example.com/",
+	} {
+		res := runWS(t, nil, target)
+		assert.Equal(t, exitUsage, res.code, target)
+		assert.Contains(t, res.stderr, "bad WebSocket URL", target)
+		assert.Contains(t, res.stderr, "did you mean "+want+"?", target)
+	}
 }

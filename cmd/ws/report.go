@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 
 	"duplex/conn"
@@ -129,7 +130,9 @@ func describe(target string, err error) (string, int) {
 			"(use -cacert FILE to trust its CA, or -insecure for a test server)", err), exitFailed
 	case errors.As(err, &recordErr):
 		return fmt.Sprintf("TLS handshake failed: the server at %s does not speak TLS (use ws:// instead of wss://?)", target), exitFailed
-	case errors.Is(err, conn.ErrBadURL), errors.Is(err, handshake.ErrInvalidOptions):
+	case errors.Is(err, conn.ErrBadURL):
+		return fmt.Sprintf("%v: %s%s", err, target, suggestScheme(target)), exitUsage
+	case errors.Is(err, handshake.ErrInvalidOptions):
 		return fmt.Sprintf("%v: %s", err, target), exitUsage
 	case errors.As(err, &protoErr):
 		return fmt.Sprintf("the connection failed with close code %v: %v", protoErr.Code, err), exitFailed
@@ -137,6 +140,17 @@ func describe(target string, err error) (string, int) {
 		return fmt.Sprintf("cannot connect to %s: %v", target, opErr.Err), exitFailed
 	}
 	return err.Error(), exitFailed
+}
+
+// suggestScheme returns a hint for a URL written without a scheme, such as
+// "localhost:8080/ws", which does not parse as the WebSocket URL it was
+// meant to be: the URL with ws:// in front, for the user to type (not to
+// guess: wss:// may be the right one).
+func suggestScheme(target string) string {
+	if strings.Contains(target, "://") {
+		return ""
+	}
+	return " (no scheme: did you mean ws://" + strings.TrimPrefix(target, "//") + "?)"
 }
 
 // describeClose reports the close frame the peer sent. Normal closure,

@@ -10,11 +10,27 @@ import (
 	"time"
 
 	"duplex/conn"
+	"duplex/handshake"
 )
 
 // serverWriteTimeout bounds a message to one client, so that a client that
-// stopped reading cannot hold the broadcast of the others.
+// stopped reading cannot hold the broadcast of the others, and every write
+// of a connection (conn.Options.WriteTimeout), pongs and close frames too.
 const serverWriteTimeout = 10 * time.Second
+
+// Bounds on what an HTTP client holds before its handshake: net/http's
+// read-header and idle timeouts, and the request head net/http reads.
+// net/http reads netHTTPHeadSlack bytes beyond http.Server.MaxHeaderBytes
+// (its "bufio slop", Go 1.26) before it answers 431, so maxHeaderBytes makes
+// its limit the handshake's (handshake.DefaultLimits: 8 KiB); the handshake
+// also refuses a head of over 64 lines.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = time.Minute
+	netHTTPHeadSlack  = 4096
+)
+
+var maxHeaderBytes = handshake.DefaultLimits.MaxHeadBytes - netHTTPHeadSlack
 
 // hub is the server mode: it tracks the connected clients.
 type hub struct {
@@ -61,7 +77,15 @@ func runServer(ctx context.Context, cfg *config, in io.Reader, p *printer) int {
 		ln = &tapListener{Listener: ln, h: h}
 		p.wire = true
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler: h,
+		// net/http's deadlines end with the WebSocket handshake, which clears
+		// them after the 101 response.
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		WriteTimeout:      serverWriteTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
@@ -142,6 +166,7 @@ func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	opts := *h.opts
 	opts.Options = h.p.hooks(prefix)
 	opts.ReadLimit = readLimit
+	opts.WriteTimeout = serverWriteTimeout
 	opts.Compression = h.cfg.compression()
 	c, err := conn.Upgrade(w, r, &opts)
 	if err != nil {

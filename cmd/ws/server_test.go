@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"duplex/conn"
 	"duplex/frame"
+	"duplex/internal/servertest"
 )
 
 var listeningRE = regexp.MustCompile(`listening on (ws://\S+)`)
@@ -66,7 +68,9 @@ func TestServerPrintsClientsAndBroadcastsStdin(t *testing.T) {
 	}
 
 	// A client joins the broadcast once the server has registered it,
-	// which verbose mode reports.
+	// which verbose mode reports. Numbers are given as connections are
+	// accepted, but handlers register in any order: wait for each.
+	waitFor(t, errb, "[1] connected")
 	waitFor(t, errb, "[2] connected")
 	require.NoError(t, clients[0].WriteMessage(ctx, conn.MessageText, []byte("from a client")))
 	_, err := feed.Write([]byte("to all\n"))
@@ -102,4 +106,37 @@ func TestServerCannotListen(t *testing.T) {
 	res := runWS(t, nil, "-listen", "127.0.0.1:-1")
 	assert.Equal(t, exitFailed, res.code)
 	assert.Contains(t, res.stderr, "cannot listen")
+}
+
+// The listener refuses a request head over the handshake's 8 KiB with 431
+// and closes the connection; a head of 8 KiB is served.
+func TestServerHeadLimit(t *testing.T) {
+	url, feed, _, _, exit := startListener(t)
+	addr := strings.TrimPrefix(url, "ws://")
+	for _, tc := range []struct {
+		name   string
+		size   int
+		status int
+	}{
+		{"1MiB", 1 << 20, http.StatusRequestHeaderFieldsTooLarge},
+		{"8KiB+1", 8<<10 + 1, http.StatusRequestHeaderFieldsTooLarge},
+		{"8KiB", 8 << 10, http.StatusSwitchingProtocols},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := servertest.Send(addr, servertest.Head(t, addr, "/", tc.size, servertest.UpgradeFields...), testTimeout)
+			require.NoError(t, err)
+			defer r.Close()
+			assert.Equal(t, tc.status, r.Status)
+			if tc.status != http.StatusSwitchingProtocols {
+				assert.True(t, r.Closed(testTimeout), "closed after 431")
+			}
+		})
+	}
+	require.NoError(t, feed.Close())
+	select {
+	case code := <-exit:
+		assert.Equal(t, exitOK, code)
+	case <-time.After(testTimeout):
+		t.Fatal("ws -listen did not exit at the end of its input")
+	}
 }

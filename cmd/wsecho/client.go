@@ -26,12 +26,12 @@ type driver struct {
 
 // runClient runs the selected cases (all when spec is empty) against the
 // fuzzing server at base, then asks it to write the reports.
-func runClient(ctx context.Context, log *slog.Logger, base, agent, spec string) error {
+func runClient(ctx context.Context, log *slog.Logger, s settings, base, agent, spec string) error {
 	d := &driver{
 		log:   log,
 		base:  strings.TrimSuffix(base, "/"),
 		agent: agent,
-		opts:  &conn.DialOptions{Options: connOptions()},
+		opts:  &conn.DialOptions{Options: s.connOptions()},
 		buf:   make([]byte, copyBufferSize),
 	}
 	n, err := d.caseCount(ctx)

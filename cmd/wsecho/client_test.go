@@ -126,7 +126,7 @@ func TestClientDriver(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, u := startFakeFuzzingServer(t, 3)
-			require.NoError(t, runClient(testCtx(t), quietLog(), u+"/", "duplex", tc.spec))
+			require.NoError(t, runClient(testCtx(t), quietLog(), defaultSettings(), u+"/", "duplex", tc.spec))
 
 			f.mu.Lock()
 			defer f.mu.Unlock()

@@ -3,33 +3,65 @@ package main
 import (
 	"context"
 	"io"
+	"time"
 
 	"duplex/conn"
 	"duplex/frame"
 )
 
 const (
-	// readLimit takes the Autobahn suite's largest messages (16 MiB) with
-	// room.
-	readLimit = 64 << 20
+	// defaultReadLimit takes the Autobahn suite's largest messages (16 MiB)
+	// with room.
+	defaultReadLimit = 64 << 20
 
 	// copyBufferSize is the size of the buffer an echo streams through, and
 	// of the fragments it sends: large messages leave in few frames.
 	copyBufferSize = 32 << 10
 )
 
-// compress says whether both modes negotiate permessage-deflate; the
-// -compress flag sets it.
-var compress = true
+// settings are what the flags set for the connections of both modes, and
+// for the server's HTTP connections.
+type settings struct {
+	// compress says whether to negotiate permessage-deflate.
+	compress     bool
+	readLimit    int64
+	pingInterval time.Duration
+	pongTimeout  time.Duration
+	// writeTimeout bounds every write of a connection, and net/http's
+	// response to a request that is not upgraded.
+	writeTimeout time.Duration
+	// idleTimeout bounds the wait of a keep-alive HTTP connection for its
+	// next request.
+	idleTimeout time.Duration
+}
+
+// defaultSettings are the flags' defaults. The write timeout is long for
+// one write on loopback, where the conformance suites run, yet frees a
+// connection whose peer stopped reading; keepalive is off, as a test
+// server's peers are expected to come and go.
+func defaultSettings() settings {
+	return settings{
+		compress:     true,
+		readLimit:    defaultReadLimit,
+		writeTimeout: 10 * time.Second,
+		idleTimeout:  time.Minute,
+	}
+}
 
 // connOptions are the connection options of both modes. With compression,
 // every parameter a peer offers or accepts is honoured (RFC 7692), and every
 // echoed message is compressed, however small, at the fastest level: the
 // conformance suites send thousands of messages of up to 128 KiB, where
 // speed matters more than size.
-func connOptions() conn.Options {
-	o := conn.Options{ReadLimit: readLimit, FragmentSize: copyBufferSize}
-	if compress {
+func (s settings) connOptions() conn.Options {
+	o := conn.Options{
+		ReadLimit:    s.readLimit,
+		FragmentSize: copyBufferSize,
+		PingInterval: s.pingInterval,
+		PongTimeout:  s.pongTimeout,
+		WriteTimeout: s.writeTimeout,
+	}
+	if s.compress {
 		o.Compression = &conn.CompressionOptions{Threshold: -1, Level: 1}
 	}
 	return o

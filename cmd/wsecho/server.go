@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"duplex/conn"
 	"duplex/frame"
+	"duplex/handshake"
 )
 
 // shutdownTimeout bounds the graceful shutdown: the closing handshakes of
@@ -31,7 +33,7 @@ type echoServer struct {
 	conns    sync.WaitGroup // echo loops; Add only under mu before shutdown
 }
 
-func newEchoServer(log *slog.Logger) *echoServer {
+func newEchoServer(log *slog.Logger, set settings) *echoServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &echoServer{
 		log: log,
@@ -39,16 +41,25 @@ func newEchoServer(log *slog.Logger) *echoServer {
 			// A test server for any client: there are no cookies or other
 			// ambient credentials to protect.
 			ServerOptions: conn.ServerOptions{InsecureSkipOriginCheck: true},
-			Options:       connOptions(),
+			Options:       set.connOptions(),
 		},
 		ctx:    ctx,
 		cancel: cancel,
 	}
 }
 
-// ServeHTTP upgrades the request on any path and echoes until the
-// connection closes.
+// healthPath is the one path that is not upgraded: a plain GET there is
+// answered "ok", so that a supervisor, or a test, can check the server
+// with plain HTTP.
+const healthPath = "/healthz"
+
+// ServeHTTP answers the health check, or upgrades the request on any other
+// path and echoes until the connection closes.
 func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == healthPath {
+		s.serveHealth(w)
+		return
+	}
 	if !s.enter() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
@@ -64,6 +75,19 @@ func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	err = echo(s.ctx, c, make([]byte, copyBufferSize))
 	_ = c.CloseNow()
 	logEnd(log, err)
+}
+
+// serveHealth answers "ok", or 503 once shutdown has begun.
+func (s *echoServer) serveHealth(w http.ResponseWriter) {
+	s.mu.Lock()
+	down := s.shutdown
+	s.mu.Unlock()
+	if down {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ok\n")
 }
 
 // logEnd logs how a connection ended: at debug level a closing handshake
@@ -107,21 +131,37 @@ func (s *echoServer) wait() { s.conns.Wait() }
 
 // runServer serves the echo server on addr until ctx ends, then shuts down
 // gracefully.
-func runServer(ctx context.Context, log *slog.Logger, addr string) error {
+func runServer(ctx context.Context, log *slog.Logger, set settings, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, log, ln)
+	return serve(ctx, log, set, ln)
 }
+
+// netHTTPHeadSlack is how many bytes net/http reads beyond
+// http.Server.MaxHeaderBytes before it refuses a request head with 431 (its
+// "bufio slop", Go 1.26).
+const netHTTPHeadSlack = 4096
+
+// maxHeaderBytes makes net/http's limit on a request head the handshake's
+// (handshake.DefaultLimits: 8 KiB), so a head over 8 KiB gets the same 431
+// on every path; the handshake then also refuses a head of over 64 lines.
+var maxHeaderBytes = handshake.DefaultLimits.MaxHeadBytes - netHTTPHeadSlack
 
 // serve serves on ln until ctx ends. net/http does not track hijacked
 // connections, so the echo server closes them itself.
-func serve(ctx context.Context, log *slog.Logger, ln net.Listener) error {
-	es := newEchoServer(log)
+func serve(ctx context.Context, log *slog.Logger, set settings, ln net.Listener) error {
+	es := newEchoServer(log, set)
 	srv := &http.Server{
-		Handler:           es,
+		Handler: es,
+		// net/http's deadlines end with the WebSocket handshake, which clears
+		// them after the 101 response; the connection then has its own write
+		// timeout (and keepalive, if asked for).
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       set.idleTimeout,
+		WriteTimeout:      set.writeTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(es.closeAll)

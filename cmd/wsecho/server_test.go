@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ import (
 // down as main does and waits for the echo loops.
 func startEcho(t testing.TB) string {
 	t.Helper()
-	es := newEchoServer(quietLog())
+	es := newEchoServer(quietLog(), defaultSettings())
 	srv := httptest.NewServer(es)
 	t.Cleanup(func() {
 		srv.Close()
@@ -147,7 +150,7 @@ func TestServeShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, quietLog(), ln) }()
+	go func() { served <- serve(ctx, quietLog(), defaultSettings(), ln) }()
 
 	c, _, err := conn.Dial(testCtx(t), "ws://"+ln.Addr().String()+"/", nil)
 	require.NoError(t, err)
@@ -201,4 +204,110 @@ func TestEchoCompression(t *testing.T) {
 			require.NoError(t, c.Close(frame.CloseNormal, ""))
 		})
 	}
+}
+
+// startEchoWith serves the echo server with set on loopback, as serve does, until the test ends.
+func startEchoWith(t testing.TB, set settings) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, quietLog(), set, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-served)
+	})
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+// RFC 6455, Section 7.4.1: 1009 for a message over -read-limit.
+func TestServeReadLimit(t *testing.T) {
+	set := defaultSettings()
+	set.readLimit = 100
+	u := startEchoWith(t, set)
+	ctx := testCtx(t)
+	c, _, err := conn.Dial(ctx, u, nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	require.NoError(t, c.WriteMessage(ctx, conn.MessageText, bytes.Repeat([]byte("x"), 100)))
+	_, got, err := c.ReadMessage(ctx)
+	require.NoError(t, err)
+	assert.Len(t, got, 100, "a message of the limit is echoed")
+	require.NoError(t, c.WriteMessage(ctx, conn.MessageText, bytes.Repeat([]byte("x"), 101)))
+	_, _, err = c.ReadMessage(ctx)
+	var ce conn.CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, frame.CloseTooBig, ce.Code)
+}
+
+// -ping-interval: a peer that reads answers the pings and stays; one that stops reading is failed and
+// sent 1001 within the interval and the pong timeout.
+func TestServeKeepalive(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	set := defaultSettings()
+	set.pingInterval, set.pongTimeout = interval, 500*time.Millisecond
+	u := startEchoWith(t, set)
+	ctx := testCtx(t)
+
+	pinged := make(chan struct{}, 1)
+	reader, _, err := conn.Dial(ctx, u, &conn.DialOptions{Options: conn.Options{OnPing: func([]byte) {
+		select {
+		case pinged <- struct{}{}:
+		default:
+		}
+	}}})
+	require.NoError(t, err)
+	defer reader.CloseNow()
+	read := make(chan error, 1)
+	go func() {
+		_, _, err := reader.ReadMessage(ctx)
+		read <- err
+	}()
+	silent, _, err := conn.Dial(ctx, u, nil)
+	require.NoError(t, err)
+	defer silent.CloseNow()
+
+	select {
+	case <-pinged:
+	case <-ctx.Done():
+		require.FailNow(t, "no ping")
+	}
+	// Far past the interval and the pong timeout; the silent peer has been failed by now.
+	time.Sleep(2 * time.Second)
+	require.NoError(t, reader.WriteMessage(ctx, conn.MessageText, []byte("still here")))
+	require.NoError(t, <-read, "the reading peer is still served")
+	_, _, err = silent.ReadMessage(ctx)
+	var ce conn.CloseError
+	require.ErrorAs(t, err, &ce, "the silent peer's connection ended")
+	// A reset may overtake the close frame: the server closes TCP at once.
+	assert.Contains(t, []frame.CloseCode{frame.CloseGoingAway, frame.CloseAbnormal}, ce.Code)
+	require.NoError(t, reader.Close(frame.CloseNormal, ""))
+}
+
+// -write-timeout: a peer that sends but never reads fills the echo's way back; the write that the kernel
+// no longer takes fails the connection instead of holding it for ever.
+func TestServeWriteTimeout(t *testing.T) {
+	set := defaultSettings()
+	set.compress, set.writeTimeout = false, 200*time.Millisecond
+	u := startEchoWith(t, set)
+	ctx := testCtx(t)
+	small := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	c, _, err := conn.Dial(ctx, u, &conn.DialOptions{NetDial: small.DialContext})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	msg := make([]byte, 1<<20)
+	_, _ = rand.Read(msg)
+	// The socket buffers on the way hold some MiB; the bound keeps the test finite if nothing failed.
+	for range 256 {
+		if err = c.WriteMessage(ctx, conn.MessageBinary, msg); err != nil {
+			break
+		}
+	}
+	require.Error(t, err, "the server failed the connection")
+	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the server, not the test's deadline, ended it")
 }
