@@ -236,7 +236,7 @@ func renderDetail(b *strings.Builder, m meta, res *results, r row) {
 				cell(recs, func(x record) float64 { return x.KiBPerConn }),
 				num(summarize(recs, func(x record) float64 { return float64(x.RSSBefore) }).median),
 				num(summarize(recs, func(x record) float64 { return float64(x.RSSAfter) }).median),
-				num(summarize(recs, func(x record) float64 { return float64(x.Threads) }).median))
+				strconv.FormatFloat(summarize(recs, func(x record) float64 { return float64(x.Threads) }).median, 'f', -1, 64))
 		}
 		b.WriteString("\n")
 		return

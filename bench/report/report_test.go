@@ -26,7 +26,8 @@ func echo(label string, size, conns int, cpu, rate float64) record {
 }
 
 func idle(label string, kib float64) record {
-	return record{Mode: "idle", Label: label, Conns: 10000, KiBPerConn: kib, Settled: true}
+	return record{Mode: "idle", Label: label, Conns: 10000, KiBPerConn: kib, Settled: true,
+		RSSBefore: 5000, RSSAfter: 5000 + int64(kib*10000), Threads: 5}
 }
 
 // fixture is three runs of two rows and an idle row, for two servers.
@@ -101,6 +102,7 @@ func TestRender(t *testing.T) {
 	assert.NotContains(t, md, "duplex-ready")
 	assert.Contains(t, md, "| measure | gorilla | gws | nbio | best peer |")
 	assert.Contains(t, md, "| duplex | 3 | 6.00 (5.00–7.00) |")
+	assert.Contains(t, md, "| nbio | 1 | 2.00 | 5,000 | 25,000 | 5 |")
 	assert.NotContains(t, md, "## Notes")
 }
 
