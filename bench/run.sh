@@ -23,6 +23,10 @@ usage: bench/run.sh [options]
                     average, or the cores busy over one second before the
                     start, pass X (default 0.5)
   --strict          refuse to run on a busy machine instead of warning
+  --quiet-wait D    before each run, wait up to D seconds for other work to
+                    drop below --max-load busy cores, and up to 10 D over
+                    the whole suite (default 60; 0 never waits); the run
+                    then goes ahead and its record says how busy it was
   --smoke           a short verified echo on every server and a small idle
                     run, plus the harness's tests and the microbenchmarks
                     once each; writes no report (for CI)
@@ -30,7 +34,7 @@ EOF
 }
 
 reps=3 duration=5s warmup=1s window=4 idle_conns=10000 sizes="16 1024 65536" conn_counts="50 500"
-rows="echo idle" only="" out="" max_load=0.5 strict=0 smoke=0
+rows="echo idle" only="" out="" max_load=0.5 strict=0 smoke=0 quiet_wait=60 waited=0
 args=("$@")
 while (($#)); do
 	case $1 in
@@ -46,6 +50,7 @@ while (($#)); do
 	--out) out=$2; shift ;;
 	--max-load) max_load=$2; shift ;;
 	--strict) strict=1 ;;
+	--quiet-wait) quiet_wait=$2; shift ;;
 	--smoke) smoke=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -169,11 +174,29 @@ stop_server() {
 	srv_pid=""
 }
 
+# wait_quiet waits, up to --quiet-wait seconds (and ten times that over
+# the suite), until other work keeps fewer than --max-load cores busy: the
+# machine is shared, and a run next to a busy neighbour measures the
+# neighbour.
+wait_quiet() {
+	local start=$SECONDS busy
+	while busy=$(busy_cores) && above "$busy" "$max_load"; do
+		if ((SECONDS - start >= quiet_wait || waited + SECONDS - start >= 10 * quiet_wait)); then
+			log "still $busy cores busy; running anyway"
+			break
+		fi
+		log "$busy cores busy with other work; waiting"
+		sleep 4
+	done
+	waited=$((waited + SECONDS - start))
+}
+
 # measure NAME COMMAND LOAD-ARGS... runs the load generator once against a
 # fresh server and appends its JSON line to $results.
 measure() {
 	local name=$1 cmd=$2
 	shift 2
+	((smoke || quiet_wait == 0)) || wait_quiet
 	start_server "$name" "$cmd"
 	local res
 	if ! res=$("${load_pin[@]}" "$bin/load" -addr "$srv_addr" -pid "$srv_pid" -label "$name" -json "$@"); then
@@ -182,7 +205,6 @@ measure() {
 	fi
 	stop_server "$name"
 	echo "$res" >>"$results"
-	log "$(echo "$res" | cut -c1-200)"
 }
 
 # serves I ROW reports whether server I runs in ROW.

@@ -44,7 +44,7 @@ func main() {
 		settleMax = flag.Duration("settle-max", 20*time.Second, "idle: longest wait for the RSS to settle")
 		timeout   = flag.Duration("timeout", 10*time.Second, "deadline of a handshake, of the drain and of the close")
 		quiet     = flag.Duration("quiet", 500*time.Millisecond, "how long to sample the machine's load before the run")
-		asJSON    = flag.Bool("json", false, "print the result as one JSON line")
+		asJSON    = flag.Bool("json", false, "print the result as one JSON line (and in words on stderr)")
 	)
 	flag.Parse()
 	res, err := run(*addr, func() (any, error) {
@@ -76,8 +76,11 @@ func main() {
 		os.Exit(1)
 	}
 	if *asJSON {
+		// The JSON line for the report on stdout, the same for a person
+		// on stderr.
 		b, _ := json.Marshal(res)
 		fmt.Println(string(b))
+		fmt.Fprintln(os.Stderr, describe(res))
 		return
 	}
 	fmt.Println(describe(res))
