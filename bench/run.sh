@@ -27,6 +27,9 @@ usage: bench/run.sh [options]
                     drop below --max-load busy cores, and up to 10 D over
                     the whole suite (default 60; 0 never waits); the run
                     then goes ahead and its record says how busy it was
+  --retries N       measure a run again, up to N times (default 2), when
+                    other work kept more than --max-load cores busy before
+                    or during it; the least disturbed try is kept
   --smoke           a short verified echo on every server and a small idle
                     run, plus the harness's tests and the microbenchmarks
                     once each; writes no report (for CI)
@@ -34,7 +37,7 @@ EOF
 }
 
 reps=3 duration=5s warmup=1s window=4 idle_conns=10000 sizes="16 1024 65536" conn_counts="50 500"
-rows="echo idle" only="" out="" max_load=0.5 strict=0 smoke=0 quiet_wait=60 waited=0
+rows="echo idle" only="" out="" max_load=0.5 strict=0 smoke=0 quiet_wait=60 waited=0 retries=2
 args=("$@")
 while (($#)); do
 	case $1 in
@@ -51,6 +54,7 @@ while (($#)); do
 	--max-load) max_load=$2; shift ;;
 	--strict) strict=1 ;;
 	--quiet-wait) quiet_wait=$2; shift ;;
+	--retries) retries=$2; shift ;;
 	--smoke) smoke=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -191,20 +195,42 @@ wait_quiet() {
 	waited=$((waited + SECONDS - start))
 }
 
-# measure NAME COMMAND LOAD-ARGS... runs the load generator once against a
-# fresh server and appends its JSON line to $results.
+# other_work prints how many cores other work kept busy around the run a
+# JSON line describes: the more of busy_before and other_during.
+other_work() {
+	awk '{
+		b = d = 0
+		if (match($0, /"busy_before":[0-9.eE+-]+/)) b = substr($0, RSTART + 14, RLENGTH - 14)
+		if (match($0, /"other_during":[0-9.eE+-]+/)) d = substr($0, RSTART + 15, RLENGTH - 15)
+		printf "%.2f", (b + 0 > d + 0 ? b : d)
+	}' <<<"$1"
+}
+
+# measure NAME COMMAND LOAD-ARGS... runs the load generator against a fresh
+# server and appends its JSON line to $results. A run that other work
+# disturbed is measured again, up to --retries times, keeping the least
+# disturbed.
 measure() {
-	local name=$1 cmd=$2
+	local name=$1 cmd=$2 try res other best="" best_other=""
 	shift 2
-	((smoke || quiet_wait == 0)) || wait_quiet
-	start_server "$name" "$cmd"
-	local res
-	if ! res=$("${load_pin[@]}" "$bin/load" -addr "$srv_addr" -pid "$srv_pid" -label "$name" -json "$@"); then
-		cat "$srv_log" >&2
-		die "load against $name failed ($*)"
-	fi
-	stop_server "$name"
-	echo "$res" >>"$results"
+	for ((try = 0; try <= retries; try++)); do
+		((smoke || quiet_wait == 0)) || wait_quiet
+		start_server "$name" "$cmd"
+		if ! res=$("${load_pin[@]}" "$bin/load" -addr "$srv_addr" -pid "$srv_pid" -label "$name" -json "$@"); then
+			cat "$srv_log" >&2
+			die "load against $name failed ($*)"
+		fi
+		stop_server "$name"
+		other=$(other_work "$res")
+		if [[ -z $best ]] || above "$best_other" "$other"; then
+			best=$res best_other=$other
+		fi
+		if ((smoke)) || ! above "$other" "$max_load"; then
+			break
+		fi
+		((try < retries)) && log "$name: other work kept $other cores busy; measuring again"
+	done
+	echo "$best" >>"$results"
 }
 
 # serves I ROW reports whether server I runs in ROW.

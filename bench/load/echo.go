@@ -65,8 +65,12 @@ type echoResult struct {
 	LoadCore   float64 `json:"load_core_busy,omitempty"`
 
 	// BusyBefore is how many cores other work kept busy just before the
-	// connections opened, while the server waited.
-	BusyBefore float64 `json:"busy_before"`
+	// connections opened, while the server waited. OtherDuring is the time
+	// of the two pinned cores that neither the server nor this process
+	// spent over the interval, in cores: other work, or kernel work done
+	// outside both (a few tenths of a core at most on a quiet machine).
+	BusyBefore  float64 `json:"busy_before"`
+	OtherDuring float64 `json:"other_during,omitempty"`
 
 	CleanCloses int        `json:"clean_closes"`
 	LoadAvg     [3]float64 `json:"loadavg"`
@@ -229,6 +233,9 @@ func (r *echoRun) result(m0, m1 cpuMark, clean int) (*echoResult, error) {
 		res.ServerCore = max(busyBetween(m0.cores, m1.cores, pinnedCore(r.cfg.pid)), 0)
 	}
 	res.LoadCore = max(busyBetween(m0.cores, m1.cores, pinnedCore(os.Getpid())), 0)
+	if res.ServerCore > 0 && res.LoadCore > 0 {
+		res.OtherDuring = max(res.ServerCore-res.ServerCPU, 0) + max(res.LoadCore-res.LoadCPU, 0)
+	}
 	var err error
 	res.LoadAvg, err = loadAvg()
 	return res, err

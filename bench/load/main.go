@@ -108,7 +108,7 @@ func describe(res any) string {
 			s += fmt.Sprintf(", server CPU %.2f us/msg (%.0f%%)", r.ServerCPUus, r.ServerCPU*100)
 		}
 		if r.ServerCore != 0 && r.LoadCore != 0 {
-			s += fmt.Sprintf(", cores busy: server's %.0f%%, load's %.0f%%", r.ServerCore*100, r.LoadCore*100)
+			s += fmt.Sprintf(", cores busy: server's %.0f%%, load's %.0f%%, %.2f cores by others", r.ServerCore*100, r.LoadCore*100, r.OtherDuring)
 		}
 		return s + fmt.Sprintf("; %.2f cores busy before", r.BusyBefore)
 	case *idleResult:

@@ -34,8 +34,9 @@ type record struct {
 	Threads    int64   `json:"threads"`
 	Settled    bool    `json:"settled"`
 
-	BusyBefore float64    `json:"busy_before"`
-	LoadAvg    [3]float64 `json:"loadavg"`
+	BusyBefore  float64    `json:"busy_before"`
+	OtherDuring float64    `json:"other_during"`
+	LoadAvg     [3]float64 `json:"loadavg"`
 }
 
 // row identifies a row of the results: a mode, a message size and a number

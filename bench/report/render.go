@@ -38,7 +38,7 @@ func render(w io.Writer, m meta, res *results) error {
 	fmt.Fprintf(&b, "| Go | %s |\n", m.goVersion)
 	fmt.Fprintf(&b, "| load average (1, 5, 15 min) | %s at the start, %s at the end (the runs themselves keep two cores busy) |\n",
 		m.loadStart, m.loadEnd)
-	fmt.Fprintf(&b, "| other work | %s |\n", busyBefore(res))
+	fmt.Fprintf(&b, "| other work | %s |\n", otherWorkLine(res))
 	pin := "server on core 0, load generator on core 1 (taskset)"
 	if !m.pinned {
 		pin = "not pinned (taskset missing): figures are rougher"
@@ -160,7 +160,7 @@ func renderRatios(b *strings.Builder, m meta, res *results) {
 const (
 	saturated = 0.95 // a core this busy had no time to spare
 	unused    = 0.90 // a throughput row whose server's core was less busy
-	otherWork = 0.10 // cores busy with other work before a run
+	otherWork = 0.50 // cores busy with other work before or during a run
 )
 
 func renderNotes(b *strings.Builder, res *results) {
@@ -176,16 +176,16 @@ func renderNotes(b *strings.Builder, res *results) {
 					notes = append(notes, r.title()+", "+name+": "+n)
 				}
 				total++
-				if rec.BusyBefore > otherWork {
+				if o := rec.other(); o > otherWork {
 					busy++
-					worst = max(worst, rec.BusyBefore)
+					worst = max(worst, o)
 				}
 			}
 		}
 	}
 	notes = dedupe(notes)
 	if busy > 0 {
-		notes = append(notes, fmt.Sprintf("%d of %d runs started while other work kept %.2f cores busy or more (at worst %.2f): the machine was shared, so read the ratios rather than the absolute figures", busy, total, otherWork, worst))
+		notes = append(notes, fmt.Sprintf("%d of %d runs shared the machine with other work, which kept more than %.2f cores busy before or during the run (at worst %.2f): read the ratios rather than the absolute figures, and doubt the rows where this is common", busy, total, otherWork, worst))
 	}
 	if len(notes) == 0 {
 		return
@@ -204,7 +204,7 @@ func note(r row, rec record) string {
 		if !rec.Settled {
 			return "the RSS had not settled"
 		}
-	case rec.LoadCore >= saturated && rec.ServerCore > 0 && rec.ServerCore < saturated:
+	case rec.LoadCore >= saturated && rec.ServerCore > 0 && rec.ServerCore < unused:
 		return fmt.Sprintf("the load generator's core was %.0f%% busy, the server's %.0f%%: the figure may be the generator's limit", rec.LoadCore*100, rec.ServerCore*100)
 	case r.metric() == metricThroughput && rec.ServerCore > 0 && rec.ServerCore < unused:
 		return fmt.Sprintf("the server's core was only %.0f%% busy", rec.ServerCore*100)
@@ -241,14 +241,14 @@ func renderDetail(b *strings.Builder, m meta, res *results, r row) {
 		b.WriteString("\n")
 		return
 	}
-	b.WriteString("| server | runs | server CPU (us/msg) | msgs/s | MB/s | rtt p50 (us) | rtt p99 (us) | server process CPU | server core busy | load core busy |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| server | runs | server CPU (us/msg) | msgs/s | MB/s | rtt p50 (us) | rtt p99 (us) | server process CPU | server core busy | load core busy | other work (cores) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, name := range m.serversOf(res, r) {
 		recs := res.runs[r][name]
 		med := func(f func(record) float64) string { return num(summarize(recs, f).median) }
 		pct := func(f func(record) float64) string {
 			return strconv.FormatFloat(summarize(recs, f).median*100, 'f', 0, 64) + "%"
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, len(recs),
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, len(recs),
 			cell(recs, func(x record) float64 { return x.ServerCPUus }),
 			cell(recs, func(x record) float64 { return x.MsgsPerSec }),
 			med(func(x record) float64 { return x.MBPerSec }),
@@ -256,7 +256,8 @@ func renderDetail(b *strings.Builder, m meta, res *results, r row) {
 			med(func(x record) float64 { return x.P99us }),
 			pct(func(x record) float64 { return x.ServerCPU }),
 			pct(func(x record) float64 { return x.ServerCore }),
-			pct(func(x record) float64 { return x.LoadCore }))
+			pct(func(x record) float64 { return x.LoadCore }),
+			med(record.other))
 	}
 	b.WriteString("\n")
 }
@@ -312,9 +313,13 @@ func sizeName(n int) string {
 	return strconv.Itoa(n) + " B"
 }
 
-// busyBefore summarizes how busy other work kept the machine just before
-// each run, while the harness's own processes waited.
-func busyBefore(res *results) string {
+// other is how many cores other work kept busy around a run: before it,
+// or during it on the pinned cores, whichever is more.
+func (r record) other() float64 { return max(r.BusyBefore, r.OtherDuring) }
+
+// otherWorkLine summarizes how busy other work kept the machine around
+// the runs.
+func otherWorkLine(res *results) string {
 	var all []record
 	for _, r := range res.rows {
 		for _, recs := range res.runs[r] {
@@ -324,6 +329,6 @@ func busyBefore(res *results) string {
 	if len(all) == 0 {
 		return "no runs"
 	}
-	s := summarize(all, func(x record) float64 { return x.BusyBefore })
-	return fmt.Sprintf("cores busy in the half second before a run: median %.2f, at most %.2f", s.median, s.highest)
+	s := summarize(all, record.other)
+	return fmt.Sprintf("cores other work kept busy just before or during a run: median %.2f, at most %.2f", s.median, s.highest)
 }

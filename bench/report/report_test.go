@@ -108,9 +108,9 @@ func TestRender(t *testing.T) {
 
 func TestRenderNotes(t *testing.T) {
 	busy := echo("duplex", 16, 50, 6, 1000)
-	busy.LoadCore, busy.ServerCore, busy.BusyBefore = 0.99, 0.8, 0.5
+	busy.LoadCore, busy.ServerCore, busy.BusyBefore = 0.99, 0.8, 0.7
 	slow := echo("gws", 65536, 50, 6, 1000)
-	slow.ServerCore = 0.5
+	slow.ServerCore, slow.OtherDuring = 0.5, 0.6
 	unsettled := idle("nbio", 1)
 	unsettled.Settled = false
 	res, err := readResults(strings.NewReader(line(t, busy) + "\n" + line(t, slow) + "\n" + line(t, unsettled)))
@@ -121,8 +121,8 @@ func TestRenderNotes(t *testing.T) {
 	assert.Contains(t, md, "duplex: the load generator's core was 99% busy, the server's 80%")
 	assert.Contains(t, md, "gws: the server's core was only 50% busy")
 	assert.Contains(t, md, "nbio: the RSS had not settled")
-	assert.Contains(t, md, "1 of 3 runs started while other work kept 0.10 cores busy or more (at worst 0.50)")
-	assert.Contains(t, md, "median 0.00, at most 0.50")
+	assert.Contains(t, md, "2 of 3 runs shared the machine with other work, which kept more than 0.50 cores busy before or during the run (at worst 0.70)")
+	assert.Contains(t, md, "median 0.60, at most 0.70")
 }
 
 func TestNumbers(t *testing.T) {
