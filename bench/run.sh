@@ -67,12 +67,13 @@ cd "$here"
 out=${out:-$here/RESULTS.md}
 bin=$here/bin
 tmp=$(mktemp -d)
-srv_pid=""
+srv_pid="" load_pid=""
 
 cleanup() {
-	if [[ -n $srv_pid ]]; then
-		kill -KILL "$srv_pid" 2>/dev/null || true
-	fi
+	local pid
+	for pid in $load_pid $srv_pid; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -216,10 +217,15 @@ measure() {
 	for ((try = 0; try <= retries; try++)); do
 		((smoke || quiet_wait == 0)) || wait_quiet
 		start_server "$name" "$cmd"
-		if ! res=$("${load_pin[@]}" "$bin/load" -addr "$srv_addr" -pid "$srv_pid" -label "$name" -json "$@"); then
+		"${load_pin[@]}" "$bin/load" -addr "$srv_addr" -pid "$srv_pid" -label "$name" -json "$@" >"$tmp/res" &
+		load_pid=$!
+		if ! wait "$load_pid"; then
+			load_pid=""
 			cat "$srv_log" >&2
 			die "load against $name failed ($*)"
 		fi
+		load_pid=""
+		res=$(<"$tmp/res")
 		stop_server "$name"
 		other=$(other_work "$res")
 		if [[ -z $best ]] || above "$best_other" "$other"; then
