@@ -1,0 +1,154 @@
+package main
+
+import (
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func echoCfg(addr string, conns, size int, verify bool) echoConfig {
+	return echoConfig{
+		dial:  dialConfig{addr: addr, timeout: 5 * time.Second, bufSize: 4096},
+		label: "fake", conns: conns, size: size, window: 4,
+		// Long enough for the first echo of 64 KiB even under -race on a
+		// busy machine: a run with no echo in the window is an error.
+		warmup: 0, duration: 500 * time.Millisecond,
+		verify: verify, pid: os.Getpid(), grace: 2 * time.Second,
+	}
+}
+
+func TestEchoCounts(t *testing.T) {
+	for _, verify := range []bool{false, true} {
+		for _, f := range []fault{faultNone, faultFragment, faultPing} {
+			s := startFake(t, f)
+			res, err := runEcho(echoCfg(s.addr(), 3, 1000, verify))
+			require.NoError(t, err, "fault %d, verify %t", f, verify)
+			assert.Positive(t, res.Messages)
+			assert.InDelta(t, float64(res.Messages)/res.Seconds, res.MsgsPerSec, 1e-6)
+			assert.InDelta(t, res.MsgsPerSec*1000/1e6, res.MBPerSec, 1e-6)
+			assert.LessOrEqual(t, res.P50us, res.P99us)
+			assert.Positive(t, res.P50us)
+			assert.Equal(t, 3, res.CleanCloses, "every connection closes with a handshake")
+			// The fake server runs in this process: its CPU is ours.
+			assert.Positive(t, res.ServerCPUus)
+			if f == faultPing {
+				s.mu.Lock()
+				assert.Positive(t, s.pongs, "pings are answered")
+				s.mu.Unlock()
+			}
+		}
+	}
+}
+
+// TestEchoLargeMessages covers the 16- and 64-bit lengths.
+func TestEchoLargeMessages(t *testing.T) {
+	for _, size := range []int{8, 125, 126, 65535, 65536} {
+		s := startFake(t, faultFragment)
+		_, err := runEcho(echoCfg(s.addr(), 2, size, true))
+		require.NoError(t, err, "size %d", size)
+	}
+}
+
+func TestEchoCatchesFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  fault
+		verify bool
+		want   error
+	}{
+		{"corrupt-byte-verify", faultCorrupt, true, errEcho},
+		{"dropped-message", faultDrop, false, errEcho},
+		{"5.1/masked-server-frame", faultMask, false, errProtocol},
+		{"wrong-opcode", faultText, false, errEcho},
+		{"server-close", faultClose, false, errServerClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startFake(t, tc.fault)
+			cfg := echoCfg(s.addr(), 2, 64, tc.verify)
+			cfg.grace = 300 * time.Millisecond // the dropped echo waits for the deadline
+			_, err := runEcho(cfg)
+			require.ErrorIs(t, err, tc.want)
+		})
+	}
+}
+
+// TestEchoUnverifiedMissesCorruption shows what -verify adds: without it a
+// payload byte past the sequence number goes unchecked.
+func TestEchoUnverifiedMissesCorruption(t *testing.T) {
+	s := startFake(t, faultCorrupt)
+	_, err := runEcho(echoCfg(s.addr(), 2, 64, false))
+	require.NoError(t, err)
+}
+
+func TestEchoRefusesTinyMessages(t *testing.T) {
+	_, err := runEcho(echoCfg("127.0.0.1:1", 1, seqLen-1, false))
+	require.Error(t, err)
+}
+
+func TestEchoDeadServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = runEcho(echoCfg(addr, 4, 64, false))
+	require.Error(t, err)
+}
+
+func TestIdle(t *testing.T) {
+	s := startFake(t, faultNone)
+	const conns, perSource = 12, 5
+	n, err := sourcesNeeded(conns, perSource)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	res, err := runIdle(idleConfig{
+		dial:  dialConfig{addr: s.addr(), timeout: 5 * time.Second, bufSize: 512, source: sourceFor(perSource)},
+		label: "fake", conns: conns, size: 16, pid: os.Getpid(),
+		settle: 300 * time.Millisecond, settleMax: 3 * time.Second,
+	}, n)
+	require.NoError(t, err)
+	assert.Equal(t, conns, res.Conns)
+	assert.Equal(t, 3, res.Sources)
+	assert.Positive(t, res.RSSBefore)
+	assert.InDelta(t, float64(res.RSSAfter-res.RSSBefore)/conns, res.KiBPerConn, 1e-9)
+	assert.Positive(t, res.Threads)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	count := map[string]int{}
+	for _, ip := range s.remotes {
+		count[ip]++
+	}
+	assert.Equal(t, map[string]int{"127.0.0.2": 5, "127.0.0.3": 5, "127.0.0.4": 2}, count)
+}
+
+func TestSourcesNeeded(t *testing.T) {
+	n, err := sourcesNeeded(10000, 1000)
+	require.NoError(t, err)
+	assert.Equal(t, 10, n)
+	_, err = sourcesNeeded(254*10, 10)
+	require.Error(t, err, "past 127.0.0.254")
+	_, err = sourcesNeeded(10, 0)
+	require.Error(t, err)
+}
+
+func TestRunRefusesRemoteAddress(t *testing.T) {
+	for _, addr := range []string{"192.0.2.1:80", "example.com:80", "[2001:db8::1]:80", "nonsense"} {
+		called := false
+		_, err := run(addr, func() (any, error) { called = true; return nil, nil })
+		require.Error(t, err, addr)
+		assert.False(t, called, addr)
+	}
+	_, err := run("[::1]:80", func() (any, error) { return "ok", nil })
+	require.NoError(t, err)
+}
+
+func TestDescribe(t *testing.T) {
+	s := describe(&echoResult{Label: "x", Size: 16, Conns: 50, Window: 4, MsgsPerSec: 1000, ServerCPU: 0.5, ServerCPUus: 6})
+	assert.True(t, strings.HasPrefix(s, "x echo 16 B x 50 conns"), s)
+	assert.Contains(t, s, "6.00 us/msg")
+}
