@@ -3,6 +3,7 @@
 package conn
 
 import (
+	"context"
 	"io"
 	"net"
 	"os"
@@ -32,9 +33,10 @@ type evConn struct {
 	done    bool       // OnClose ran and the descriptor is closed
 
 	// Owned by the worker that has the connection.
-	draining bool  // this side's close frame went; waiting for the peer's
-	lost     bool  // the drain lost the frames: discard to the end
-	endErr   error // what ended the connection, for OnError and OnClose
+	msg      []byte // the message in progress, as read so far
+	draining bool   // this side's close frame went; waiting for the peer's
+	lost     bool   // the drain lost the frames: discard to the end
+	endErr   error  // what ended the connection, for OnError and OnClose
 
 	// When the loop's timer must look at the connection (keepalive, a drain
 	// that stalls within a frame), and since when output waits, as Unix
@@ -209,30 +211,62 @@ func (ev *evConn) readable() {
 			}
 			continue
 		}
+		if c.r.msgType != 0 {
+			if !ev.readMessage() {
+				return
+			}
+			continue
+		}
 		ok, need := c.unitReady()
 		if !ok {
 			if err := c.readMore(need); err != nil {
 				if err != errWouldBlock {
-					ev.read() // the read path reports the end as it always does
+					ev.next() // the read path reports the end as it always does
 				}
 				return
 			}
 			continue
 		}
-		ev.read()
+		ev.next()
 	}
 }
 
-// read runs the read path over one unit and hands a message to the
-// handler.
-func (ev *evConn) read() {
-	t, b, err := ev.c.readUnit()
-	switch {
-	case err == nil:
-		if ev.h.OnMessage != nil {
+// next runs the read path up to the next message, handling the control
+// frames before it.
+func (ev *evConn) next() {
+	if _, err := ev.c.nextMessage(context.Background()); err != nil && err != errWouldBlock {
+		ev.ended(err)
+	}
+}
+
+// readMessage reads what is buffered of the message in progress and hands
+// it to the handler once whole, and reports whether there is more to do
+// now.
+func (ev *evConn) readMessage() bool {
+	c := ev.c
+	t := c.r.msgType
+	b, err := c.readPayload(ev.msg)
+	switch err {
+	case errWouldBlock:
+		ev.msg = b
+		return false
+	case io.EOF:
+		ev.msg = nil // the handler owns the message
+		// Once a close frame went either way, messages are discarded, as
+		// the blocking reader does (advance).
+		if ev.h.OnMessage != nil && c.State() == StateOpen {
 			ev.h.OnMessage(t, b)
 		}
-	case err != errWouldBlock && ev.endErr == nil:
+	default:
+		ev.msg = nil
+		ev.ended(err)
+	}
+	return true
+}
+
+// ended records what ended the connection, the first cause.
+func (ev *evConn) ended(err error) {
+	if ev.endErr == nil {
 		ev.endErr = err
 	}
 }
@@ -293,6 +327,16 @@ func (ev *evConn) uncork() {
 	}
 }
 
+// admit refuses a frame when more than MaxPending bytes wait already: a
+// message larger than that is taken whole, but nothing after it until the
+// peer has read enough.
+func (ev *evConn) admit(pending int) error {
+	if pending > ev.l.l.opts.MaxPending {
+		return ErrSlowPeer
+	}
+	return nil
+}
+
 // writable sends the output that waited for the socket.
 func (ev *evConn) writable() {
 	c := ev.c
@@ -321,9 +365,6 @@ func (ev *evConn) flush() error {
 		return nil
 	}
 	c.w.out = (*c.w.outp)[:copy(*c.w.outp, c.w.out[n:])]
-	if len(c.w.out) > ev.l.l.opts.MaxPending {
-		return c.fail(abnormal(ErrSlowPeer))
-	}
 	ev.outSince.CompareAndSwap(0, time.Now().UnixNano())
 	ev.mu.Lock()
 	if !ev.wantOut {
@@ -342,10 +383,7 @@ func (ev *evConn) timer() {
 	c := ev.c
 	now := time.Now()
 	if since := ev.outSince.Load(); since != 0 && c.opts.WriteTimeout > 0 && now.Sub(time.Unix(0, since)) > c.opts.WriteTimeout {
-		if ev.endErr == nil {
-			ev.endErr = abnormal(ErrSlowPeer)
-		}
-		_ = c.fail(abnormal(ErrSlowPeer))
+		ev.ended(c.fail(abnormal(ErrSlowPeer)))
 		return
 	}
 	if d := ev.deadline.Load(); d == 0 || now.UnixNano() < d {
@@ -368,7 +406,7 @@ func (ev *evConn) timer() {
 	action, next := c.ka.due(now)
 	switch action {
 	case keepaliveDead:
-		ev.endErr = c.failWith(frame.CloseGoingAway, "keepalive timeout", errKeepalive, false)
+		ev.ended(c.failWith(frame.CloseGoingAway, "keepalive timeout", errKeepalive, false))
 		return
 	case keepalivePing:
 		_ = c.writeControl(c.r.ctx, frame.OpPing, nil) // never waits for the socket

@@ -145,6 +145,14 @@ func (c *Conn) readHeader() (frame.Header, error) {
 	if err != nil {
 		return frame.Header{}, err
 	}
+	if h.Opcode.IsControl() && h.Length <= frame.MaxControlPayload {
+		// A control frame is read whole: nothing of it is consumed until
+		// all of it is here, so that a reader that cannot wait (a Loop)
+		// comes back to it whole.
+		if err := c.fill(size + int(h.Length)); err != nil {
+			return frame.Header{}, unexpectedEOF(err)
+		}
+	}
 	c.in.consume(size)
 	return h, nil
 }

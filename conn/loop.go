@@ -33,9 +33,10 @@ import (
 //     reports how it ended.
 //   - Writes never wait for the socket: what the kernel does not take waits
 //     in the connection's output buffer and leaves when the socket is
-//     writable, in order. A peer that lets more than LoopOptions.MaxPending
-//     bytes pile up, or leaves them there longer than Options.WriteTimeout,
-//     is failed with [ErrSlowPeer].
+//     writable, in order. A write that finds more than LoopOptions.MaxPending
+//     bytes waiting already (a message larger than that is taken whole), or
+//     output that waits longer than Options.WriteTimeout, fails the
+//     connection with [ErrSlowPeer].
 //
 // Connections without a socket the loop can watch (a tls.Conn, a pipe), and
 // every connection on a system other than Linux, are served by a goroutine
@@ -58,7 +59,8 @@ type LoopOptions struct {
 	Workers int
 
 	// MaxPending bounds the bytes that may wait in one connection's output
-	// buffer for a socket that is not writable. 0 means 4 MiB.
+	// buffer for a socket that is not writable: a write that finds more
+	// waiting fails the connection. 0 means 4 MiB.
 	MaxPending int
 }
 

@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"errors"
+	"io"
 
 	"duplex/frame"
 )
@@ -13,11 +14,13 @@ import (
 // only (see unitReady), so nothing is lost.
 var errWouldBlock = errors.New("conn: no input yet")
 
-// unitReady reports whether the buffered input holds a whole unit of work
-// for the read path, which can then run to its end without waiting: a
-// control frame between messages, a whole data message with the control
-// frames between its fragments, or a header that fails the connection
-// (which must fail at once, not when its payload has come). Otherwise it
+// unitReady reports whether the buffered input holds a unit of work for
+// the read path, which can then run without waiting where it could not
+// resume: a control frame between messages, the header of an
+// uncompressed message (whose payload is read as it arrives), a whole
+// compressed message with the control frames between its fragments (the
+// inflater cannot stop in the middle), or a header that fails the
+// connection (which must fail at once, not when its payload has come). Otherwise it
 // returns how many buffered bytes the unit needs at least, so that the
 // buffer can grow to hold it. It reads the headers in place and consumes
 // nothing; the read path parses them again.
@@ -53,7 +56,13 @@ func (c *Conn) unitReady() (bool, int) {
 			return true, 0 // out of order: fails at once
 		}
 		if !inMessage {
-			lim = c.wireLimit(h.RSV1)
+			if !h.RSV1 {
+				// Read as it arrives, so that invalid UTF-8 fails the
+				// connection at once (RFC 6455, Section 8.1); only an
+				// inflater needs the whole message.
+				return true, 0
+			}
+			lim = c.wireLimit(true)
 		}
 		if lim >= 0 && h.Length > lim-msgLen {
 			return true, 0 // over the limit: fails at once
@@ -69,20 +78,28 @@ func (c *Conn) unitReady() (bool, int) {
 	}
 }
 
-// readUnit runs the read path over one unit unitReady found: it returns
-// the data message read, or errWouldBlock after a control frame, or the
-// error that ends the connection. It runs under the read lock.
-func (c *Conn) readUnit() (MessageType, []byte, error) {
-	ctx := context.Background()
-	typ, err := c.nextMessage(ctx)
-	if err != nil {
-		return 0, nil, err
+// readPayload reads the payload of the message in progress that is
+// buffered, appending it to b, and reports the message's end with io.EOF
+// or the need for more input with errWouldBlock; any other error ends the
+// connection. It runs under the read lock.
+func (c *Conn) readPayload(b []byte) ([]byte, error) {
+	if b == nil {
+		b = make([]byte, 0, min(c.r.remain, maxPrealloc))
 	}
-	b, err := c.readAll()
-	if err != nil {
-		return 0, nil, c.readFailure(ctx, err)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := c.r.mr.read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch err {
+		case nil:
+		case io.EOF, errWouldBlock:
+			return b, err
+		default:
+			return b, c.readFailure(context.Background(), err)
+		}
 	}
-	return typ, b, nil
 }
 
 // readMore reads what the socket has into the buffer, grown first to hold
@@ -108,9 +125,11 @@ func (c *Conn) readMore(need int) error {
 	return err
 }
 
-// grow moves the unread bytes into a buffer of at least need bytes.
+// grow moves the unread bytes into a buffer of at least need bytes, at
+// least twice as large as the one it replaces, so that a message that
+// arrives in many frames is copied a bounded number of times.
 func (in *input) grow(need int) {
-	nb := getBuf(need)
+	nb := getBuf(max(need, 2*len(*in.bp)))
 	in.w = copy(*nb, (*in.bp)[in.r:in.w])
 	in.r = 0
 	putBuf(in.bp)

@@ -32,7 +32,10 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 	}
 	if c.ev != nil {
 		// In a Loop, nothing waits for the socket: the frame joins what
-		// waits, however much that is (bounded by LoopOptions.MaxPending).
+		// waits, unless that is more than LoopOptions.MaxPending already.
+		if err := c.ev.admit(len(c.w.out)); err != nil {
+			return c.fail(abnormal(err))
+		}
 		c.appendFrame(h, p, masked)
 		if h.Opcode != frame.OpClose && c.cork() {
 			return nil

@@ -21,7 +21,6 @@ type driver struct {
 	base  string // server URL without a trailing slash
 	agent string
 	opts  *conn.DialOptions
-	buf   []byte
 }
 
 // runClient runs the selected cases (all when spec is empty) against the
@@ -32,7 +31,6 @@ func runClient(ctx context.Context, log *slog.Logger, s settings, base, agent, s
 		base:  strings.TrimSuffix(base, "/"),
 		agent: agent,
 		opts:  &conn.DialOptions{Options: s.connOptions()},
-		buf:   make([]byte, copyBufferSize),
 	}
 	n, err := d.caseCount(ctx)
 	if err != nil {
@@ -92,7 +90,7 @@ func (d *driver) runCase(ctx context.Context, i int) error {
 	if err != nil {
 		return fmt.Errorf("case %d: %w", i, err)
 	}
-	err = echo(ctx, c, d.buf)
+	err = echo(ctx, c)
 	_ = c.CloseNow()
 	logEnd(d.log.With("case", i), err)
 	return nil

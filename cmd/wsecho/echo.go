@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"sync"
 	"time"
 
 	"duplex/conn"
@@ -33,6 +34,8 @@ type settings struct {
 	// idleTimeout bounds the wait of a keep-alive HTTP connection for its
 	// next request.
 	idleTimeout time.Duration
+	// event serves the connections readiness-driven, with a conn.Loop.
+	event bool
 }
 
 // defaultSettings are the flags' defaults. The write timeout is long for
@@ -67,15 +70,23 @@ func (s settings) connOptions() conn.Options {
 	return o
 }
 
+// copyBuffers hold the buffers messages are streamed through, borrowed for
+// one message: an idle connection holds none.
+var copyBuffers = sync.Pool{New: func() any {
+	b := make([]byte, copyBufferSize)
+	return &b
+}}
+
 // echo sends every message read from c back unchanged, with its type, until
 // the connection ends, and returns the error that ended it (a conn.CloseError
-// after a closing handshake). Messages are streamed through buf, so memory
-// stays bounded by the buffer, not the message size, and the reader's
-// incremental UTF-8 check fails a bad text message while it arrives.
+// after a closing handshake). Messages are streamed through a borrowed
+// buffer, so memory stays bounded by the buffer, not the message size, and
+// the reader's incremental UTF-8 check fails a bad text message while it
+// arrives.
 //
 // When ctx ends, c is closed with 1001 (going away); the loop then reads on
 // until the peer's reply, so the closing handshake completes.
-func echo(ctx context.Context, c *conn.Conn, buf []byte) error {
+func echo(ctx context.Context, c *conn.Conn) error {
 	defer goAwayOnDone(ctx, c)()
 	// A context ending mid-frame would fail the connection; reads and writes
 	// run without it so that shutdown goes through the closing handshake.
@@ -89,7 +100,10 @@ func echo(ctx context.Context, c *conn.Conn, buf []byte) error {
 		if err != nil {
 			return err
 		}
-		if _, err := io.CopyBuffer(w, r, buf); err != nil {
+		bp := copyBuffers.Get().(*[]byte)
+		_, err = io.CopyBuffer(w, r, *bp)
+		copyBuffers.Put(bp)
+		if err != nil {
 			// The read side failed the connection (or the write did): the
 			// partial message must not be finished with a final frame.
 			return err

@@ -80,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.pongTimeout, "pong-timeout", f.pongTimeout, "time a pinged peer has to show a sign of life (0: as long as -ping-interval)")
 	fs.DurationVar(&f.writeTimeout, "write-timeout", f.writeTimeout, "bound on each write to the network, and on an HTTP response (0: none)")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", f.idleTimeout, "time an HTTP keep-alive connection may wait for its next request (server)")
+	fs.BoolVar(&f.event, "event", false, "serve readiness-driven, with no goroutine or buffer per idle connection (conn.Loop; Linux)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err

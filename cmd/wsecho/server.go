@@ -23,6 +23,7 @@ const shutdownTimeout = 10 * time.Second
 type echoServer struct {
 	log  *slog.Logger
 	opts *conn.AcceptOptions
+	loop *conn.Loop // with -event
 
 	// ctx ends at shutdown; each connection then closes with 1001.
 	ctx    context.Context
@@ -33,10 +34,21 @@ type echoServer struct {
 	conns    sync.WaitGroup // echo loops; Add only under mu before shutdown
 }
 
-func newEchoServer(log *slog.Logger, set settings) *echoServer {
+func newEchoServer(log *slog.Logger, set settings) (*echoServer, error) {
+	var loop *conn.Loop
+	if set.event {
+		var err error
+		if loop, err = conn.NewLoop(nil); err != nil {
+			return nil, err
+		}
+		if !loop.Readiness() {
+			log.Warn("no readiness-driven mode on this system: each connection gets a goroutine")
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &echoServer{
-		log: log,
+		loop: loop,
+		log:  log,
 		opts: &conn.AcceptOptions{
 			// A test server for any client: there are no cookies or other
 			// ambient credentials to protect.
@@ -45,7 +57,7 @@ func newEchoServer(log *slog.Logger, set settings) *echoServer {
 		},
 		ctx:    ctx,
 		cancel: cancel,
-	}
+	}, nil
 }
 
 // healthPath is the one path that is not upgraded: a plain GET there is
@@ -72,9 +84,31 @@ func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log := s.log.With("remote", r.RemoteAddr)
 	log.Debug("open", "path", r.URL.Path)
-	err = echo(s.ctx, c, make([]byte, copyBufferSize))
+	if s.loop != nil {
+		s.serveInLoop(c, log)
+		return
+	}
+	err = echo(s.ctx, c)
 	_ = c.CloseNow()
 	logEnd(log, err)
+}
+
+// serveInLoop hands c to the loop, which echoes each message as it comes;
+// the handler's goroutine ends at once.
+func (s *echoServer) serveInLoop(c *conn.Conn, log *slog.Logger) {
+	s.conns.Add(1)
+	err := s.loop.Serve(c, conn.Handler{
+		OnMessage: func(t conn.MessageType, b []byte) {
+			_ = c.WriteMessage(context.Background(), t, b)
+		},
+		OnError: func(err error) { logEnd(log, err) },
+		OnClose: func(conn.CloseEvent) { s.conns.Done() },
+	})
+	if err != nil {
+		s.conns.Done()
+		_ = c.CloseNow()
+		log.Info("not served", "err", err)
+	}
 }
 
 // serveHealth answers "ok", or 503 once shutdown has begun.
@@ -125,6 +159,9 @@ func (s *echoServer) closeAll() {
 	s.shutdown = true
 	s.mu.Unlock()
 	s.cancel()
+	if s.loop != nil {
+		go func() { _ = s.loop.Close() }() // its connections end as Done
+	}
 }
 
 func (s *echoServer) wait() { s.conns.Wait() }
@@ -152,7 +189,10 @@ var maxHeaderBytes = handshake.DefaultLimits.MaxHeadBytes - netHTTPHeadSlack
 // serve serves on ln until ctx ends. net/http does not track hijacked
 // connections, so the echo server closes them itself.
 func serve(ctx context.Context, log *slog.Logger, set settings, ln net.Listener) error {
-	es := newEchoServer(log, set)
+	es, err := newEchoServer(log, set)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler: es,
 		// net/http's deadlines end with the WebSocket handshake, which clears
@@ -179,7 +219,7 @@ func serve(ctx context.Context, log *slog.Logger, set settings, ln net.Listener)
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
 	es.closeAll() // RegisterOnShutdown runs it too, in its own goroutine
 	es.wait()
 	<-errc // http.ErrServerClosed

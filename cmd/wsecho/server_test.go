@@ -27,7 +27,8 @@ import (
 // down as main does and waits for the echo loops.
 func startEcho(t testing.TB) string {
 	t.Helper()
-	es := newEchoServer(quietLog(), defaultSettings())
+	es, err := newEchoServer(quietLog(), defaultSettings())
+	require.NoError(t, err)
 	srv := httptest.NewServer(es)
 	t.Cleanup(func() {
 		srv.Close()
@@ -37,7 +38,9 @@ func startEcho(t testing.TB) string {
 	return "ws" + strings.TrimPrefix(srv.URL, "http")
 }
 
-func TestEchoPreservesTypeAndBytes(t *testing.T) {
+func TestEchoPreservesTypeAndBytes(t *testing.T) { bothModes(t, testEchoPreservesTypeAndBytes) }
+
+func testEchoPreservesTypeAndBytes(t *testing.T, startEcho func(testing.TB) string) {
 	u := startEcho(t)
 	// 16 MiB each way under the race detector on a busy machine: be patient.
 	ctx, cancel := context.WithTimeout(context.Background(), 6*waitTimeout)
@@ -77,7 +80,9 @@ func TestEchoPreservesTypeAndBytes(t *testing.T) {
 }
 
 // Streamed fragments of a message come back as one message of the same type.
-func TestEchoStreamedMessage(t *testing.T) {
+func TestEchoStreamedMessage(t *testing.T) { bothModes(t, testEchoStreamedMessage) }
+
+func testEchoStreamedMessage(t *testing.T, startEcho func(testing.TB) string) {
 	u := startEcho(t)
 	ctx := testCtx(t)
 	c, _, err := conn.Dial(ctx, u, &conn.DialOptions{Options: conn.Options{FragmentSize: 7}})
@@ -100,7 +105,9 @@ func TestEchoStreamedMessage(t *testing.T) {
 // RFC 6455, Section 8.1: invalid UTF-8 in a text message fails the
 // connection with 1007. Streaming keeps that fail-fast: the message is never
 // finished, yet the server fails as soon as the bad fragment arrives.
-func TestEchoInvalidUTF8FailsFast(t *testing.T) {
+func TestEchoInvalidUTF8FailsFast(t *testing.T) { bothModes(t, testEchoInvalidUTF8FailsFast) }
+
+func testEchoInvalidUTF8FailsFast(t *testing.T, startEcho func(testing.TB) string) {
 	u, err := url.Parse(startEcho(t))
 	require.NoError(t, err)
 	nc, err := net.Dial("tcp", u.Host)
@@ -175,7 +182,9 @@ func TestServeShutdown(t *testing.T) {
 
 // RFC 7692: the echo server negotiates permessage-deflate with a client
 // that offers it, compresses its echoes, and serves one that does not.
-func TestEchoCompression(t *testing.T) {
+func TestEchoCompression(t *testing.T) { bothModes(t, testEchoCompression) }
+
+func testEchoCompression(t *testing.T, startEcho func(testing.TB) string) {
 	u := startEcho(t)
 	for _, tc := range []struct {
 		name  string
@@ -310,4 +319,17 @@ func TestServeWriteTimeout(t *testing.T) {
 	}
 	require.Error(t, err, "the server failed the connection")
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the server, not the test's deadline, ended it")
+}
+
+// bothModes runs an echo test against the server in each of its modes: a
+// goroutine per connection, and readiness-driven (-event).
+func bothModes(t *testing.T, test func(t *testing.T, start func(testing.TB) string)) {
+	t.Run("goroutines", func(t *testing.T) { test(t, startEcho) })
+	t.Run("event", func(t *testing.T) {
+		test(t, func(tb testing.TB) string {
+			set := defaultSettings()
+			set.event = true
+			return startEchoWith(tb, set)
+		})
+	})
 }
