@@ -113,6 +113,11 @@ func (o *CompressionOptions) clientOffer() []handshake.Extension {
 type compression struct {
 	params    handshake.DeflateParams
 	threshold int
+	// What this side compresses with: the window, the level, and whether
+	// each message is compressed on its own, which lets a prepared message
+	// share its compressed form among connections.
+	write prepKey
+	fresh bool
 }
 
 // applyExtensions sets up the extensions the handshake agreed on; only
@@ -148,11 +153,12 @@ func (c *Conn) applyExtensions(exts []handshake.Extension) error {
 	if readBits == 0 {
 		readBits = handshake.MaxWindowBits
 	}
-	c.comp = &compression{params: p, threshold: o.Threshold}
+	c.comp = &compression{params: p, threshold: o.Threshold,
+		write: prepKey{bits: writeBits, level: o.Level}, fresh: writeFresh || o.NoContextTakeover}
 	if c.comp.threshold == 0 {
 		c.comp.threshold = DefaultCompressionThreshold
 	}
-	c.w.enc = deflate.NewEncoder(writeBits, o.Level, !(writeFresh || o.NoContextTakeover))
+	c.w.enc = deflate.NewEncoder(writeBits, o.Level, !c.comp.fresh)
 	c.r.dec = deflate.NewDecoder(readBits, !readFresh)
 	// RFC 7692, Section 6: permessage-deflate "uses the RSV1 bit of the
 	// WebSocket header ... to indicate whether a message is compressed".

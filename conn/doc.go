@@ -40,6 +40,17 @@
 // explicitly, as a broadcast or an outgoing queue wants: what it writes
 // inside Cork leaves together when Cork returns.
 //
+// # Broadcast
+//
+// A message sent to many connections, as a chat room or a feed sends it, is
+// best prepared once: [NewPreparedMessage] copies it, and
+// [Conn.WritePrepared] writes it to each connection without encoding it
+// again. Its compressed form is made once per window and level, for every
+// connection that compresses each message on its own (no context
+// takeover); a connection with context takeover compresses it with its own
+// history. A client masks its copy with its own key. Inside [Conn.Cork], a
+// connection's queued messages, prepared or not, leave in one write.
+//
 // # Buffers and ownership
 //
 // ReadMessage returns a new slice the caller owns. The reader NextReader

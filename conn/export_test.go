@@ -27,3 +27,10 @@ var (
 func (c *Conn) Open(subprotocol string, exts []handshake.Extension) error {
 	return c.open(subprotocol, exts)
 }
+
+// PreparedForms returns how many compressed forms pm holds.
+func PreparedForms(pm *PreparedMessage) int {
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	return len(pm.deflated)
+}

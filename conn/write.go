@@ -108,6 +108,13 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 	if !c.compressing(ctx, len(data)) {
 		return c.writeWhole(ctx, op, false, data)
 	}
+	return c.writeCompressed(ctx, op, data)
+}
+
+// writeCompressed compresses data with the connection's compressor, its
+// history included, and sends it as one frame with RSV1. Under the
+// message lock.
+func (c *Conn) writeCompressed(ctx context.Context, op frame.Opcode, data []byte) error {
 	bp := bufPool.Get().(*[]byte)
 	out := c.w.enc.Finish(c.w.enc.Append((*bp)[:0], data))
 	err := c.writeWhole(ctx, op, true, out)
