@@ -62,7 +62,7 @@ func (c *Conn) awaitClose() error {
 	} else {
 		// A reader ends the connection when the peer's close frame comes;
 		// if nobody is reading, the read lock comes first.
-		if c.r.lock.acquire(nil, c.done()) {
+		if c.r.lock.tryAcquire() || c.r.lock.acquire(nil, c.done()) {
 			c.closeReading.Store(true)
 			c.drainUntilClose()
 			c.unlockRead()
@@ -138,11 +138,11 @@ func (c *Conn) closeTCP() bool {
 	if !c.tcpClosed.CompareAndSwap(false, true) {
 		return false
 	}
-	c.timerMu.Lock()
+	c.stateMu.Lock()
 	if c.closeTimer != nil {
 		c.closeTimer.Stop()
 	}
-	c.timerMu.Unlock()
+	c.stateMu.Unlock()
 	_ = c.nc.Close()
 	c.toClosed()
 	return true
@@ -152,12 +152,12 @@ func (c *Conn) closeTCP() bool {
 // timer fires, the TCP connection is closed whatever the peer does, which
 // unblocks every read and write.
 func (c *Conn) startCloseTimer() {
-	c.timerMu.Lock()
-	defer c.timerMu.Unlock()
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
 	if c.closeTimer != nil || c.tcpClosed.Load() {
 		return
 	}
-	c.closeTimer = time.AfterFunc(c.opts.CloseTimeout, c.expireClose)
+	c.closeTimer = time.AfterFunc(c.cfg.closeTimeout, c.expireClose)
 }
 
 func (c *Conn) expireClose() {

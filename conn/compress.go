@@ -126,7 +126,7 @@ func (c *Conn) applyExtensions(exts []handshake.Extension) error {
 	if len(exts) == 0 {
 		return nil
 	}
-	o := c.opts.Compression
+	o := c.cfg.compression
 	if len(exts) > 1 || o == nil || !strings.EqualFold(exts[0].Name, handshake.DeflateName) {
 		return errExtensions
 	}

@@ -45,7 +45,7 @@ func (t MessageType) valid() bool { return t == MessageText || t == MessageBinar
 type Conn struct {
 	nc          net.Conn
 	in          input
-	opts        Options
+	cfg         config
 	subprotocol string
 	comp        *compression // nil without permessage-deflate
 	ka          *keepalive   // nil without Options.PingInterval
@@ -57,7 +57,8 @@ type Conn struct {
 	rsv frame.RSV
 
 	// The life cycle: the state, the transitions waiting for OnStateChange
-	// (as from, to), and the channel done returns.
+	// (as from, to), and the channel done returns. stateMu also guards the
+	// close timer.
 	state      atomic.Int32
 	stateMu    sync.Mutex
 	pending    [3][2]uint8
@@ -72,8 +73,7 @@ type Conn struct {
 	tcpClosed    atomic.Bool
 	closeExpired atomic.Bool
 	closeReading atomic.Bool // Close is reading for the answer
-	timerMu      sync.Mutex
-	closeTimer   *time.Timer
+	closeTimer   *time.Timer // guarded by stateMu
 
 	r readState
 	w writeState
@@ -85,11 +85,35 @@ type Conn struct {
 // is this endpoint's role.
 func newConn(nc net.Conn, rest []byte, role frame.Role, opts *Options) *Conn {
 	o := opts.withDefaults()
-	c := &Conn{nc: nc, role: role, opts: o}
+	c := &Conn{nc: nc, role: role, cfg: config{
+		readLimit:     o.ReadLimit,
+		closeTimeout:  o.CloseTimeout,
+		writeTimeout:  o.WriteTimeout,
+		onPing:        o.OnPing,
+		onPong:        o.OnPong,
+		onStateChange: o.OnStateChange,
+		compression:   o.Compression,
+	}}
+	if o.PingInterval > 0 {
+		c.ka = &keepalive{interval: o.PingInterval, timeout: o.PongTimeout}
+	}
 	c.initInput(bufSize(o.ReadBufferSize), rest)
 	c.initRead()
-	c.initWrite()
+	c.initWrite(&o)
 	return c
+}
+
+// config is what a connection keeps of its Options once it is built, the
+// settings read as it runs: an idle connection is mostly its Conn, so the
+// ones used only to build it are not kept.
+type config struct {
+	readLimit     int64
+	closeTimeout  time.Duration
+	writeTimeout  time.Duration
+	onPing        func(payload []byte)
+	onPong        func(payload []byte)
+	onStateChange func(from, to State)
+	compression   *CompressionOptions // for the extensions the handshake agreed
 }
 
 // open completes the opening handshake: it records what was negotiated and
@@ -101,8 +125,8 @@ func (c *Conn) open(subprotocol string, exts []handshake.Extension) error {
 		return err
 	}
 	c.subprotocol = subprotocol
-	if c.opts.PingInterval > 0 {
-		c.ka = &keepalive{interval: c.opts.PingInterval, timeout: c.opts.PongTimeout, heardAt: time.Now()}
+	if c.ka != nil {
+		c.ka.heardAt = time.Now()
 		_ = c.nc.SetReadDeadline(c.ka.next())
 	}
 	if !c.transition(StateConnecting, StateOpen) {

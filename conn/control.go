@@ -12,7 +12,11 @@ import (
 // protocol requires with it. It runs on the read path, which is why the
 // connection must keep being read.
 func (c *Conn) handleControl(h frame.Header) error {
-	p := c.r.ctl[:h.Length] // frame.Check bounds it to 125 bytes
+	// Borrowed, not kept on the connection: a control frame is rare next to
+	// the connections that sit idle. frame.Check bounds it to 125 bytes.
+	bp := getBuf(frame.MaxControlPayload)
+	defer putBuf(bp)
+	p := (*bp)[:h.Length]
 	if err := c.readFull(p); err != nil {
 		c.r.remain = -1
 		return err
@@ -32,11 +36,11 @@ func (c *Conn) handleControl(h frame.Header) error {
 		if err := c.writeControl(c.r.ctx, frame.OpPong, p); err != nil && c.State() == StateOpen {
 			return err
 		}
-		return c.callHook(c.opts.OnPing, p)
+		return c.callHook(c.cfg.onPing, p)
 	case frame.OpPong:
 		// RFC 6455, Section 5.5.3: an unsolicited pong is allowed and
 		// needs no answer.
-		return c.callHook(c.opts.OnPong, p)
+		return c.callHook(c.cfg.onPong, p)
 	case frame.OpClose:
 		return c.receiveClose(p)
 	}

@@ -12,7 +12,7 @@ import (
 // and read the close frame, and a peer that never stops cannot keep the
 // connection busy for more than that (nor longer than CloseTimeout).
 func (c *Conn) drainLimit() int64 {
-	lim := c.opts.ReadLimit
+	lim := c.cfg.readLimit
 	if lim < 0 || lim > 2<<20 {
 		return 64 << 20
 	}

@@ -21,22 +21,30 @@ import (
 // loop waits for it, with epoll), and without the runtime's poller, whose
 // per-connection structures an idle connection would otherwise keep.
 type evConn struct {
-	c  *Conn
-	l  *readyLoop
-	fd int
-	h  Handler
+	c *Conn
+	l *readyLoop
+	h Handler
 
-	mu      sync.Mutex // guards busy, ready, wantOut and done
-	busy    bool       // a worker has the connection, or will
-	ready   uint8      // what happened while busy: evRead, evWrite, evTimer
-	wantOut bool       // output waits for the socket to be writable
-	done    bool       // OnClose ran and the descriptor is closed
+	mu sync.Mutex // guards busy, ready, wantOut and done
+	fd int32
+	// busy says a worker has the connection, or will; ready what happened
+	// while it was busy (evRead, evWrite, evTimer); wantOut that output
+	// waits for the socket to be writable; done that OnClose ran and the
+	// descriptor is closed.
+	busy    bool
+	ready   uint8
+	wantOut bool
+	done    bool
 
-	// Owned by the worker that has the connection.
-	msg      []byte // the message in progress, as read so far
-	draining bool   // this side's close frame went; waiting for the peer's
-	lost     bool   // the drain lost the frames: discard to the end
-	endErr   error  // what ended the connection, for OnError and OnClose
+	// Owned by the worker that has the connection: the message in
+	// progress, as read so far; whether this side's close frame went and
+	// the loop waits for the peer's (draining), and whether that drain lost
+	// the frames and discards to the end (lost); what ended the
+	// connection, for OnError and OnClose.
+	msg      []byte
+	endErr   error
+	draining bool
+	lost     bool
 
 	// When the loop's timer must look at the connection (keepalive, a drain
 	// that stalls within a frame), and since when output waits, as Unix
@@ -55,7 +63,7 @@ const (
 
 func (ev *evConn) Read(p []byte) (int, error) {
 	for {
-		n, err := unix.Read(ev.fd, p)
+		n, err := unix.Read(int(ev.fd), p)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -83,7 +91,7 @@ func (ev *evConn) Write(p []byte) (int, error) {
 func (ev *evConn) writeSome(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {
-		n, err := unix.Write(ev.fd, p[done:])
+		n, err := unix.Write(int(ev.fd), p[done:])
 		if n > 0 {
 			done += n
 		}
@@ -104,15 +112,15 @@ func (ev *evConn) writeSome(p []byte) (int, error) {
 // and no writer can use it any more (finish), so that its number is not
 // reused under them.
 func (ev *evConn) Close() error {
-	_ = unix.Shutdown(ev.fd, unix.SHUT_RDWR)
+	_ = unix.Shutdown(int(ev.fd), unix.SHUT_RDWR)
 	return nil
 }
 
 // CloseWrite shuts down the sending side, as TCPConn.CloseWrite does.
-func (ev *evConn) CloseWrite() error { return unix.Shutdown(ev.fd, unix.SHUT_WR) }
+func (ev *evConn) CloseWrite() error { return unix.Shutdown(int(ev.fd), unix.SHUT_WR) }
 
 func (ev *evConn) LocalAddr() net.Addr {
-	sa, err := unix.Getsockname(ev.fd)
+	sa, err := unix.Getsockname(int(ev.fd))
 	if err != nil {
 		return nil
 	}
@@ -120,7 +128,7 @@ func (ev *evConn) LocalAddr() net.Addr {
 }
 
 func (ev *evConn) RemoteAddr() net.Addr {
-	sa, err := unix.Getpeername(ev.fd)
+	sa, err := unix.Getpeername(int(ev.fd))
 	if err != nil {
 		return nil
 	}
@@ -382,7 +390,7 @@ func (ev *evConn) flush() error {
 func (ev *evConn) timer() {
 	c := ev.c
 	now := time.Now()
-	if since := ev.outSince.Load(); since != 0 && c.opts.WriteTimeout > 0 && now.Sub(time.Unix(0, since)) > c.opts.WriteTimeout {
+	if since := ev.outSince.Load(); since != 0 && c.cfg.writeTimeout > 0 && now.Sub(time.Unix(0, since)) > c.cfg.writeTimeout {
 		ev.ended(c.fail(abnormal(ErrSlowPeer)))
 		return
 	}
@@ -427,7 +435,7 @@ func (ev *evConn) finish() {
 	ev.mu.Unlock()
 	if c.w.frameLock.acquire(nil, nil) {
 		ev.l.remove(ev)
-		_ = unix.Close(ev.fd)
+		_ = unix.Close(int(ev.fd))
 		c.releaseOut()
 		c.w.frameLock.release()
 	}

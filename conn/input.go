@@ -20,10 +20,11 @@ import (
 // wrappers) keeps its buffer, since it can only be waited on by reading.
 // Everything here runs under the read lock.
 type input struct {
-	bp   *[]byte // the buffer; nil while there is none
-	r, w int
-	size int        // size of the buffer to take
-	raw  *rawReader // nil: read with net.Conn.Read, and keep the buffer
+	bp    *[]byte // the buffer; nil while there is none
+	r, w  int
+	size  int        // size of the buffer to take
+	raw   *rawReader // made at the first read, when rawOK
+	rawOK bool       // false: read with net.Conn.Read, and keep the buffer
 	// pooled says an empty buffer goes back to the pool: with a RawConn,
 	// or in a Loop, which waits for the socket itself.
 	pooled bool
@@ -45,13 +46,10 @@ type rawReader struct {
 func (c *Conn) initInput(size int, rest []byte) {
 	in := &c.in
 	in.size = size
-	if sc, ok := c.nc.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			in.raw = &rawReader{rc: rc, size: size}
-			in.raw.fn = in.raw.read
-			in.pooled = true
-		}
-	}
+	// The RawConn reader is made at the first read: a connection a Loop
+	// serves never needs one.
+	_, in.rawOK = c.nc.(syscall.Conn)
+	in.pooled = in.rawOK
 	if len(rest) == 0 {
 		return
 	}
@@ -105,7 +103,7 @@ func (c *Conn) fill(n int) error {
 	in := &c.in
 	for in.buffered() < n {
 		if in.bp == nil {
-			if in.raw != nil {
+			if in.rawOK {
 				got, bp, err := c.recv(nil)
 				if bp != nil {
 					in.bp, in.r, in.w = bp, 0, got
@@ -221,7 +219,7 @@ func (c *Conn) recv(p []byte) (int, *[]byte, error) {
 		var n int
 		var bp *[]byte
 		var err error
-		if c.in.raw != nil {
+		if c.in.rawOK {
 			n, bp, err = c.recvRaw(p)
 		} else {
 			n, err = c.nc.Read(p)
@@ -251,6 +249,15 @@ func (c *Conn) recv(p []byte) (int, *[]byte, error) {
 // being held, and the read itself goes into p or a pooled buffer.
 func (c *Conn) recvRaw(p []byte) (int, *[]byte, error) {
 	r := c.in.raw
+	if r == nil {
+		rc, err := c.nc.(syscall.Conn).SyscallConn()
+		if err != nil {
+			return 0, nil, err
+		}
+		r = &rawReader{rc: rc, size: c.in.size}
+		r.fn = r.read
+		c.in.raw = r
+	}
 	r.dst, r.n, r.buf, r.err = p, 0, nil, nil
 	err := r.rc.Read(r.fn)
 	n, bp := r.n, r.buf

@@ -88,10 +88,10 @@ func (r *readyLoop) adopt(c *Conn, h Handler) bool {
 		_ = unix.Close(fd)
 		return false
 	}
-	ev := &evConn{c: c, l: r, fd: fd, h: h, busy: true, ready: evRead}
+	ev := &evConn{c: c, l: r, fd: int32(fd), h: h, busy: true, ready: evRead}
 	old := c.nc
 	c.nc, c.ev = ev, ev
-	c.in.raw, c.in.pooled = nil, true
+	c.in.raw, c.in.rawOK, c.in.pooled = nil, false, true
 	c.r.watch, c.w.watch = nil, nil
 	_ = old.Close()
 	if c.ka != nil {
@@ -121,14 +121,14 @@ func (r *readyLoop) arm(ev *evConn, out bool) {
 	if out {
 		events |= unix.EPOLLOUT
 	}
-	_ = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_MOD, ev.fd, &unix.EpollEvent{Events: events, Fd: int32(ev.fd)})
+	_ = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_MOD, int(ev.fd), &unix.EpollEvent{Events: events, Fd: int32(int(ev.fd))})
 }
 
 // remove forgets a finished connection, before its descriptor is closed.
 func (r *readyLoop) remove(ev *evConn) {
 	r.mu.Lock()
-	if ev.fd < len(r.conns) && r.conns[ev.fd] == ev {
-		r.conns[ev.fd] = nil
+	if int(ev.fd) < len(r.conns) && r.conns[int(ev.fd)] == ev {
+		r.conns[int(ev.fd)] = nil
 	}
 	r.mu.Unlock()
 }
@@ -199,7 +199,7 @@ func (r *readyLoop) dueAt(now int64, due []*evConn) []*evConn {
 			continue
 		}
 		d, out := ev.deadline.Load(), ev.outSince.Load()
-		wt := ev.c.opts.WriteTimeout
+		wt := ev.c.cfg.writeTimeout
 		if (d != 0 && now >= d) || (out != 0 && wt > 0 && now-out > int64(wt)) {
 			due = append(due, ev)
 		}

@@ -90,7 +90,7 @@ func (c *Conn) readPayload(b []byte) ([]byte, error) {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := c.r.mr.read(b[len(b):cap(b)])
+		n, err := c.messages().read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		switch err {
 		case nil:

@@ -69,7 +69,7 @@ func (c *Conn) disarmRead() {
 // armWrite prepares one write to the network under ctx, with
 // WriteTimeout. Called under the frame lock.
 func (c *Conn) armWrite(ctx context.Context) {
-	if t := c.opts.WriteTimeout; t > 0 {
+	if t := c.cfg.writeTimeout; t > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(t))
 	} else if c.w.deadlineSet {
 		_ = c.nc.SetWriteDeadline(time.Time{})

@@ -20,6 +20,9 @@ const (
 	DefaultCloseTimeout = 5 * time.Second
 )
 
+// maxBufferSize bounds the buffer and fragment sizes of Options.
+const maxBufferSize = 1 << 30
+
 // Options configures a connection. A nil *Options means all defaults; the
 // struct is copied, so changing it afterwards does not affect the
 // connection. Zero fields take the defaults.
@@ -122,6 +125,10 @@ func (o *Options) withDefaults() Options {
 	if r.FragmentSize <= 0 {
 		r.FragmentSize = r.WriteBufferSize
 	}
+	// Sizes are kept in 32 bits, an idle connection being mostly its Conn.
+	r.ReadBufferSize = min(r.ReadBufferSize, maxBufferSize)
+	r.WriteBufferSize = min(r.WriteBufferSize, maxBufferSize)
+	r.FragmentSize = min(r.FragmentSize, maxBufferSize)
 	if r.CloseTimeout <= 0 {
 		r.CloseTimeout = DefaultCloseTimeout
 	}

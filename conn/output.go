@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"duplex/frame"
@@ -27,7 +28,7 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 	masked := c.newMask(&h)
 	clean = clean && len(c.w.out) == 0
 	if c.w.outp == nil {
-		c.w.outp = getBuf(c.w.outSize)
+		c.w.outp = getBuf(int(c.w.outSize))
 		c.w.out = (*c.w.outp)[:0:c.w.outSize]
 	}
 	if c.ev != nil {
@@ -58,12 +59,16 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 		// A server's payload goes as it is, after what was corked and its
 		// header, in one writev.
 		c.w.out = frame.AppendHeader(c.w.out, h)
-		c.w.bufsArr = [2][]byte{c.w.out, p}
-		c.w.bufs = c.w.bufsArr[:]
+		if c.w.vec == nil {
+			c.w.vec = new(vectored)
+		}
+		v := c.w.vec
+		v.arr = [2][]byte{c.w.out, p}
+		v.bufs = v.arr[:]
 		c.armWrite(ctx)
-		n, err := c.w.bufs.WriteTo(c.nc)
+		n, err := v.bufs.WriteTo(c.nc)
 		c.disarmWrite()
-		c.w.bufsArr = [2][]byte{} // do not keep the caller's slice
+		v.arr = [2][]byte{} // do not keep the caller's slice
 		c.releaseOut()
 		if err != nil {
 			return c.writeFailure(ctx, err, clean && n == 0)
@@ -84,7 +89,7 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 		}
 		clean = false
 		if len(p) > 0 {
-			c.w.outp = getBuf(c.w.outSize)
+			c.w.outp = getBuf(int(c.w.outSize))
 			c.w.out = (*c.w.outp)[:0:c.w.outSize]
 		}
 	}
@@ -105,6 +110,14 @@ func (c *Conn) appendFrame(h frame.Header, p []byte, masked bool) {
 	if masked {
 		frame.Mask(h.MaskKey, 0, c.w.out[start:])
 	}
+}
+
+// vectored holds the buffers of a writev: the output buffer, then a
+// payload sent as it is. Kept on the connection so that a large write
+// allocates nothing, but only once there was one.
+type vectored struct {
+	bufs net.Buffers
+	arr  [2][]byte
 }
 
 // flush writes the output buffer, under the frame lock.

@@ -50,16 +50,11 @@ type readState struct {
 	// meanwhile may wait for it (see Conn.cork).
 	pending atomic.Bool
 
-	payload payloadReader
-	mr      messageReader
-	watch   *deadline.Watch // made by the first read with a context that can end
-	ctl     [frame.MaxControlPayload]byte
+	watch *deadline.Watch // made by the first read with a context that can end
 }
 
 func (c *Conn) initRead() {
 	c.r.ctx = context.Background()
-	c.r.payload.c = c
-	c.r.mr = messageReader{c: c, src: &c.r.payload}
 }
 
 func (c *Conn) lockRead() bool { return c.r.lock.tryAcquire() }
@@ -120,7 +115,7 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return typ, &c.r.mr, nil
+	return typ, c.messages(), nil
 }
 
 // ReadMessage waits for the next data message and returns its type and
@@ -187,7 +182,7 @@ func (c *Conn) readInto(b []byte) ([]byte, error) {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := c.r.mr.read(b[len(b):cap(b)])
+		n, err := c.messages().read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			return b, nil
@@ -262,7 +257,7 @@ func (c *Conn) advance() (MessageType, error) {
 		}
 		if c.r.compressed {
 			c.r.inflated = 0
-			c.r.dec.Begin(&c.r.payload)
+			c.r.dec.Begin((*payloadReader)(c))
 		}
 		c.r.msgType = MessageType(h.Opcode)
 		c.r.utf8.Reset()
@@ -279,7 +274,7 @@ func (c *Conn) skipMessage() error {
 	bp := getBuf(c.in.size)
 	defer putBuf(bp)
 	for c.r.msgType != 0 {
-		if _, err := c.r.mr.read(*bp); err != nil && err != io.EOF {
+		if _, err := c.messages().read(*bp); err != nil && err != io.EOF {
 			return err
 		}
 	}
@@ -345,7 +340,7 @@ func (c *Conn) beginFrame(h frame.Header) error {
 // as it inflates, an eighth and 1 KiB more, what incompressible data grows
 // by once coded.
 func (c *Conn) wireLimit(compressed bool) int64 {
-	lim := c.opts.ReadLimit
+	lim := c.cfg.readLimit
 	if lim >= 0 && compressed {
 		lim += lim/8 + 1024
 	}
@@ -388,16 +383,16 @@ func (c *Conn) readFailure(ctx context.Context, err error) error {
 }
 
 // messageReader is the reader NextReader returns. The path of a payload is
-// frame payload (src) -> [decompressor, once an extension needs one] ->
+// frame payload (payloadReader) -> [decompressor, once an extension needs one] ->
 // UTF-8 check -> caller.
-type messageReader struct {
-	c   *Conn
-	src io.Reader
-}
+type messageReader Conn
+
+// messages returns the connection's message reader.
+func (c *Conn) messages() *messageReader { return (*messageReader)(c) }
 
 // Read reads payload bytes of the current message; see [Conn.NextReader].
 func (r *messageReader) Read(p []byte) (int, error) {
-	c := r.c
+	c := (*Conn)(r)
 	if !c.lockRead() {
 		return 0, c.busyReadErr(nil)
 	}
@@ -423,7 +418,7 @@ func (r *messageReader) Read(p []byte) (int, error) {
 
 // read is Read under the read lock.
 func (r *messageReader) read(p []byte) (int, error) {
-	c := r.c
+	c := (*Conn)(r)
 	if c.r.msgType == 0 {
 		return 0, io.EOF
 	}
@@ -435,7 +430,7 @@ func (r *messageReader) read(p []byte) (int, error) {
 			return 0, err
 		}
 	} else {
-		n, err = r.src.Read(p)
+		n, err = (*payloadReader)(c).Read(p)
 	}
 	if c.r.msgType == MessageText {
 		// RFC 6455, Section 8.1: "When an endpoint is to interpret a
@@ -461,8 +456,8 @@ func (r *messageReader) read(p []byte) (int, error) {
 // inflates to a huge message stops at the limit with 1009 (RFC 6455,
 // Section 7.4.1: "a message that is too big for it to process").
 func (r *messageReader) inflate(p []byte) (int, error) {
-	c := r.c
-	lim := c.opts.ReadLimit
+	c := (*Conn)(r)
+	lim := c.cfg.readLimit
 	if lim >= 0 && int64(len(p)) > lim-c.r.inflated+1 {
 		p = p[:lim-c.r.inflated+1]
 	}
@@ -481,10 +476,10 @@ func (r *messageReader) inflate(p []byte) (int, error) {
 // payloadReader reads the payload of the current message across its
 // frames, unmasked, handling control frames between fragments. It returns
 // io.EOF at the end of the final frame.
-type payloadReader struct{ c *Conn }
+type payloadReader Conn
 
 func (pr *payloadReader) Read(p []byte) (int, error) {
-	c := pr.c
+	c := (*Conn)(pr)
 	for c.r.remain == 0 {
 		if c.r.h.Fin {
 			return 0, io.EOF

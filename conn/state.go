@@ -80,7 +80,7 @@ func (c *Conn) transition(from, to State) bool {
 			close(*p)
 		}
 	}
-	hook := c.opts.OnStateChange
+	hook := c.cfg.onStateChange
 	if hook == nil {
 		c.stateMu.Unlock()
 		return true

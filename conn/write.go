@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
-	"net"
 	"sync/atomic"
 	"time"
 
@@ -24,44 +23,45 @@ type writeState struct {
 	frameLock sema
 
 	// Guarded by the message lock.
-	bufp       *[]byte // pooled, while a streamed message is written
-	buf        []byte  // the fragment a streamed message is building
-	n          int     // payload bytes in buf
-	frag       int     // payload bytes per fragment of a streamed message
-	midMessage bool    // a non-final fragment went out
-	mw         messageWriter
-	enc        *deflate.Encoder // with permessage-deflate
+	bufp *[]byte          // the fragment a streamed message is building, pooled
+	enc  *deflate.Encoder // with permessage-deflate
+	st   stream           // of the message a writer from NextWriter streams
 
 	// Guarded by the frame lock.
-	outp    *[]byte // the output buffer, pooled; nil while empty
-	out     []byte  // frames corked, waiting to leave (see emit)
-	outSize int
-	rng     *mrand.ChaCha8  // mask keys, client only
-	watch   *deadline.Watch // made by the first write with a context that can end
-	// deadlineSet says a context's end left a past write deadline, which
-	// the next write clears.
-	deadlineSet bool
-	bufs        net.Buffers
-	bufsArr     [2][]byte
-	timer       *time.Timer // flushes a cork the reader did not
+	outp  *[]byte         // the output buffer, pooled; nil while empty
+	out   []byte          // frames corked, waiting to leave (see emit)
+	rng   *mrand.ChaCha8  // mask keys, client only
+	watch *deadline.Watch // made by the first write with a context that can end
+	vec   *vectored       // made at the first large write of a server
+	timer *time.Timer     // flushes a cork the reader did not
 
 	corked atomic.Bool  // out holds frames that wait
 	corks  atomic.Int32 // Cork calls in progress
+
+	// Small fields together, to keep an idle connection small.
+	n       int32 // payload bytes in bufp (message lock)
+	frag    int32 // payload bytes per fragment of a streamed message
+	outSize int32 // the output buffer's size
+	// midMessage says a non-final fragment went out (message lock);
+	// deadlineSet that a context's end left a past write deadline, which
+	// the next write clears (frame lock).
+	midMessage  bool
+	deadlineSet bool
 }
 
-func (c *Conn) initWrite() {
-	c.w.frag = c.opts.FragmentSize
-	c.w.outSize = frame.MaxHeaderSize + c.opts.WriteBufferSize
+func (c *Conn) initWrite(o *Options) {
+	c.w.frag = int32(o.FragmentSize)
+	c.w.outSize = int32(frame.MaxHeaderSize + o.WriteBufferSize)
 	if c.role == frame.RoleClient {
 		c.w.rng = newMaskSource()
 	}
-	c.w.mw.c = c
 }
 
 // acquire takes a write lock, giving up when ctx ends or the connection
 // closes.
 func (c *Conn) acquire(ctx context.Context, l *sema) error {
-	if l.acquire(ctx.Done(), c.done()) {
+	// The fast path first: done makes a channel, which only a wait needs.
+	if l.tryAcquire() || l.acquire(ctx.Done(), c.done()) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -149,7 +149,7 @@ func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, rsv1, fin boo
 	if c.State() != StateOpen {
 		return c.writeErr()
 	}
-	payload := c.w.buf[:c.w.n]
+	payload := (*c.w.bufp)[:c.w.n]
 	c.w.n = 0
 	h := frame.Header{Fin: fin, RSV1: rsv1, Opcode: op, Length: int64(len(payload))}
 	return c.emit(ctx, h, payload, !c.w.midMessage)
@@ -217,40 +217,48 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	}
 	c.w.n = 0
 	c.w.midMessage = false
-	c.w.bufp = getBuf(c.w.frag)
-	c.w.buf = (*c.w.bufp)[:c.w.frag]
-	c.w.mw = messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ), open: true}
+	c.w.bufp = getBuf(int(c.w.frag))
+	c.w.st = stream{ctx: ctx, op: frame.Opcode(typ), open: true}
 	if c.compressing(ctx, -1) {
-		c.w.mw.zbuf = bufPool.Get().(*[]byte)
-		c.w.mw.rsv1 = true
+		c.w.st.zbuf = bufPool.Get().(*[]byte)
+		c.w.st.rsv1 = true
 	}
-	return &c.w.mw, nil
+	return c.writer(), nil
 }
 
-// messageWriter is the writer NextWriter returns. The path of a payload is
-// caller -> [compressor, once an extension needs one] -> write buffer ->
-// frames.
-type messageWriter struct {
-	c    *Conn
+// messageWriter is the writer NextWriter returns: the connection, seen as
+// the writer of its streamed message (writeState.st). The path of a
+// payload is caller -> [compressor, once an extension needs one] -> write
+// buffer -> frames.
+type messageWriter Conn
+
+// writer returns the connection's message writer.
+func (c *Conn) writer() *messageWriter { return (*messageWriter)(c) }
+
+// stream is the state of the message a writer from NextWriter streams,
+// guarded by the message lock.
+type stream struct {
 	ctx  context.Context
+	zbuf *[]byte      // compressed output, while the message is compressed
 	op   frame.Opcode // of the next frame: the message type, then continuation
 	open bool
-	zbuf *[]byte // compressed output, while the message is compressed
-	rsv1 bool    // the message is compressed: RSV1 on its first frame
+	rsv1 bool // the message is compressed: RSV1 on its first frame
 }
 
 // Write buffers p, sending a fragment each time the buffer is full. A
 // compressed message is compressed as it is written; the compressor holds
 // back up to 32 KiB of input until it has a block's worth.
 func (w *messageWriter) Write(p []byte) (int, error) {
-	if !w.open {
+	c := (*Conn)(w)
+	st := &c.w.st
+	if !st.open {
 		return 0, errWriterClosed
 	}
-	if w.zbuf == nil {
+	if st.zbuf == nil {
 		return w.buffer(p)
 	}
-	out := w.c.w.enc.Append((*w.zbuf)[:0], p)
-	*w.zbuf = out[:0]
+	out := c.w.enc.Append((*st.zbuf)[:0], p)
+	*st.zbuf = out[:0]
 	if _, err := w.buffer(out); err != nil {
 		return 0, err
 	}
@@ -260,7 +268,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 // buffer copies p into the write buffer, sending a fragment each time it is
 // full.
 func (w *messageWriter) buffer(p []byte) (int, error) {
-	c := w.c
+	c := (*Conn)(w)
 	written := 0
 	for len(p) > 0 {
 		// The full buffer goes out only when more data comes, so that
@@ -271,8 +279,8 @@ func (w *messageWriter) buffer(p []byte) (int, error) {
 				return written, err
 			}
 		}
-		k := copy(c.w.buf[c.w.n:c.w.frag], p)
-		c.w.n += k
+		k := copy((*c.w.bufp)[c.w.n:c.w.frag], p)
+		c.w.n += int32(k)
 		written += k
 		p = p[k:]
 	}
@@ -280,32 +288,35 @@ func (w *messageWriter) buffer(p []byte) (int, error) {
 }
 
 func (w *messageWriter) flush(fin bool) error {
+	c := (*Conn)(w)
+	st := &c.w.st
 	// RFC 7692, Section 6.1: RSV1 on the first frame of a compressed
 	// message only.
-	rsv1 := w.rsv1 && w.op != frame.OpContinuation
-	if err := w.c.writeBuffered(w.ctx, w.op, rsv1, fin); err != nil {
+	rsv1 := st.rsv1 && st.op != frame.OpContinuation
+	if err := c.writeBuffered(st.ctx, st.op, rsv1, fin); err != nil {
 		return err
 	}
-	w.op = frame.OpContinuation
-	w.c.w.midMessage = !fin
+	st.op = frame.OpContinuation
+	c.w.midMessage = !fin
 	return nil
 }
 
 // Close sends the buffered data as the final frame of the message and lets
 // the next writer go.
 func (w *messageWriter) Close() error {
-	if !w.open {
+	c := (*Conn)(w)
+	st := &c.w.st
+	if !st.open {
 		return errWriterClosed
 	}
-	w.open = false
-	c := w.c
+	st.open = false
 	var err error
-	if w.zbuf != nil {
-		out := c.w.enc.Finish((*w.zbuf)[:0])
+	if st.zbuf != nil {
+		out := c.w.enc.Finish((*st.zbuf)[:0])
 		_, err = w.buffer(out)
-		*w.zbuf = out[:0]
-		bufPool.Put(w.zbuf)
-		w.zbuf = nil
+		*st.zbuf = out[:0]
+		bufPool.Put(st.zbuf)
+		st.zbuf = nil
 	}
 	if err == nil {
 		err = w.flush(true)
@@ -321,9 +332,9 @@ func (w *messageWriter) Close() error {
 		err = c.fail(err)
 	}
 	c.w.midMessage = false
-	w.ctx = nil
+	st.ctx = nil
 	putBuf(c.w.bufp)
-	c.w.bufp, c.w.buf = nil, nil
+	c.w.bufp = nil
 	c.w.msgLock.release()
 	return err
 }
