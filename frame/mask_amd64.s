@@ -3,7 +3,8 @@
 #include "textflag.h"
 
 // The shortest slice the AVX2 kernel takes: it needs two 32-byte edge
-// blocks inside b (see BenchmarkMaskKernel for where it starts to pay).
+// blocks inside b. BenchmarkMaskKernel shows it no slower than SSE2 from
+// there on.
 #define AVX2_MIN 32
 
 // func maskAny(b []byte, k32 uint32, pos int)
@@ -14,7 +15,11 @@
 // is stored; the blocks between run in order, aligned to their size for
 // the vectors; the edges are stored last. Blocks may overlap, but each
 // masks bytes from their original value with the key phase of its own
-// start, so an overlapped byte gets the same result from either.
+// start, so an overlapped byte gets the same result from either. Up to
+// twice the block size the two edges cover b and there is no middle.
+//
+// Lengths 0-16 take two words (or single bytes), 17-31 SSE2, and 32 and
+// more AVX2 or SSE2 as useAVX2 says. SSE2 is part of every amd64 CPU.
 //
 // The key word is rotated so that its low byte meets b[0]; a block that
 // starts d bytes later needs it rotated right by 8*(d&3) more bits.
@@ -30,7 +35,7 @@ TEXT ·maskAny(SB), NOSPLIT, $0-40
 	RORL CX, AX
 
 	CMPQ SI, $16
-	JB   small
+	JBE  small
 	CMPQ SI, $AVX2_MIN
 	JB   sse2
 	CMPB ·useAVX2(SB), $0
@@ -52,6 +57,8 @@ sse2:
 	PSHUFL $0, X2, X2
 	MOVOU  -16(DI)(SI*1), X1
 	PXOR   X2, X1
+	CMPQ   SI, $32 // the two edges cover b
+	JBE    sse2edges
 
 	// The middle starts at the first 16-byte boundary, (-b)&15 bytes in.
 	MOVQ   DI, CX
@@ -149,6 +156,8 @@ avx2:
 	VMOVD        DX, X2
 	VPBROADCASTD X2, Y2
 	VPXOR        -32(DI)(SI*1), Y2, Y1
+	CMPQ         SI, $64 // the two edges cover b
+	JBE          avx2edges
 
 	// The middle starts at the first 32-byte boundary, (-b)&31 bytes in.
 	MOVQ         DI, CX
@@ -200,7 +209,7 @@ avx2edges:
 	RET
 
 small:
-	// Under 16 bytes: two overlapping 8- or 4-byte words, or up to three
+	// Up to 16 bytes: two overlapping 8- or 4-byte words, or up to three
 	// single bytes.
 	CMPQ SI, $8
 	JB   small4
