@@ -7,6 +7,36 @@
 // there on.
 #define AVX2_MIN 32
 
+// ROTKEY leaves in DX the key word for a block that starts CX bytes into
+// b: AX rotated right by 8*(CX&3) bits. It clobbers CX.
+#define ROTKEY \
+	ANDQ $3, CX; \
+	SHLQ $3, CX; \
+	MOVL AX, DX; \
+	RORL CX, DX
+
+// MIDDLE sets BX to the first size-byte boundary in b, R8 to the bytes
+// from there to the end of b, and DX to the key word there.
+#define MIDDLE(size) \
+	MOVQ DI, CX; \
+	NEGQ CX; \
+	ANDQ $(size-1), CX; \
+	LEAQ (DI)(CX*1), BX; \
+	MOVQ SI, R8; \
+	SUBQ CX, R8; \
+	ROTKEY
+
+// EDGEWORDS masks b, of size to 2*size bytes, as two words of size
+// bytes that overlap unless len(b) is 2*size: the first with key word k0
+// and the last with k1, both loaded before either is stored.
+#define EDGEWORDS(MOV, XOR, size, k0, k1) \
+	MOV (DI), R11; \
+	MOV -size(DI)(SI*1), R12; \
+	XOR k0, R11; \
+	XOR k1, R12; \
+	MOV R11, (DI); \
+	MOV R12, -size(DI)(SI*1)
+
 // func maskAny(b []byte, k32 uint32, pos int)
 //
 // Every path below follows one plan, which needs no byte-by-byte tail and
@@ -49,10 +79,7 @@ sse2:
 	PXOR   X0, X3
 
 	MOVQ   SI, CX
-	ANDQ   $3, CX
-	SHLQ   $3, CX
-	MOVL   AX, DX
-	RORL   CX, DX
+	ROTKEY
 	MOVL   DX, X2
 	PSHUFL $0, X2, X2
 	MOVOU  -16(DI)(SI*1), X1
@@ -60,17 +87,8 @@ sse2:
 	CMPQ   SI, $32 // the two edges cover b
 	JBE    sse2edges
 
-	// The middle starts at the first 16-byte boundary, (-b)&15 bytes in.
-	MOVQ   DI, CX
-	NEGQ   CX
-	ANDQ   $15, CX
-	LEAQ   (DI)(CX*1), BX
-	MOVQ   SI, R8
-	SUBQ   CX, R8
-	ANDQ   $3, CX
-	SHLQ   $3, CX
-	MOVL   AX, DX
-	RORL   CX, DX
+	// The middle starts at the first 16-byte boundary.
+	MIDDLE(16)
 	MOVL   DX, X0
 	PSHUFL $0, X0, X0
 
@@ -149,27 +167,15 @@ avx2:
 	VPXOR        (DI), Y0, Y3
 
 	MOVQ         SI, CX
-	ANDQ         $3, CX
-	SHLQ         $3, CX
-	MOVL         AX, DX
-	RORL         CX, DX
+	ROTKEY
 	VMOVD        DX, X2
 	VPBROADCASTD X2, Y2
 	VPXOR        -32(DI)(SI*1), Y2, Y1
 	CMPQ         SI, $64 // the two edges cover b
 	JBE          avx2edges
 
-	// The middle starts at the first 32-byte boundary, (-b)&31 bytes in.
-	MOVQ         DI, CX
-	NEGQ         CX
-	ANDQ         $31, CX
-	LEAQ         (DI)(CX*1), BX
-	MOVQ         SI, R8
-	SUBQ         CX, R8
-	ANDQ         $3, CX
-	SHLQ         $3, CX
-	MOVL         AX, DX
-	RORL         CX, DX
+	// The middle starts at the first 32-byte boundary.
+	MIDDLE(32)
 	VMOVD        DX, X0
 	VPBROADCASTD X0, Y0
 
@@ -210,40 +216,27 @@ avx2edges:
 
 small:
 	// Up to 16 bytes: two overlapping 8- or 4-byte words, or up to three
-	// single bytes.
-	CMPQ SI, $8
-	JB   small4
-	MOVL AX, R9
-	MOVQ R9, R10
-	SHLQ $32, R10
-	ORQ  R10, R9
-	MOVQ SI, CX
-	ANDQ $3, CX
-	SHLQ $3, CX
-	MOVQ R9, R10
-	RORQ CX, R10
-	MOVQ (DI), R11
-	MOVQ -8(DI)(SI*1), R12
-	XORQ R9, R11
-	XORQ R10, R12
-	MOVQ R11, (DI)
-	MOVQ R12, -8(DI)(SI*1)
-	RET
-
-small4:
+	// single bytes. A word at len-8 or len-4 has the key phase of len.
 	CMPQ SI, $4
 	JB   small1
 	MOVQ SI, CX
-	ANDQ $3, CX
-	SHLQ $3, CX
-	MOVL AX, R10
-	RORL CX, R10
-	MOVL (DI), R11
-	MOVL -4(DI)(SI*1), R12
-	XORL AX, R11
-	XORL R10, R12
-	MOVL R11, (DI)
-	MOVL R12, -4(DI)(SI*1)
+	ROTKEY
+	CMPQ SI, $8
+	JB   small4
+	// The 64-bit key words are the 32-bit ones twice over.
+	MOVL AX, R9
+	MOVQ R9, R11
+	SHLQ $32, R11
+	ORQ  R11, R9
+	MOVL DX, R10
+	MOVQ R10, R11
+	SHLQ $32, R11
+	ORQ  R11, R10
+	EDGEWORDS(MOVQ, XORQ, 8, R9, R10)
+	RET
+
+small4:
+	EDGEWORDS(MOVL, XORL, 4, AX, DX)
 	RET
 
 small1:
