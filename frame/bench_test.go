@@ -74,20 +74,29 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
-var maskSizes = []int{16, 125, 1 << 10, 16 << 10, 1 << 20}
+var maskSizes = []int{16, 125, 1 << 10, 64 << 10, 1 << 20}
+
+type maskCase struct {
+	name string
+	p    []byte
+	pos  int
+}
+
+// maskCases are the slices the mask benchmarks run over: one that starts
+// the buffer at key position 0, and one a byte into it at position 3, so
+// the kernels' misaligned edges and key rotation are timed too.
+func maskCases(n int) []maskCase {
+	buf := make([]byte, n+1)
+	return []maskCase{
+		{"aligned", buf[:n], 0},
+		{"offset", buf[1 : n+1], 3},
+	}
+}
 
 func BenchmarkMask(b *testing.B) {
 	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
 	for _, n := range maskSizes {
-		buf := make([]byte, n+1)
-		for _, tc := range []struct {
-			name string
-			p    []byte
-			pos  int
-		}{
-			{"aligned", buf[:n], 0},
-			{"offset", buf[1 : n+1], 3}, // unaligned slice, mid-key start
-		} {
+		for _, tc := range maskCases(n) {
 			b.Run(strconv.Itoa(n)+"/"+tc.name, func(b *testing.B) {
 				b.SetBytes(int64(n))
 				b.ReportAllocs()
@@ -96,6 +105,27 @@ func BenchmarkMask(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkMaskKernel runs Mask with each kernel of this build, so the
+// length at which the AVX2 kernel takes over can be checked.
+func BenchmarkMaskKernel(b *testing.B) {
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	sizes := append([]int{32, 48, 64, 96}, maskSizes...)
+	for _, k := range frame.MaskKernels() {
+		restore := k.Use()
+		for _, n := range sizes {
+			for _, tc := range maskCases(n) {
+				b.Run(k.Name+"/"+strconv.Itoa(n)+"/"+tc.name, func(b *testing.B) {
+					b.SetBytes(int64(n))
+					for b.Loop() {
+						frame.Mask(key, tc.pos, tc.p)
+					}
+				})
+			}
+		}
+		restore()
 	}
 }
 

@@ -2,6 +2,7 @@ package frame_test
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -41,34 +42,86 @@ func TestMaskRFCVector(t *testing.T) {
 	assert.Equal(t, 1, next)
 }
 
-func TestMaskMatchesReference(t *testing.T) {
-	// Every length 0-1024, every key position and every start alignment of
-	// the slice within a bigger buffer, so the word loop, its unrolled form
-	// and the byte tail all meet every phase of the key.
-	const maxLen = 1024
-	key := [4]byte{0x01, 0x80, 0xFE, 0x7F}
-	src := randomBytes(1, maxLen+8+8)
-	got := make([]byte, len(src))
-	want := make([]byte, len(src))
-	for n := 0; n <= maxLen; n++ {
-		for pos := range 4 {
-			for align := range 8 {
-				copy(got, src)
-				copy(want, src)
-				gotNext := frame.Mask(key, pos, got[align:align+n])
-				wantNext := maskRef(key, pos, want[align:align+n])
-				if !bytes.Equal(got, want) || gotNext != wantNext {
-					t.Fatalf("len %d pos %d align %d: Mask differs from the reference (next %d, want %d)", n, pos, align, gotNext, wantNext)
-				}
+const (
+	guardLen  = 32   // untouchable bytes on each side of the slice
+	guardByte = 0xA5 // their value
+	maxAlign  = 64   // start offsets 0-63 meet every alignment up to 32 bytes, whatever the buffer's own
+)
+
+// checkMask masks src[:n] placed at every start offset of a guarded buffer
+// with every key position, and compares it with the reference: the same
+// bytes, the same next position and untouched guards.
+func checkMask(t *testing.T, key [4]byte, src []byte, n int, aligns []int) {
+	t.Helper()
+	buf := make([]byte, guardLen+maxAlign+n+guardLen)
+	fresh := bytes.Repeat([]byte{guardByte}, len(buf))
+	want := make([]byte, n)
+	for pos := range 4 {
+		copy(want, src[:n])
+		wantNext := maskRef(key, pos, want)
+		for _, align := range aligns {
+			start := guardLen + align
+			copy(buf, fresh)
+			copy(buf[start:], src[:n])
+			next := frame.Mask(key, pos, buf[start:start+n])
+			if !bytes.Equal(buf[start:start+n], want) || next != wantNext {
+				t.Fatalf("len %d pos %d align %d: differs from the reference (next %d, want %d)", n, pos, align, next, wantNext)
+			}
+			if !bytes.Equal(buf[:start], fresh[:start]) || !bytes.Equal(buf[start+n:], fresh[start+n:]) {
+				t.Fatalf("len %d pos %d align %d: a byte outside the slice changed", n, pos, align)
 			}
 		}
 	}
 }
 
+func allAligns() []int {
+	a := make([]int, maxAlign)
+	for i := range a {
+		a[i] = i
+	}
+	return a
+}
+
+func TestMaskMatchesReference(t *testing.T) {
+	// Every length 0-1024, every key position and every start alignment of
+	// the slice within a bigger buffer, with each kernel of this build, so
+	// the edge blocks, the aligned middles, the unrolled loops and the
+	// small-slice paths all meet every phase of the key.
+	const maxLen = 1024
+	key := [4]byte{0x01, 0x80, 0xFE, 0x7F}
+	src := randomBytes(1, maxLen)
+	for _, k := range frame.MaskKernels() {
+		t.Run(k.Name, func(t *testing.T) {
+			defer k.Use()()
+			for n := 0; n <= maxLen; n++ {
+				checkMask(t, key, src, n, allAligns())
+			}
+		})
+	}
+}
+
+func TestMaskLongPayloads(t *testing.T) {
+	// Lengths past L1 and around page and 64 KiB boundaries, where the
+	// unrolled loops run many rounds.
+	key := [4]byte{0x5B, 0x17, 0xE2, 0x90}
+	lengths := []int{4095, 4096, 4097, 65535, 65536, 65537, 100003}
+	src := randomBytes(6, lengths[len(lengths)-1])
+	aligns := []int{0, 1, 7, 15, 16, 31, 33, 63}
+	for _, k := range frame.MaskKernels() {
+		t.Run(k.Name, func(t *testing.T) {
+			defer k.Use()()
+			for _, n := range lengths {
+				checkMask(t, key, src, n, aligns)
+			}
+		})
+	}
+}
+
 func TestMaskPositionWraps(t *testing.T) {
-	// Only pos&3 matters, including for positions past the first key cycle.
+	// Only pos&3 matters, including for positions past the first key cycle
+	// and one where pos+len(b) overflows.
 	key := [4]byte{1, 2, 3, 4}
-	for _, pos := range []int{4, 5, 6, 7, 1001, 1 << 40} {
+	for _, pos := range []int{4, 5, 6, 7, 1001, 1<<30 + 2, math.MaxInt} {
 		a, b := []byte("abcdefghij"), []byte("abcdefghij")
 		assert.Equal(t, frame.Mask(key, pos&3, a), frame.Mask(key, pos, b), "pos %d", pos)
 		assert.Equal(t, a, b, "pos %d", pos)
