@@ -27,30 +27,36 @@ func sizeName(n int) string {
 // but no copy. MB/s counts plaintext.
 func BenchmarkEncode(b *testing.B) {
 	for _, n := range benchSizes {
-		msgs := deflatetest.Messages(16, n)
+		msgs := deflatetest.Messages(n)
 		for _, c := range []struct {
 			name        string
 			bits, level int
 		}{{"level-1", 15, 1}, {"level-6", 15, 6}, {"window-12", 12, 0}} {
 			for _, takeover := range []bool{false, true} {
-				name := fmt.Sprintf("json-%s/%s/%s", sizeName(n), c.name, map[bool]string{false: "no-takeover", true: "takeover"}[takeover])
-				b.Run(name, func(b *testing.B) {
-					enc := deflate.NewEncoder(c.bits, c.level, takeover)
-					var out []byte
-					var wire int
-					b.SetBytes(int64(n))
-					b.ReportAllocs()
-					i := 0
-					for b.Loop() {
-						out = enc.Finish(enc.Append(out[:0], msgs[i%len(msgs)]))
-						wire += len(out)
-						i++
-					}
-					b.ReportMetric(float64(wire)/float64(i*n), "ratio")
+				b.Run(fmt.Sprintf("size=%s/kind=%s/takeover=%v", sizeName(n), c.name, takeover), func(b *testing.B) {
+					encodeMessages(b, deflate.NewEncoder(c.bits, c.level, takeover), msgs)
 				})
 			}
 		}
 	}
+}
+
+func encodeMessages(b *testing.B, enc *deflate.Encoder, msgs [][]byte) {
+	var out []byte
+	var wire, plain int
+	b.SetBytes(int64(len(msgs[0])))
+	b.ReportAllocs()
+	start := cpuTime()
+	i := 0
+	for b.Loop() {
+		msg := msgs[i%len(msgs)]
+		out = enc.Finish(enc.Append(out[:0], msg))
+		wire += len(out)
+		plain += len(msg)
+		i++
+	}
+	reportCPU(b, start)
+	b.ReportMetric(float64(wire)/float64(plain), "ratio")
 }
 
 // flateWriter is what BenchmarkFlateEncode needs of compress/flate's and klauspost's
@@ -61,9 +67,10 @@ type flateWriter interface {
 	Reset(io.Writer)
 }
 
-// BenchmarkFlateEncode is the libraries on their own, one writer kept and reset for each
-// message and sync-flushed as permessage-deflate does, for comparison with
-// BenchmarkEncode.
+// BenchmarkFlateEncode compares, for the same messages as BenchmarkEncode without
+// context takeover, the Encoder (lib=duplex) with the libraries on their own, one writer
+// kept and reset for each message and sync-flushed as permessage-deflate does. Compare
+// with benchstat -col /lib.
 func BenchmarkFlateEncode(b *testing.B) {
 	libs := []struct {
 		name string
@@ -71,27 +78,35 @@ func BenchmarkFlateEncode(b *testing.B) {
 	}{
 		{"std", func(level int) flateWriter { w, _ := flate.NewWriter(nil, level); return w }},
 		{"klauspost", func(level int) flateWriter { w, _ := kflate.NewWriter(nil, level); return w }},
-		{"klauspost-window-12", func(int) flateWriter { w, _ := kflate.NewWriterWindow(nil, 1<<12); return w }},
 	}
 	for _, n := range benchSizes {
-		msg := deflatetest.ChatJSON(1, n)
-		for _, lib := range libs {
-			for _, level := range []int{1, 6} {
-				if lib.name == "klauspost-window-12" && level != 1 {
-					continue // a window has one level
-				}
-				b.Run(fmt.Sprintf("json-%s/%s/level-%d", sizeName(n), lib.name, level), func(b *testing.B) {
+		msgs := deflatetest.Messages(n)
+		for _, level := range []int{1, 6} {
+			prefix := fmt.Sprintf("size=%s/level=%d/lib=", sizeName(n), level)
+			b.Run(prefix+"duplex", func(b *testing.B) {
+				encodeMessages(b, deflate.NewEncoder(15, level, false), msgs)
+			})
+			for _, lib := range libs {
+				b.Run(prefix+lib.name, func(b *testing.B) {
 					var buf bytes.Buffer
+					var wire, plain int
 					fw := lib.new(level)
-					b.SetBytes(int64(len(msg)))
+					b.SetBytes(int64(n))
 					b.ReportAllocs()
+					start := cpuTime()
+					i := 0
 					for b.Loop() {
+						msg := msgs[i%len(msgs)]
 						buf.Reset()
 						fw.Reset(&buf)
 						_, _ = fw.Write(msg)
 						_ = fw.Flush()
+						wire += buf.Len() - 4
+						plain += len(msg)
+						i++
 					}
-					b.ReportMetric(float64(buf.Len()-4)/float64(len(msg)), "ratio")
+					reportCPU(b, start)
+					b.ReportMetric(float64(wire)/float64(plain), "ratio")
 				})
 			}
 		}
@@ -102,8 +117,7 @@ func BenchmarkDecode(b *testing.B) {
 	for _, n := range benchSizes {
 		msg := deflatetest.ChatJSON(1, n)
 		for _, takeover := range []bool{false, true} {
-			name := fmt.Sprintf("json-%s/%s", sizeName(n), map[bool]string{false: "no-takeover", true: "takeover"}[takeover])
-			b.Run(name, func(b *testing.B) {
+			b.Run(fmt.Sprintf("size=%s/takeover=%v", sizeName(n), takeover), func(b *testing.B) {
 				enc := deflate.NewEncoder(15, 1, false)
 				p := enc.Finish(enc.Append(nil, msg))
 				dec := deflate.NewDecoder(15, takeover)
@@ -111,6 +125,7 @@ func BenchmarkDecode(b *testing.B) {
 				buf := make([]byte, 4<<10)
 				b.SetBytes(int64(len(msg)))
 				b.ReportAllocs()
+				start := cpuTime()
 				for b.Loop() {
 					r.Reset(p)
 					dec.Begin(r)
@@ -125,6 +140,7 @@ func BenchmarkDecode(b *testing.B) {
 					}
 					dec.End()
 				}
+				reportCPU(b, start)
 			})
 		}
 	}

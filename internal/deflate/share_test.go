@@ -19,7 +19,7 @@ import (
 // last and must seed it with its own history: every message still refers only to the
 // history of its own connection, within the window (RFC 7692, Section 7.1.2.1).
 func TestEncodersShareCompressors(t *testing.T) {
-	msgs := deflatetest.Messages(12, 3000)
+	msgs := deflatetest.Messages(3000)
 	for _, bits := range []int{9, 12, 15} {
 		t.Run(fmt.Sprintf("7.2.1/bits-%d", bits), func(t *testing.T) {
 			window := 1 << bits
@@ -52,7 +52,7 @@ func TestEncodersShareCompressors(t *testing.T) {
 // own encoder and decoder of the same kind, so that compressors pass between them while
 // others are busy. Run with -race.
 func TestEncodersConcurrent(t *testing.T) {
-	msgs := deflatetest.Messages(8, 2000)
+	msgs := deflatetest.Messages(2000)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := range 8 {

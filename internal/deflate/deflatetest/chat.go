@@ -34,11 +34,11 @@ func ChatJSON(seed uint64, n int) []byte {
 	return b[:n]
 }
 
-// Messages returns count different messages of n bytes each from ChatJSON, for a
-// benchmark to cycle through: with context takeover, sending the same message again
-// would compress to a single match.
-func Messages(count, n int) [][]byte {
-	msgs := make([][]byte, count)
+// Messages returns different messages of n bytes each from ChatJSON, for a benchmark to
+// cycle through: at least 16, and enough that none comes back within two 32 KiB windows.
+// With context takeover, the same message again would compress to a single match.
+func Messages(n int) [][]byte {
+	msgs := make([][]byte, max(16, (64<<10)/n+1))
 	for i := range msgs {
 		msgs[i] = ChatJSON(uint64(i+1), n)
 	}
