@@ -68,7 +68,7 @@ func (d *Decoder) Begin(r io.Reader) {
 	m.br.Reset(&m.src)
 	var dict []byte
 	if d.takeover {
-		dict = d.hist.bytes(&m.scratch)
+		dict = d.hist.last(d.hist.window, &m.scratch)
 	}
 	if m.fr == nil {
 		m.fr = flate.NewReaderDict(m.br, dict)

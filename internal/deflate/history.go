@@ -45,17 +45,19 @@ func (h *history) write(p []byte) {
 	}
 }
 
-// appendTo appends the history to dst, oldest byte first.
-func (h *history) appendTo(dst []byte) []byte {
-	return append(append(dst, h.buf[h.start:]...), h.buf[:h.start]...)
-}
-
-// bytes returns the history in order: buf itself while it has not wrapped, else a copy
-// laid out in scratch. The result is valid until the next write.
-func (h *history) bytes(scratch *[]byte) []byte {
+// last returns the newest n bytes of the history (all of it if it holds fewer) in
+// order: a part of buf where they lie in one piece, else a copy laid out in scratch. The
+// result is valid until the next write.
+func (h *history) last(n int, scratch *[]byte) []byte {
+	n = min(n, len(h.buf))
 	if h.start == 0 {
-		return h.buf
+		return h.buf[len(h.buf)-n:]
 	}
-	*scratch = h.appendTo((*scratch)[:0])
+	// Full and wrapped: the newest byte is buf[start-1], the oldest buf[start].
+	if n <= h.start {
+		return h.buf[h.start-n : h.start]
+	}
+	older := h.buf[len(h.buf)-(n-h.start):]
+	*scratch = append(append((*scratch)[:0], older...), h.buf[:h.start]...)
 	return *scratch
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+func lastN(b []byte, n int) []byte { return b[max(0, len(b)-n):] }
+
 // TestHistory writes pieces of every size around the window into the ring and compares
 // it with the last window bytes of everything written.
 func TestHistory(t *testing.T) {
@@ -37,7 +39,10 @@ func TestHistory(t *testing.T) {
 			all = append(all, p...)
 			want := all[max(0, len(all)-window):]
 			require.Equal(t, len(want), h.len())
-			require.True(t, bytes.Equal(want, h.bytes(&scratch)), "window %d after %d bytes", window, len(all))
+			for _, k := range []int{0, 1, 100, window / 2, window - 1, window, window + 1} {
+				got := h.last(k, &scratch)
+				require.True(t, bytes.Equal(lastN(want, k), got), "last %d of window %d after %d bytes", k, window, len(all))
+			}
 			assert.LessOrEqual(t, cap(h.buf), window)
 		}
 		h.reset()
