@@ -34,12 +34,38 @@
 // bytes. The encoder borrows a compressor for each message and seeds it with that
 // history (flate.Writer.ResetDict, which works for both kinds of writer); the decoder
 // resets a pooled inflater with it as the dictionary. Seeding a compressor costs about
-// as much as compressing the history, so an encoder first tries to take back, by a weak
-// pointer, the compressor of its own last message: if it is idle and no other encoder
-// used it since, it goes on from where it stopped without being seeded. While there are
-// few compressors of a kind (under twice GOMAXPROCS, at least 4), an encoder makes a new
-// one rather than take one that another encoder's stream may come back for; past that,
+// as much as compressing the seed, so it gets the newest 8 KiB of history at most (for
+// chat-like JSON the output is under 1% larger than with 32 KiB, for about 60% less
+// time). Better still, an encoder first tries to take back, by a weak pointer, the
+// compressor of its own last message: if it is idle and no other encoder used it since,
+// it goes on from where it stopped without being seeded. While there are few
+// compressors of a kind (under twice GOMAXPROCS, at least 4), an encoder makes a new one
+// rather than take one that another encoder's stream may come back for; past that,
 // encoders take any and seed it.
+//
+// # Speed
+//
+// No code of the former own encoder was kept: measured against it before its removal,
+// klauspost's was faster in every case, windows of 9, 12 and 15 bits at levels 1 and 6,
+// 256 B to 64 KiB, with and without context takeover (19 to 85% less CPU per message),
+// and so was its inflater (14 to 36% less CPU than compress/flate's). Against compress/flate at
+// the same level, on chat-like JSON without context takeover, CPU time per message
+// (BenchmarkFlateEncode, go test -bench 'Encode|Decode' -benchtime 0.5s run six times
+// in turn, benchstat -col /lib; load average 5 to 10 on 2 cores):
+//
+//	size, level   Encoder   compress/flate   klauspost alone
+//	256 B, 1       4.4 µs       9.9 µs          4.7 µs
+//	256 B, 6       5.5 µs      19.4 µs          6.6 µs
+//	4 KiB, 1      10.5 µs      35.9 µs         10.9 µs
+//	4 KiB, 6      22.9 µs      76.1 µs         22.5 µs
+//	64 KiB, 1      176 µs       361 µs          169 µs
+//	64 KiB, 6      318 µs      2011 µs          330 µs
+//
+// The output is within 3% of compress/flate's, 7% larger at level 6 for 64 KiB
+// (klauspost's levels are rebalanced for speed). With context takeover the encoder that
+// takes back its own compressor costs what one without takeover does; one seeded with
+// 8 KiB of history pays about 20 µs more per message at level 1 (BenchmarkEncode,
+// takeover=seeded).
 //
 // # Memory
 //
