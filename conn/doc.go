@@ -161,7 +161,7 @@
 // github.com/klauspost/compress/flate, a well-kept library that, unlike
 // compress/flate (always a 32 KiB window), bounds its back-references to
 // any window, so a window is never claimed that is not produced; it is
-// also 1.5 to 7 times as fast as compress/flate on chat-like JSON (see
+// also 2 to 6 times as fast as compress/flate on chat-like JSON (see
 // internal/deflate). A window of 8 bits is honoured as 256 bytes, although
 // zlib-based peers use 512. A client always offers client_max_window_bits,
 // letting the server choose its window.
