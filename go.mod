@@ -3,6 +3,7 @@ module duplex
 go 1.26.0
 
 require (
+	github.com/klauspost/compress v1.20.4
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.62.0

@@ -14,6 +14,7 @@ import (
 
 	"duplex/conn"
 	"duplex/frame"
+	"duplex/internal/deflate/deflatetest"
 )
 
 var compressBenchSizes = []int{128, 16 << 10, 64 << 10}
@@ -177,6 +178,9 @@ func idleMemory(b *testing.B, opts *conn.CompressionOptions, traffic int) float6
 		}
 		pairs = append(pairs, [2]*conn.Conn{c, s})
 	}
+	// Two collections empty the pools (sync.Pool keeps what it held for one
+	// more): they serve every connection, and idle ones borrow nothing.
+	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	perPair := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
@@ -197,4 +201,66 @@ func exchange(b *testing.B, from, to *conn.Conn, msg []byte) {
 	}()
 	require.NoError(b, from.WriteMessage(context.Background(), conn.MessageText, msg))
 	require.NoError(b, <-got)
+}
+
+// echoModes are the negotiated parameters BenchmarkCompressedEcho compares,
+// both sides alike, at level 1.
+var echoModes = []struct {
+	name string
+	opts conn.CompressionOptions
+}{
+	{"no-takeover", conn.CompressionOptions{Level: 1, Threshold: -1, NoContextTakeover: true, PeerNoContextTakeover: true}},
+	{"takeover-15", conn.CompressionOptions{Level: 1, Threshold: -1}},
+	{"takeover-12", conn.CompressionOptions{Level: 1, Threshold: -1, MaxWindowBits: 12, PeerMaxWindowBits: 12}},
+}
+
+// BenchmarkCompressedEcho measures a round trip of compressed chat-like JSON
+// between a client and a server in one process over loopback TCP: the client
+// writes, the server reads and writes the message back, the client reads it.
+// The messages differ from one to the next, so that context takeover finds
+// history but no copy.
+func BenchmarkCompressedEcho(b *testing.B) {
+	for _, mode := range echoModes {
+		for _, n := range []int{4 << 10, 64 << 10} {
+			b.Run(mode.name+"/json-"+sizeName(n), func(b *testing.B) {
+				opts := conn.Options{Compression: &mode.opts, ReadLimit: -1}
+				ln := listen(b)
+				ch := acceptOne(b, context.Background(), ln, &conn.AcceptOptions{Options: opts})
+				c, _, err := conn.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", &conn.DialOptions{Options: opts})
+				require.NoError(b, err)
+				res := receive(b, ch)
+				require.NoError(b, res.err)
+				s := res.c
+				_, ok := c.Compression()
+				require.True(b, ok)
+				ctx := context.Background()
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for {
+						typ, p, err := s.ReadMessage(ctx)
+						if err != nil || s.WriteMessage(ctx, typ, p) != nil {
+							return
+						}
+					}
+				}()
+				msgs := deflatetest.Messages(n)
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if err := c.WriteMessage(ctx, conn.MessageText, msgs[i%len(msgs)]); err != nil {
+						b.Fatal(err)
+					}
+					if _, _, err := c.ReadMessage(ctx); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				_ = c.CloseNow()
+				_ = s.CloseNow()
+				<-done
+			})
+		}
+	}
 }

@@ -26,7 +26,9 @@ const DefaultCompressionThreshold = 64
 // so a window is never claimed that is not produced.
 type CompressionOptions struct {
 	// Level trades speed for size, from 1 (fastest) to 9 (smallest).
-	// 0 means 6.
+	// 0 means 6. It applies to 15-bit windows: under 15 bits (this side's
+	// MaxWindowBits or the peer's request) the compressor has one level of
+	// its own, close to 5.
 	Level int
 
 	// Threshold is the size in bytes under which WriteMessage sends a

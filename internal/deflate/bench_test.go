@@ -3,77 +3,158 @@ package deflate_test
 import (
 	"bytes"
 	"compress/flate"
+	"fmt"
 	"io"
 	"testing"
 
+	kflate "github.com/klauspost/compress/flate"
+
 	"duplex/internal/deflate"
+	"duplex/internal/deflate/deflatetest"
 )
 
-func benchInputs(b *testing.B) map[string][]byte {
-	in := inputs()
-	return map[string][]byte{"chat-55B": in["chat"], "text-64KiB": in["text"][:64<<10], "random-64KiB": in["random"][:64<<10]}
+var benchSizes = []int{256, 4 << 10, 64 << 10}
+
+func sizeName(n int) string {
+	if n >= 1<<10 {
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
 }
 
+// BenchmarkEncode compresses chat-like JSON messages one at a time with the Encoder, as
+// a connection does: each a different message, so that context takeover finds history
+// but no copy. takeover=seeded is context takeover on 64 connections taking turns, more
+// than the compressors kept apart for them: each message gets a compressor another
+// connection used and seeds it with its history, as a busy server's do. MB/s counts
+// plaintext.
 func BenchmarkEncode(b *testing.B) {
-	for name, msg := range benchInputs(b) {
-		for _, takeover := range []bool{false, true} {
-			b.Run(name+map[bool]string{false: "/no-takeover", true: "/takeover"}[takeover], func(b *testing.B) {
-				enc := deflate.NewEncoder(15, deflate.DefaultLevel, takeover)
-				var out []byte
-				b.SetBytes(int64(len(msg)))
-				b.ReportAllocs()
-				for b.Loop() {
-					out = enc.Finish(enc.Append(out[:0], msg))
-				}
-				b.ReportMetric(float64(len(out))/float64(max(1, len(msg))), "ratio")
-			})
+	for _, n := range benchSizes {
+		msgs := deflatetest.Messages(n)
+		for _, c := range []struct {
+			name        string
+			bits, level int
+		}{{"level-1", 15, 1}, {"level-6", 15, 6}, {"window-12", 12, 0}} {
+			for _, takeover := range []string{"false", "true", "seeded"} {
+				b.Run(fmt.Sprintf("size=%s/kind=%s/takeover=%s", sizeName(n), c.name, takeover), func(b *testing.B) {
+					count := 1
+					if takeover == "seeded" {
+						count = 64
+					}
+					encs := make([]*deflate.Encoder, count)
+					for i := range encs {
+						encs[i] = deflate.NewEncoder(c.bits, c.level, takeover != "false")
+					}
+					encodeMessages(b, encs, msgs)
+				})
+			}
 		}
 	}
 }
 
-// BenchmarkFlateEncode is compress/flate at the same level, for comparison.
+// encodeMessages compresses msgs in turn, each with the next of encs in turn.
+func encodeMessages(b *testing.B, encs []*deflate.Encoder, msgs [][]byte) {
+	var out []byte
+	var wire, plain int
+	b.SetBytes(int64(len(msgs[0])))
+	b.ReportAllocs()
+	start := cpuTime()
+	i := 0
+	for b.Loop() {
+		msg := msgs[i%len(msgs)]
+		enc := encs[i%len(encs)]
+		out = enc.Finish(enc.Append(out[:0], msg))
+		wire += len(out)
+		plain += len(msg)
+		i++
+	}
+	reportCPU(b, start)
+	b.ReportMetric(float64(wire)/float64(plain), "ratio")
+}
+
+// flateWriter is what BenchmarkFlateEncode needs of compress/flate's and klauspost's
+// writers.
+type flateWriter interface {
+	io.Writer
+	Flush() error
+	Reset(io.Writer)
+}
+
+// BenchmarkFlateEncode compares, for the same messages as BenchmarkEncode without
+// context takeover, the Encoder (lib=duplex) with the libraries on their own, one writer
+// kept and reset for each message and sync-flushed as permessage-deflate does. Compare
+// with benchstat -col /lib.
 func BenchmarkFlateEncode(b *testing.B) {
-	for name, msg := range benchInputs(b) {
-		b.Run(name, func(b *testing.B) {
-			var buf bytes.Buffer
-			fw, _ := flate.NewWriter(&buf, flate.DefaultCompression)
-			b.SetBytes(int64(len(msg)))
-			b.ReportAllocs()
-			for b.Loop() {
-				buf.Reset()
-				fw.Reset(&buf)
-				_, _ = fw.Write(msg)
-				_ = fw.Flush()
+	libs := []struct {
+		name string
+		new  func(level int) flateWriter
+	}{
+		{"std", func(level int) flateWriter { w, _ := flate.NewWriter(nil, level); return w }},
+		{"klauspost", func(level int) flateWriter { w, _ := kflate.NewWriter(nil, level); return w }},
+	}
+	for _, n := range benchSizes {
+		msgs := deflatetest.Messages(n)
+		for _, level := range []int{1, 6} {
+			prefix := fmt.Sprintf("size=%s/level=%d/lib=", sizeName(n), level)
+			b.Run(prefix+"duplex", func(b *testing.B) {
+				encodeMessages(b, []*deflate.Encoder{deflate.NewEncoder(15, level, false)}, msgs)
+			})
+			for _, lib := range libs {
+				b.Run(prefix+lib.name, func(b *testing.B) {
+					var buf bytes.Buffer
+					var wire, plain int
+					fw := lib.new(level)
+					b.SetBytes(int64(n))
+					b.ReportAllocs()
+					start := cpuTime()
+					i := 0
+					for b.Loop() {
+						msg := msgs[i%len(msgs)]
+						buf.Reset()
+						fw.Reset(&buf)
+						_, _ = fw.Write(msg)
+						_ = fw.Flush()
+						wire += buf.Len() - 4
+						plain += len(msg)
+						i++
+					}
+					reportCPU(b, start)
+					b.ReportMetric(float64(wire)/float64(plain), "ratio")
+				})
 			}
-			b.ReportMetric(float64(buf.Len()-4)/float64(max(1, len(msg))), "ratio")
-		})
+		}
 	}
 }
 
 func BenchmarkDecode(b *testing.B) {
-	for name, msg := range benchInputs(b) {
-		b.Run(name, func(b *testing.B) {
-			enc := deflate.NewEncoder(15, deflate.DefaultLevel, false)
-			p := enc.Finish(enc.Append(nil, msg))
-			dec := deflate.NewDecoder(15, false)
-			r := bytes.NewReader(p)
-			buf := make([]byte, 32<<10)
-			b.SetBytes(int64(len(msg)))
-			b.ReportAllocs()
-			for b.Loop() {
-				r.Reset(p)
-				dec.Begin(r)
-				for {
-					_, err := dec.Read(buf)
-					if err == io.EOF {
-						break
+	for _, n := range benchSizes {
+		msg := deflatetest.ChatJSON(1, n)
+		for _, takeover := range []bool{false, true} {
+			b.Run(fmt.Sprintf("size=%s/takeover=%v", sizeName(n), takeover), func(b *testing.B) {
+				enc := deflate.NewEncoder(15, 1, false)
+				p := enc.Finish(enc.Append(nil, msg))
+				dec := deflate.NewDecoder(15, takeover)
+				r := bytes.NewReader(p)
+				buf := make([]byte, 4<<10)
+				b.SetBytes(int64(len(msg)))
+				b.ReportAllocs()
+				start := cpuTime()
+				for b.Loop() {
+					r.Reset(p)
+					dec.Begin(r)
+					for {
+						_, err := dec.Read(buf)
+						if err == io.EOF {
+							break
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
 					}
-					if err != nil {
-						b.Fatal(err)
-					}
+					dec.End()
 				}
-				dec.End()
-			}
-		})
+				reportCPU(b, start)
+			})
+		}
 	}
 }

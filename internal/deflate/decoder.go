@@ -1,10 +1,12 @@
 package deflate
 
 import (
-	"compress/flate"
+	"bufio"
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // ErrCorrupt reports compressed data that is not valid DEFLATE, or that goes on after a
@@ -27,9 +29,8 @@ const minHistory = 512
 // (none without context takeover); the inflater itself is borrowed from a pool for the
 // duration of a message. A Decoder is not safe for concurrent use.
 type Decoder struct {
-	window   int
 	takeover bool
-	hist     []byte
+	hist     history
 	m        *inflater
 }
 
@@ -37,16 +38,19 @@ type Decoder struct {
 // 2^windowBits bytes (8-15, clamped), keeping its history between messages when
 // contextTakeover is set.
 func NewDecoder(windowBits int, contextTakeover bool) *Decoder {
-	windowBits = min(max(windowBits, 8), 15)
-	return &Decoder{window: max(1<<windowBits, minHistory), takeover: contextTakeover}
+	windowBits = min(max(windowBits, minBits), maxBits)
+	d := &Decoder{takeover: contextTakeover}
+	d.hist.window = max(1<<windowBits, minHistory)
+	return d
 }
 
-// inflater is the per-message state: the flate reader, the source it reads the compressed
-// bytes from, and the plaintext produced so far (for the history).
+// inflater is the per-message state: the flate reader, the buffered source it reads the
+// compressed bytes from, and room to lay out the history.
 type inflater struct {
-	fr  io.ReadCloser
-	src source
-	out []byte
+	fr      io.ReadCloser
+	br      *bufio.Reader // the inflater's fast path reads a *bufio.Reader byte by byte
+	src     source
+	scratch []byte
 }
 
 var inflaterPool sync.Pool
@@ -57,14 +61,19 @@ func (d *Decoder) Begin(r io.Reader) {
 	d.release()
 	m, _ := inflaterPool.Get().(*inflater)
 	if m == nil {
-		m = &inflater{src: source{buf: make([]byte, 4096)}}
+		m = new(inflater)
+		m.br = bufio.NewReaderSize(&m.src, 4096)
 	}
 	m.src.reset(r)
-	m.out = append(m.out[:0], d.hist...)
+	m.br.Reset(&m.src)
+	var dict []byte
+	if d.takeover {
+		dict = d.hist.last(d.hist.window, &m.scratch)
+	}
 	if m.fr == nil {
-		m.fr = flate.NewReaderDict(&m.src, d.hist)
-	} else if err := m.fr.(flate.Resetter).Reset(&m.src, d.hist); err != nil {
-		m.fr = flate.NewReaderDict(&m.src, d.hist)
+		m.fr = flate.NewReaderDict(m.br, dict)
+	} else if err := m.fr.(flate.Resetter).Reset(m.br, dict); err != nil {
+		m.fr = flate.NewReaderDict(m.br, dict)
 	}
 	d.m = m
 }
@@ -79,17 +88,13 @@ func (d *Decoder) Read(p []byte) (int, error) {
 	}
 	n, err := m.fr.Read(p)
 	if d.takeover && n > 0 {
-		m.out = append(m.out, p[:n]...)
-		if len(m.out) >= 4*d.window {
-			k := copy(m.out, m.out[len(m.out)-d.window:])
-			m.out = m.out[:k]
-		}
+		d.hist.write(p[:n])
 	}
 	switch {
 	case err == io.EOF:
 		// The data must end where the message does: a final block before the end
 		// leaves unread bytes behind.
-		if !m.src.atEnd() {
+		if !m.atEnd() {
 			// Looking past the final block can meet the end of the stream
 			// itself: that is a message cut short, not corrupt data.
 			if m.src.err != nil {
@@ -108,110 +113,74 @@ func (d *Decoder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// End finishes the message: it keeps the history with context takeover and returns the
-// pooled state. A message abandoned half-read leaves history the peer's next message
-// cannot rely on, so the caller must not inflate further messages after such an End.
-func (d *Decoder) End() {
-	if d.m == nil {
-		return
-	}
-	if d.takeover {
-		h := d.m.out[max(0, len(d.m.out)-d.window):]
-		if cap(d.hist) < len(h) {
-			d.hist = make([]byte, 0, min(d.window, max(len(h), 2*cap(d.hist))))
-		}
-		d.hist = append(d.hist[:0], h...)
-	}
-	d.release()
-}
+// End finishes the message and returns the pooled state; the history, kept with context
+// takeover, has grown as the message was read. A message abandoned half-read leaves
+// history the peer's next message cannot rely on, so the caller must not inflate further
+// messages after such an End.
+func (d *Decoder) End() { d.release() }
 
 func (d *Decoder) release() {
-	if d.m != nil {
-		d.m.src.reset(nil)
-		if cap(d.m.out) > 8*maxWindow {
-			d.m.out = nil
+	if m := d.m; m != nil {
+		m.src.reset(nil)
+		m.br.Reset(&m.src)
+		if cap(m.scratch) > maxWindow {
+			m.scratch = nil
 		}
-		inflaterPool.Put(d.m)
+		inflaterPool.Put(m)
 		d.m = nil
 	}
 }
 
-// source feeds the inflater the message's bytes then the tail. It implements
-// io.ByteReader, so the inflater reads it directly instead of wrapping it in a
-// bufio.Reader of its own.
-type source struct {
-	r      io.Reader
-	buf    []byte
-	i, n   int
-	tailAt int // bytes of tail consumed; -1 while r has not ended
-	err    error
-}
-
-func (s *source) reset(r io.Reader) {
-	s.r, s.i, s.n, s.tailAt, s.err = r, 0, 0, -1, nil
-}
-
-func (s *source) fill() error {
-	if s.tailAt >= 0 {
-		if s.tailAt == len(tail) {
-			return io.EOF
-		}
-		s.n = copy(s.buf, tail[s.tailAt:])
-		s.i = 0
-		s.tailAt += s.n
-		return nil
-	}
-	for {
-		n, err := s.r.Read(s.buf)
-		if n > 0 {
-			s.i, s.n = 0, n
-			return nil
-		}
-		if err == io.EOF {
-			s.tailAt = 0
-			return s.fill()
-		}
-		if err != nil {
-			s.err = err
-			return err
-		}
-	}
-}
-
-func (s *source) ReadByte() (byte, error) {
-	if s.i == s.n {
-		if err := s.fill(); err != nil {
-			return 0, err
-		}
-	}
-	s.i++
-	return s.buf[s.i-1], nil
-}
-
-func (s *source) Read(p []byte) (int, error) {
-	if s.i == s.n {
-		if err := s.fill(); err != nil {
-			return 0, err
-		}
-	}
-	n := copy(p, s.buf[s.i:s.n])
-	s.i += n
-	return n, nil
-}
-
 // atEnd reports whether nothing but (part of) the tail is left unread: after the peer's
 // own final block, the rest of the tail goes unread, but no data of the message may.
-func (s *source) atEnd() bool {
-	if s.tailAt >= 0 {
-		return true
+// The buffer is filled only once empty, so what it holds came from one read of the
+// source: all message bytes or all tail.
+func (m *inflater) atEnd() bool {
+	if m.br.Buffered() == 0 {
+		if m.src.tailAt >= 0 {
+			return true
+		}
+		// The inflater stopped exactly at the end of a buffer: see whether the
+		// message has more bytes.
+		if _, err := m.br.Peek(1); err != nil {
+			return false
+		}
 	}
-	if s.i < s.n {
-		return false
+	return m.src.lastTail
+}
+
+// source feeds the buffered reader the message's bytes, then the tail.
+type source struct {
+	r        io.Reader
+	tailAt   int  // bytes of tail given; -1 while r has not ended
+	lastTail bool // the last read gave tail bytes
+	err      error
+}
+
+func (s *source) reset(r io.Reader) { *s = source{r: r, tailAt: -1} }
+
+func (s *source) Read(p []byte) (int, error) {
+	if s.tailAt < 0 {
+		n, err := s.r.Read(p)
+		switch {
+		case err == io.EOF:
+			s.tailAt = 0
+		case err != nil:
+			s.err = err
+		}
+		if n > 0 || s.err != nil {
+			s.lastTail = false
+			return n, s.err
+		}
+		if s.tailAt < 0 {
+			return 0, nil
+		}
 	}
-	// The inflater stopped exactly at the end of a buffer: see whether the message has
-	// more bytes.
-	if err := s.fill(); err != nil {
-		return false
+	if s.tailAt == len(tail) {
+		return 0, io.EOF
 	}
-	return s.tailAt >= 0
+	n := copy(p, tail[s.tailAt:])
+	s.tailAt += n
+	s.lastTail = true
+	return n, nil
 }

@@ -1,5 +1,9 @@
 package deflate
 
-// SetTokenCheck installs f to see the LZ77 tokens of every block with the window they
-// must respect: a literal is t < 1<<16, a match is length<<16 | distance.
-func SetTokenCheck(f func(window int, tokens []uint32)) { tokenCheck = f }
+// SetLiveLimit sets how many compressors of a kind may be made before encoders take
+// each other's, and returns a function that restores it.
+func SetLiveLimit(n int) (restore func()) {
+	old := liveLimit
+	liveLimit = int64(n)
+	return func() { liveLimit = old }
+}
