@@ -143,10 +143,13 @@ func (c *Conn) readHeader() (frame.Header, error) {
 	if err != nil {
 		return frame.Header{}, err
 	}
-	if h.Opcode.IsControl() && h.Length <= frame.MaxControlPayload {
+	if h.Opcode.IsControl() && h.Length <= frame.MaxControlPayload &&
+		!h.RSV1 && h.Check(c.role, c.rsv) == nil {
 		// A control frame is read whole: nothing of it is consumed until
 		// all of it is here, so that a reader that cannot wait (a Loop)
-		// comes back to it whole.
+		// comes back to it whole. One the header already fails is not
+		// waited for: the connection fails on what it has (RFC 6455,
+		// Section 7.1.7), whatever the peer sends next.
 		if err := c.fill(size + int(h.Length)); err != nil {
 			return frame.Header{}, unexpectedEOF(err)
 		}

@@ -289,6 +289,37 @@ func TestClientRejectsMasked(t *testing.T) {
 	assert.Equal(t, frame.CloseProtocolError, code)
 }
 
+// TestBadControlHeaderFailsAtOnce sends only the header of a control
+// frame the header already condemns, holding its payload back: the read
+// must fail now, with 1002, not wait for a payload that may never come.
+func TestBadControlHeaderFailsAtOnce(t *testing.T) {
+	cases := []struct {
+		name string
+		h    frame.Header
+		want error
+	}{
+		{"fragmented-ping", frame.Header{Opcode: frame.OpPing, Length: 48}, frame.ErrControlFragmented},
+		{"reserved-bits-close", frame.Header{Fin: true, RSV2: true, Opcode: frame.OpClose, Length: 48}, frame.ErrReservedBits},
+		{"unmasked-pong", frame.Header{Fin: true, Opcode: frame.OpPong, Length: 48}, frame.ErrUnmasked},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, p := rawPair(t, frame.RoleServer, nil)
+			h := tc.h
+			h.Masked = tc.want != frame.ErrUnmasked
+			p.send(frame.AppendHeader(nil, h))
+			go func() { _, _, _ = p.nextClose() }()
+			ctx, cancel := context.WithTimeout(testCtx(t), time.Second)
+			defer cancel()
+			_, _, err := c.ReadMessage(ctx)
+			require.ErrorIs(t, err, tc.want)
+			var pe frame.ProtocolError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, frame.CloseProtocolError, pe.Code)
+		})
+	}
+}
+
 // TestUTF8FailFast sends the start of a text message with an invalid
 // sequence and holds the rest back: the read must fail now, with 1007 on
 // the wire, not when the message would end.
