@@ -24,7 +24,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Nested modules hold tests whose peers (browsers, other libraries) stay out of the library's go.mod.
-MODULES := . $(patsubst %/go.mod,%,$(wildcard */go.mod))
+MODULES := $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './.git/*' -not -path '*/testdata/*' | sort))
 
 race:
 	@set -e; for m in $(MODULES); do \
@@ -34,13 +34,13 @@ race:
 	@echo "== every Autobahn case, sections 12 and 13 whole (too slow under -race)"
 	$(GO) test -count=1 -timeout 30m -run '^TestConformance' ./autobahn/
 
-# fuzz runs every fuzz target of ./fuzz for FUZZTIME each, one at a time
+# fuzz runs every fuzz target (./fuzz and the few beside their package's code) for FUZZTIME each, one at a time
 # (one target for an hour: scripts/fuzz.sh 1h FuzzParseHeader).
 FUZZTIME ?= 20s
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
 # calibrate runs the Autobahn suite against gorilla/websocket and coder/websocket
-# and compares its verdicts with the original suite's, stored in ../shared/autobahn.
+# and compares its verdicts with the original suite's, kept in autobahn/calibrate/testdata/reference.
 calibrate:
 	./autobahn/calibrate/run.sh

@@ -20,16 +20,16 @@ import (
 	"duplex/autobahn"
 )
 
-// sharedDir holds the reference reports; DUPLEX_AUTOBAHN_REFERENCE overrides it.
+// sharedDir holds the reference reports, distilled (see internal/distill);
+// DUPLEX_AUTOBAHN_REFERENCE names another folder of the same shape.
 func sharedDir(t *testing.T) string {
 	t.Helper()
-	if d := os.Getenv("DUPLEX_AUTOBAHN_REFERENCE"); d != "" {
-		return d
+	d := "testdata/reference"
+	if e := os.Getenv("DUPLEX_AUTOBAHN_REFERENCE"); e != "" {
+		d = e
 	}
-	d, err := filepath.Abs("../../../shared/autobahn")
-	require.NoError(t, err)
-	if _, err := os.Stat(filepath.Join(d, "README.md")); err != nil {
-		t.Fatalf("reference reports not found at %s (set DUPLEX_AUTOBAHN_REFERENCE): %v", d, err)
+	if _, err := os.Stat(filepath.Join(d, "servers")); err != nil {
+		t.Fatalf("reference reports not found at %s: %v", d, err)
 	}
 	return d
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the calibration: the suite against gorilla/websocket and coder/websocket
 # peers, verdicts compared case by case with the original Autobahn|Testsuite's
-# reports in ../shared/autobahn (relative to the repository root; set
-# DUPLEX_AUTOBAHN_REFERENCE to use another place). Set DUPLEX_AUTOBAHN_OUT=dir
+# reports in testdata/reference (set DUPLEX_AUTOBAHN_REFERENCE to use another
+# folder of the same shape). Set DUPLEX_AUTOBAHN_OUT=dir
 # to keep the suite's reports, DUPLEX_AUTOBAHN_CASES="6.*,7.*" to narrow.
 set -euo pipefail
 cd "$(dirname "$0")"
