@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# fuzz.sh runs the fuzz targets of ./fuzz one at a time, each for DURATION
-# (go test -fuzz accepts one target per run), and prints the executions per
-# second of each.
+# fuzz.sh runs every fuzz target one at a time, each for DURATION (go test
+# -fuzz accepts one target per run), and prints the executions per second of
+# each. The targets are those of ./fuzz, which attack the public API against
+# reference models, and the few in the packages themselves that need their
+# test helpers (PACKAGES below).
 #
 #   scripts/fuzz.sh 20s                     # every target, 20 s each (CI)
 #   scripts/fuzz.sh 1h FuzzParseHeader      # one target for an hour
@@ -10,7 +12,7 @@
 # FUZZ_PARALLEL sets the fuzzing workers per target (default 1: the machine
 # is shared); FUZZ_MINIMIZE_TIME bounds the minimisation of each new input
 # (default 5s, so short runs are not spent minimising). A failing input is
-# written to fuzz/testdata/fuzz/<Target>/ and the script exits non-zero
+# written to <package>/testdata/fuzz/<Target>/ and the script exits non-zero
 # after running the remaining targets.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,14 +25,33 @@ duration=$1
 shift
 GO=${GO:-go}
 
+packages=(./fuzz ./handshake ./conn ./frame)
+pairs=() # package:target
+for p in "${packages[@]}"; do
+	while read -r t; do
+		pairs+=("$p:$t")
+	done < <($GO test -list '^Fuzz' "$p" | grep '^Fuzz')
+done
+if [ ${#pairs[@]} -eq 0 ]; then
+	echo "fuzz.sh: no fuzz targets found in ${packages[*]}" >&2
+	exit 1
+fi
 if [ $# -gt 0 ]; then
-	targets=("$@")
-else
-	mapfile -t targets < <($GO test -list '^Fuzz' ./fuzz | grep '^Fuzz')
-	if [ ${#targets[@]} -eq 0 ]; then
-		echo "fuzz.sh: no fuzz targets found in ./fuzz" >&2
-		exit 1
-	fi
+	chosen=()
+	for want in "$@"; do
+		found=0
+		for pt in "${pairs[@]}"; do
+			if [ "${pt#*:}" = "$want" ] || [ "$pt" = "$want" ]; then
+				chosen+=("$pt")
+				found=1
+			fi
+		done
+		if [ $found -eq 0 ]; then
+			echo "fuzz.sh: no fuzz target $want in ${packages[*]}" >&2
+			exit 2
+		fi
+	done
+	pairs=("${chosen[@]}")
 fi
 
 # seconds converts the elapsed time go test prints (1h2m3s, 4m0s, 59s).
@@ -50,11 +71,13 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 failed=()
 summary=()
-for t in "${targets[@]}"; do
-	echo "== $t for $duration"
-	corpus=fuzz/testdata/fuzz/$t
+for pt in "${pairs[@]}"; do
+	pkg=${pt%%:*}
+	t=${pt#*:}
+	echo "== $pkg $t for $duration"
+	corpus=$pkg/testdata/fuzz/$t
 	before=$(ls "$corpus" 2>/dev/null | sort)
-	$GO test ./fuzz -run='^$' -fuzz="^${t}\$" -fuzztime="$duration" \
+	$GO test "$pkg" -run='^$' -fuzz="^${t}\$" -fuzztime="$duration" \
 		-fuzzminimizetime="${FUZZ_MINIMIZE_TIME:-5s}" -parallel="${FUZZ_PARALLEL:-1}" 2>&1 | tee "$log"
 	status=${PIPESTATUS[0]}
 	last=$(grep -E 'fuzz: elapsed: .*execs: [0-9]+' "$log" | tail -1)
@@ -77,10 +100,10 @@ for t in "${targets[@]}"; do
 		status=0
 	fi
 	if [ "$status" -ne 0 ]; then
-		failed+=("$t")
-		summary+=("$(printf '%-24s FAIL  %s execs in %s' "$t" "${execs:-0}" "${elapsed:-?}")")
+		failed+=("$pkg:$t")
+		summary+=("$(printf '%-40s FAIL  %s execs in %s' "$pkg:$t" "${execs:-0}" "${elapsed:-?}")")
 	else
-		summary+=("$(printf '%-24s ok    %s execs in %s (%s/s)' "$t" "${execs:-0}" "${elapsed:-?}" "$rate")")
+		summary+=("$(printf '%-40s ok    %s execs in %s (%s/s)' "$pkg:$t" "${execs:-0}" "${elapsed:-?}" "$rate")")
 	fi
 done
 
@@ -88,6 +111,6 @@ echo
 echo "== fuzz summary ($duration per target)"
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
-	echo "failing targets: ${failed[*]}; their inputs are in fuzz/testdata/fuzz/" >&2
+	echo "failing targets: ${failed[*]}; their inputs are in <package>/testdata/fuzz/<target>/" >&2
 	exit 1
 fi
