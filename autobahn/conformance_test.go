@@ -2,11 +2,14 @@ package autobahn_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,13 +66,58 @@ func strict(r *autobahn.Result) bool {
 	return r.Behavior == v && r.BehaviorClose == v
 }
 
-// runStrict runs cases with run, then runs the cases that did not pass once
-// more, alone. The suite keeps the original's 1 s closing timeouts; on a
-// loaded CI machine a conformant peer can miss one now and then, while a
-// real fault shows again on the second run. First failures are logged.
-func runStrict(t *testing.T, cases []*autobahn.Case, run func(cases []*autobahn.Case) []*autobahn.Result) []*autobahn.Result {
+// shards is how many groups of cases run at once against one peer. The
+// cases are independent connections; the suite's timers (1 s to close,
+// 10 s for a slow peer) allow for a busy machine, and runStrict runs a
+// case that missed one again, alone.
+const shards = 4
+
+// runFunc runs cases against the peer and returns one result per case.
+type runFunc func(cases []*autobahn.Case) ([]*autobahn.Result, error)
+
+// runSharded runs cases in shards groups at once, each group in the
+// order given, and returns the results in the order of cases. Consecutive
+// cases go to different groups, so the slow sections spread across them.
+func runSharded(cases []*autobahn.Case, n int, run runFunc) ([]*autobahn.Result, error) {
+	n = max(1, min(n, len(cases)))
+	groups := make([][]*autobahn.Case, n)
+	for i, c := range cases {
+		groups[i%n] = append(groups[i%n], c)
+	}
+	results := make([][]*autobahn.Result, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range groups {
+		wg.Go(func() { results[i], errs[i] = run(groups[i]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	byID := map[string]*autobahn.Result{}
+	for _, rs := range results {
+		for _, r := range rs {
+			byID[r.ID] = r
+		}
+	}
+	out := make([]*autobahn.Result, 0, len(cases))
+	for _, c := range cases {
+		if r, ok := byID[c.ID]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// runStrict runs cases with run, shards groups at once, then runs the
+// cases that did not pass once more, one at a time. The suite keeps the
+// original's 1 s closing timeouts; on a loaded CI machine a conformant peer
+// can miss one now and then, while a real fault shows again on the second
+// run. First failures are logged.
+func runStrict(t *testing.T, cases []*autobahn.Case, run runFunc) []*autobahn.Result {
 	t.Helper()
-	rs := run(cases)
+	rs, err := runSharded(cases, shards, run)
+	require.NoError(t, err)
 	require.Len(t, rs, len(cases), "one result per case")
 	byID := map[string]*autobahn.Case{}
 	for _, c := range cases {
@@ -85,12 +133,14 @@ func runStrict(t *testing.T, cases []*autobahn.Case, run func(cases []*autobahn.
 	if len(again) == 0 {
 		return rs
 	}
-	second := map[string]*autobahn.Result{}
-	for _, r := range run(again) {
-		second[r.ID] = r
+	second, err := run(again)
+	require.NoError(t, err)
+	byResult := map[string]*autobahn.Result{}
+	for _, r := range second {
+		byResult[r.ID] = r
 	}
 	for i, r := range rs {
-		if s, ok := second[r.ID]; ok {
+		if s, ok := byResult[r.ID]; ok {
 			rs[i] = s
 		}
 	}
@@ -148,36 +198,53 @@ func conformanceCases(t *testing.T) []*autobahn.Case {
 	return cs
 }
 
-// TestConformanceServer runs every case (sections 1-7, 9, 10, 12 and 13) against duplex's
-// echo server (cmd/wsecho).
+// TestConformanceServer runs every case (sections 1-7, 9, 10, 12 and 13)
+// against duplex's echo server (cmd/wsecho), one goroutine per connection.
 func TestConformanceServer(t *testing.T) {
 	t.Parallel()
+	conformServer(t, "duplex-server")
+}
+
+// TestConformanceServerEvent runs every case against the echo server in
+// its readiness-driven mode (wsecho -event, conn.Loop).
+func TestConformanceServerEvent(t *testing.T) {
+	t.Parallel()
+	conformServer(t, "duplex-server-event", "-event")
+}
+
+// conformServer runs the conformance cases against a wsecho server started
+// with args.
+func conformServer(t *testing.T, agent string, args ...string) {
 	bin := buildWsecho(t)
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "-addr", addr)
+	cmd := exec.Command(bin, append([]string{"-addr", addr}, args...)...)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	waitListening(t, addr)
 
-	rs := runStrict(t, conformanceCases(t), func(cases []*autobahn.Case) []*autobahn.Result {
+	rs := runStrict(t, conformanceCases(t), func(cases []*autobahn.Case) ([]*autobahn.Result, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
-		rep, err := autobahn.RunClient(ctx, "ws://"+addr+"/", "duplex-server", cases, nil)
-		require.NoError(t, err)
-		return rep.Results("duplex-server")
+		rep, err := autobahn.RunClient(ctx, "ws://"+addr+"/", agent, cases, nil)
+		if err != nil {
+			return nil, err
+		}
+		return rep.Results(agent), nil
 	})
 	assertStrict(t, rs)
 }
 
 // TestConformanceClient runs every case (sections 1-7, 9, 10, 12 and 13) against duplex's
 // client, driven by `wsecho -client` as any client is driven: through the
-// fuzzingserver protocol.
+// fuzzingserver protocol, one suite server and one client process a shard.
 func TestConformanceClient(t *testing.T) {
 	t.Parallel()
 	bin := buildWsecho(t)
-	rs := runStrict(t, conformanceCases(t), func(cases []*autobahn.Case) []*autobahn.Result {
+	rs := runStrict(t, conformanceCases(t), func(cases []*autobahn.Case) ([]*autobahn.Result, error) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
+		if err != nil {
+			return nil, err
+		}
 		srv := &autobahn.Server{Cases: cases}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
@@ -185,9 +252,13 @@ func TestConformanceClient(t *testing.T) {
 		go func() { served <- srv.Serve(ctx, ln) }()
 		out, err := exec.CommandContext(ctx, bin, "-client", "ws://"+ln.Addr().String(), "-agent", "duplex-client").CombinedOutput()
 		cancel()
-		require.ErrorIs(t, <-served, context.Canceled)
-		require.NoError(t, err, "%s", out)
-		return srv.Report.Results("duplex-client")
+		if serr := <-served; !errors.Is(serr, context.Canceled) {
+			return nil, fmt.Errorf("suite server: %v", serr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wsecho -client: %w: %s", err, out)
+		}
+		return srv.Report.Results("duplex-client"), nil
 	})
 	assertStrict(t, rs)
 }

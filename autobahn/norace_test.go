@@ -3,5 +3,5 @@
 package autobahn_test
 
 // raceDetector is true when the tests run under the race detector, which
-// slows the suite's own compress/flate about tenfold.
+// slows the suite's own compression about tenfold.
 const raceDetector = false
