@@ -28,7 +28,7 @@ MODULES := $(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './.git/
 
 race:
 	@set -e; for m in $(MODULES); do \
-		echo "== go test -race $$m"; \
+		echo "== $$(date -u +%T) go test -race $$m"; \
 		(cd $$m && DUPLEX_REQUIRE_PEERS=1 $(GO) test -race -count=1 -timeout 20m ./...); \
 	done
 	@echo "== every Autobahn case, sections 12 and 13 whole (too slow under -race)"
