@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"duplex/conn"
 	"duplex/frame"
@@ -238,4 +239,66 @@ func TestServeCloseTimeout(t *testing.T) {
 	require.Error(t, receive(t, done))
 	events, _ := log.get()
 	assert.Equal(t, []string{"open", "error", `close 1006 "" clean=false`}, events)
+}
+
+// TestServeManyConnections is the default mode's counterpart of
+// TestLoopManyConnections: many connections served by Serve, some closed by
+// the client cleanly, some dropped, the rest closed by the server, leave no
+// goroutine and no descriptor behind.
+func TestServeManyConnections(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	fdsBefore := openFDs(t)
+	const n = 200
+	var (
+		clients []*conn.Conn
+		servers []*conn.Conn
+		events  []*loopEvents
+		served  sync.WaitGroup
+	)
+	for range n {
+		cn, sn := tcpPair(t)
+		s := conn.New(sn, nil, frame.RoleServer, nil)
+		e := newLoopEvents()
+		served.Go(func() { _ = conn.Serve(context.Background(), s, e.handler(s)) })
+		clients = append(clients, conn.New(cn, nil, frame.RoleClient, nil))
+		servers = append(servers, s)
+		events = append(events, e)
+	}
+	for i, c := range clients[:n/2] {
+		require.NoError(t, c.WriteMessage(testCtx(t), conn.MessageText, []byte("x")))
+		_, _, err := c.ReadMessage(testCtx(t))
+		require.NoError(t, err)
+		if i%2 == 0 {
+			require.NoError(t, c.Close(frame.CloseNormal, ""))
+		} else {
+			require.NoError(t, c.CloseNow())
+		}
+	}
+	for i, e := range events[:n/2] {
+		ev := e.wait(t)
+		if i%2 == 0 {
+			assert.True(t, ev.WasClean, "connection %d closed cleanly by its client", i)
+		}
+	}
+	// The rest are closed by the server; each client answers its close.
+	var wg sync.WaitGroup
+	for i, c := range clients[n/2:] {
+		wg.Go(func() { _, _, _ = c.ReadMessage(context.Background()) })
+		wg.Go(func() { _ = servers[n/2+i].Close(frame.CloseGoingAway, "") })
+	}
+	wg.Wait()
+	for _, e := range events[n/2:] {
+		ev := e.wait(t)
+		assert.Equal(t, frame.CloseGoingAway, ev.Code)
+		assert.True(t, ev.WasClean)
+	}
+	served.Wait()
+	for _, c := range clients {
+		_ = c.CloseNow()
+	}
+	if fdsBefore >= 0 {
+		// The test pairs' listeners are gone; every connection's two ends
+		// are closed by now.
+		assert.LessOrEqual(t, openFDs(t)-fdsBefore, 10)
+	}
 }
