@@ -247,7 +247,7 @@ type stream struct {
 
 // Write buffers p, sending a fragment each time the buffer is full. A
 // compressed message is compressed as it is written; the compressor holds
-// back up to 32 KiB of input until it has a block's worth.
+// back up to 64 KiB of input until it has a block's worth.
 func (w *messageWriter) Write(p []byte) (int, error) {
 	c := (*Conn)(w)
 	st := &c.w.st
