@@ -37,6 +37,9 @@ func main() {
 	}
 }
 
+// keptMarker starts the part of a report that a new report keeps.
+const keptMarker = "<!-- written by hand: kept when run.sh writes the report again -->"
+
 func run(in, out string, m meta, started string) error {
 	f, err := os.Open(in)
 	if err != nil {
@@ -59,6 +62,15 @@ func run(in, out string, m meta, started string) error {
 	var b strings.Builder
 	if err := render(&b, m, res); err != nil {
 		return err
+	}
+	// What was written by hand below the marker, in the report this one
+	// replaces, is analysis of earlier runs (projections, the conditions
+	// of a run): it stays, under the new figures.
+	if old, err := os.ReadFile(out); err == nil {
+		if i := strings.Index(string(old), keptMarker); i >= 0 {
+			b.WriteString("\n")
+			b.WriteString(string(old[i:]))
+		}
 	}
 	if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("report: %w", err)

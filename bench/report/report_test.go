@@ -135,3 +135,23 @@ func TestNumbers(t *testing.T) {
 		assert.Equal(t, want, sizeName(n))
 	}
 }
+
+// TestRenderKeepsHandWritten checks that a new report keeps what follows
+// the marker in the report it replaces, and nothing else of it.
+func TestRenderKeepsHandWritten(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "r.jsonl")
+	require.NoError(t, os.WriteFile(in, []byte(fixture(t)), 0o644))
+	out := filepath.Join(dir, "RESULTS.md")
+	tail := keptMarker + "\n\n## A projection\n\nby hand\n"
+	require.NoError(t, os.WriteFile(out, []byte("# old figures\n\n| stale | 1 |\n\n"+tail), 0o644))
+	m := meta{command: "bench/run.sh", servers: []string{"duplex", "gorilla", "gws", "nbio"}, ref: "duplex", pinned: true}
+	require.NoError(t, run(in, out, m, time.Now().Format(time.RFC3339)))
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	md := string(b)
+	assert.NotContains(t, md, "stale")
+	assert.True(t, strings.HasSuffix(md, tail), "the hand-written part ends the new report")
+	assert.Contains(t, md, "## Summary")
+	assert.Equal(t, 1, strings.Count(md, keptMarker))
+}
