@@ -75,8 +75,10 @@
 // net.Pipe) keeps its read buffer, since it can only be waited on by
 // reading. The wait happens near the top of the read call, so that the
 // reading goroutine's stack at rest is small enough for the runtime to
-// shrink to its minimum: an idle connection costs about its goroutine's
-// 2 KiB stack and 1.5 KiB of heap.
+// shrink to its minimum (2 KiB). Measured with bench/'s idle row, an idle
+// connection costs 6.4 KiB of process memory in all at 10,000 and 19,000
+// connections (the stack, the Conn, its net.Conn and the runtime poller's
+// entry, and the heap's slack); in a [Loop], about 1.05 KiB.
 //
 // # Errors
 //

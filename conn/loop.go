@@ -12,9 +12,9 @@ import (
 // socket (with epoll, on Linux) and hands the ones that have input to a
 // bounded pool of goroutines, which read what arrived, handle it and call
 // the connection's [Handler]. An idle connection in a Loop holds no
-// goroutine and no buffer, only its Conn: about 1 KiB, against some 4 KiB
-// for a connection served by a goroutine of its own (its stack and its
-// heap). Use it for servers that hold many mostly idle connections: chats,
+// goroutine and no buffer, only its Conn: 1.04 KiB of process memory at
+// 10,000 connections and 1.10 KiB at 19,000 (bench/'s idle row), against
+// 6.4 KiB for a connection served by a goroutine of its own. Use it for servers that hold many mostly idle connections: chats,
 // notifications, dashboards.
 //
 // A connection in a Loop keeps the semantics of a Conn: messages checked
