@@ -66,6 +66,10 @@
 // during the call. In steady state, reading with NextReader and writing
 // with WriteMessage or NextWriter allocate nothing; a context that can end
 // adds the small allocations of [context.AfterFunc] to each blocking call.
+// [Serve] and a [Loop] hand each message to Handler.OnMessage as a slice the
+// callback owns, one allocation a message, or, with
+// Handler.BorrowMessages, lend it from the pools for the call only, which
+// allocates nothing.
 //
 // The read and write buffers are borrowed from pools shared by all
 // connections, for as long as there is input to parse or output to send,

@@ -42,6 +42,7 @@ type evConn struct {
 	// the frames and discards to the end (lost); what ended the
 	// connection, for OnError and OnClose.
 	msg      []byte
+	msgBuf   *[]byte // the pooled buffer msg was read into, with Handler.BorrowMessages
 	endErr   error
 	draining bool
 	lost     bool
@@ -253,13 +254,17 @@ func (ev *evConn) next() {
 func (ev *evConn) readMessage() bool {
 	c := ev.c
 	t := c.r.msgType
+	if ev.msg == nil && ev.h.BorrowMessages {
+		ev.msgBuf = c.borrowMessageBuf()
+		ev.msg = (*ev.msgBuf)[:0]
+	}
 	b, err := c.readPayload(ev.msg)
 	switch err {
 	case errWouldBlock:
 		ev.msg = b
 		return false
 	case io.EOF:
-		ev.msg = nil // the handler owns the message
+		ev.msg = nil // the handler owns the message, or borrows it
 		// Once a close frame went either way, messages are discarded, as
 		// the blocking reader does (advance).
 		if ev.h.OnMessage != nil && c.State() == StateOpen {
@@ -269,6 +274,8 @@ func (ev *evConn) readMessage() bool {
 		ev.msg = nil
 		ev.ended(err)
 	}
+	giveBack(ev.msgBuf, b)
+	ev.msgBuf = nil
 	return true
 }
 

@@ -3,6 +3,7 @@
 package conn
 
 import (
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -137,14 +138,29 @@ func (r *readyLoop) remove(ev *evConn) {
 func (r *readyLoop) poll() {
 	defer r.pollers.Done()
 	events := make([]unix.EpollEvent, 256)
+	// After a batch of events the poller looks again without blocking, and
+	// once more after letting the workers run, before it blocks: under
+	// load, events keep coming, and a wait that does not block keeps this
+	// goroutine's thread and processor, where a blocking one gives them up
+	// and must win them back, waking threads both ways, for every batch.
+	timeout, tries := -1, 0
 	for {
-		n, err := unix.EpollWait(r.epfd, events, -1)
+		n, err := unix.EpollWait(r.epfd, events, timeout)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return
 		}
+		if n == 0 {
+			if tries++; tries < 2 {
+				runtime.Gosched()
+			} else {
+				timeout = -1
+			}
+			continue
+		}
+		timeout, tries = 0, 0
 		for _, e := range events[:n] {
 			fd := int(e.Fd)
 			if fd == r.wakefd {

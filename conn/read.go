@@ -141,6 +141,49 @@ func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
 	return typ, b, nil
 }
 
+// readMessageBorrowed is ReadMessage into a pooled buffer, which the
+// caller gives back with giveBack once done with the message.
+func (c *Conn) readMessageBorrowed(ctx context.Context) (MessageType, []byte, *[]byte, error) {
+	if !c.lockRead() {
+		return 0, nil, nil, c.busyReadErr(ctx.Done())
+	}
+	defer c.unlockRead()
+	typ, err := c.nextMessage(ctx)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	bp := c.borrowMessageBuf()
+	c.armRead(ctx)
+	b, err := c.readInto((*bp)[:0])
+	c.disarmRead()
+	if err != nil {
+		putBuf(bp)
+		return 0, nil, nil, c.readFailure(ctx, err)
+	}
+	return typ, b, bp, nil
+}
+
+// borrowMessageBuf takes a buffer for the message that starts, sized from
+// its first frame's header as readAll sizes its allocation.
+func (c *Conn) borrowMessageBuf() *[]byte {
+	size := c.r.remain
+	if !c.r.h.Fin || c.r.compressed {
+		size += 512
+	}
+	return getBuf(int(min(max(size, 1), maxPrealloc)))
+}
+
+// giveBack returns the buffer bp that b was read into. A message that
+// outgrew it was read into a larger slice, pooled instead when its size is
+// a pool's; bp's own buffer is then left to the collector.
+func giveBack(bp *[]byte, b []byte) {
+	if bp == nil {
+		return
+	}
+	*bp = b[:cap(b)]
+	putBuf(bp)
+}
+
 // maxPrealloc bounds the buffer ReadMessage allocates from a frame header
 // alone, in case ReadLimit is off and the header lies about a huge payload.
 const maxPrealloc = 1 << 20

@@ -19,8 +19,16 @@ type Handler struct {
 	OnOpen func()
 
 	// OnMessage is called for each complete message, in the order received.
-	// b is owned by the callback and stays valid after it returns.
+	// b is owned by the callback and stays valid after it returns, unless
+	// BorrowMessages is set.
 	OnMessage func(t MessageType, b []byte)
+
+	// BorrowMessages makes the b passed to OnMessage valid only during the
+	// call: each message is read into a buffer borrowed from the pools the
+	// connections share, given back when OnMessage returns, so that
+	// receiving allocates nothing. A callback that keeps the bytes copies
+	// them; writing b back (WriteMessage, a PreparedMessage) copies already.
+	BorrowMessages bool
 
 	// OnError is called at most once, only when the connection ends without a
 	// clean closing handshake (a protocol violation, a read limit, an I/O error
@@ -75,7 +83,17 @@ func Serve(ctx context.Context, c *Conn, h Handler) error {
 	}
 	readCtx := context.WithoutCancel(ctx)
 	for {
-		t, b, err := c.ReadMessage(readCtx)
+		var (
+			t   MessageType
+			b   []byte
+			bp  *[]byte
+			err error
+		)
+		if h.BorrowMessages {
+			t, b, bp, err = c.readMessageBorrowed(readCtx)
+		} else {
+			t, b, err = c.ReadMessage(readCtx)
+		}
 		if err != nil {
 			ev, failure := closeEvent(err)
 			if failure != nil && h.OnError != nil {
@@ -90,6 +108,7 @@ func Serve(ctx context.Context, c *Conn, h Handler) error {
 		if h.OnMessage != nil {
 			h.OnMessage(t, b)
 		}
+		giveBack(bp, b)
 	}
 }
 

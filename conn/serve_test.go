@@ -302,3 +302,71 @@ func TestServeManyConnections(t *testing.T) {
 		assert.LessOrEqual(t, openFDs(t)-fdsBefore, 10)
 	}
 }
+
+// TestBorrowMessages checks Handler.BorrowMessages in both modes: every
+// message, of every length form, whole or fragmented, reaches OnMessage
+// intact and is echoed intact, although its bytes are only lent for the
+// call (the handler copies what it keeps, as documented).
+func TestBorrowMessages(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, 4096, 65535, 65536, 200 << 10}
+	for _, mode := range []string{"serve", "loop"} {
+		t.Run(mode, func(t *testing.T) {
+			cn, sn := tcpPair(t)
+			s := conn.New(sn, nil, frame.RoleServer, &conn.Options{ReadLimit: 1 << 20})
+			c := conn.New(cn, nil, frame.RoleClient, &conn.Options{ReadLimit: 1 << 20})
+			t.Cleanup(func() { _ = c.CloseNow() })
+			var (
+				mu   sync.Mutex
+				kept [][]byte
+			)
+			closed := make(chan struct{})
+			h := conn.Handler{
+				BorrowMessages: true,
+				OnMessage: func(typ conn.MessageType, b []byte) {
+					mu.Lock()
+					kept = append(kept, bytes.Clone(b))
+					mu.Unlock()
+					_ = s.WriteMessage(context.Background(), typ, b)
+				},
+				OnClose: func(conn.CloseEvent) { close(closed) },
+			}
+			if mode == "loop" {
+				l := newLoop(t, nil)
+				require.NoError(t, l.Serve(s, h))
+			} else {
+				go func() { _ = conn.Serve(context.Background(), s, h) }()
+			}
+			var sent [][]byte
+			for i, n := range sizes {
+				msg := bytes.Repeat([]byte{byte('a' + i)}, n)
+				sent = append(sent, msg)
+				if n > 1000 {
+					// In pieces through a writer: past the write buffer
+					// it goes as fragments, and grows past its first frame.
+					w, err := c.NextWriter(testCtx(t), conn.MessageBinary)
+					require.NoError(t, err)
+					for p := msg; len(p) > 0; p = p[min(len(p), 1000):] {
+						_, err := w.Write(p[:min(len(p), 1000)])
+						require.NoError(t, err)
+					}
+					require.NoError(t, w.Close())
+				} else {
+					require.NoError(t, c.WriteMessage(testCtx(t), conn.MessageBinary, msg))
+				}
+			}
+			for i, want := range sent {
+				_, got, err := c.ReadMessage(testCtx(t))
+				require.NoError(t, err)
+				assert.True(t, bytes.Equal(want, got), "echo %d: %d bytes, want %d", i, len(got), len(want))
+			}
+			require.NoError(t, c.Close(frame.CloseNormal, ""))
+			<-closed
+			mu.Lock()
+			defer mu.Unlock()
+			require.Len(t, kept, len(sent))
+			for i := range sent {
+				assert.True(t, bytes.Equal(sent[i], kept[i]), "message %d as delivered", i)
+			}
+		})
+	}
+}

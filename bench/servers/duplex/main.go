@@ -4,7 +4,8 @@
 // a buffer borrowed for the message and writes it back with WriteMessage,
 // the allocation-free path conn documents; an idle connection keeps no
 // buffer. With -mode=loop the connections are served readiness-driven by a
-// conn.Loop, which hands each message to a callback that writes it back.
+// conn.Loop, which lends each message to a callback that writes it back
+// (Handler.BorrowMessages: no allocation per message either).
 package main
 
 import (
@@ -103,7 +104,7 @@ func goroutine(c *conn.Conn) {
 
 func inLoop(l *conn.Loop, c *conn.Conn) {
 	ctx := context.Background()
-	_ = l.Serve(c, conn.Handler{OnMessage: func(t conn.MessageType, b []byte) {
+	_ = l.Serve(c, conn.Handler{BorrowMessages: true, OnMessage: func(t conn.MessageType, b []byte) {
 		_ = c.WriteMessage(ctx, t, b)
 	}})
 }
