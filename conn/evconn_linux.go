@@ -63,6 +63,7 @@ const (
 	evRead  uint8 = 1 << iota // readable, or hung up
 	evWrite                   // writable, with output waiting
 	evTimer                   // a deadline passed
+	evEnded                   // the TCP connection was closed outside a worker
 )
 
 func (ev *evConn) Read(p []byte) (int, error) {
@@ -298,6 +299,13 @@ func (ev *evConn) ended(err error) {
 		ev.endErr = err
 	}
 }
+
+// closedElsewhere hands a connection closed by another goroutine (a failed write,
+// the close timer) to a worker, which ends it in the loop. Edge-triggered,
+// epoll may have reported the shutdown already, to a worker that found
+// the connection not yet closed and let it go idle: nothing would report
+// it again.
+func (ev *evConn) closedElsewhere() { ev.schedule(evEnded) }
 
 // beginDrain makes the loop read for the peer's close frame, after this
 // side's went (failWith).
