@@ -18,9 +18,10 @@ import (
 // handles the connections that are ready, and one timer looks at the
 // deadlines of all of them.
 //
-// Each descriptor is registered one-shot: once it reports, epoll holds
-// back until the worker that handled it arms it again, so that one worker
-// at a time has a connection, without a lock around the read path.
+// Each descriptor is registered once, edge-triggered: epoll reports what
+// changed, and a connection's busy flag, not epoll, makes sure one worker
+// at a time has it, so the read path needs no lock of its own; what
+// reports while a worker has it waits in its ready bits.
 type readyLoop struct {
 	l       *Loop
 	epfd    int
