@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"compress/flate"
 	"os"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -170,7 +170,7 @@ func TestCheckDeflateResponse(t *testing.T) {
 	}
 	for _, bad := range []string{
 		"",
-		"permessage-deflate",                              // 7.1.1.1: context takeover kept
+		"permessage-deflate", // 7.1.1.1: context takeover kept
 		"x-webkit-deflate-frame; server_no_context_takeover", // not offered
 		"permessage-deflate; server_no_context_takeover, permessage-deflate; server_no_context_takeover",
 		"permessage-deflate; server_no_context_takeover; server_no_context_takeover",
