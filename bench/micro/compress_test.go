@@ -435,4 +435,3 @@ func BenchmarkCompressedEcho(b *testing.B) {
 		}
 	}
 }
-
