@@ -1,3 +1,5 @@
+//go:build unix
+
 package micro_test
 
 import (
@@ -11,7 +13,9 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/lxzan/gws"
@@ -401,7 +405,8 @@ func TestCompressedEchoAgrees(t *testing.T) {
 // history but never the same message. ns/op is one round trip: four
 // compressions or inflations, two each way. Run it with
 //
-//	cd bench && go test -run='^$' -bench=CompressedEcho -benchmem -count=6 ./micro
+//	cd bench && go test -run='^$' -bench=CompressedEcho -benchmem -count=6 ./micro > echo.txt
+//	benchstat -col /lib echo.txt
 func BenchmarkCompressedEcho(b *testing.B) {
 	for _, m := range echoModes {
 		for _, size := range echoSizes {
@@ -410,7 +415,7 @@ func BenchmarkCompressedEcho(b *testing.B) {
 				if !ct.runs(m) {
 					continue
 				}
-				b.Run(fmt.Sprintf("%s/json-%dKiB/%s", m.name, size>>10, ct.name), func(b *testing.B) {
+				b.Run(fmt.Sprintf("mode=%s/size=%dKiB/lib=%s", m.name, size>>10, ct.name), func(b *testing.B) {
 					p := ct.setup(b, m)
 					defer p.close()
 					a, err := agreed(p.agreed)
@@ -434,4 +439,75 @@ func BenchmarkCompressedEcho(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkCompressedEchoRatio runs the pairs of BenchmarkCompressedEcho
+// interleaved: each iteration makes one round trip on every contender's
+// pair, in an order that rotates, timing each. On a shared machine whose
+// load drifts within seconds, this puts every contender under the same
+// load, so the ratios hold where separate runs' absolute times do not.
+// It reports each contender's mean wall time per round trip (lib-µs/rt),
+// the process CPU time per round trip (lib-cpu-µs/rt: both ends run in
+// this process, one after the other), and duplex's times over gws's.
+// ns/op is the sum over the contenders. Run it with
+//
+//	cd bench && go test -run='^$' -bench=CompressedEchoRatio -count=6 ./micro
+func BenchmarkCompressedEchoRatio(b *testing.B) {
+	for _, m := range echoModes {
+		for _, size := range echoSizes {
+			msgs := deflatetest.Messages(size)
+			b.Run(fmt.Sprintf("mode=%s/size=%dKiB", m.name, size>>10), func(b *testing.B) {
+				var names []string
+				var pairs []*echoPair
+				for _, ct := range echoContenders {
+					if !ct.runs(m) {
+						continue
+					}
+					p := ct.setup(b, m)
+					defer p.close()
+					a, err := agreed(p.agreed)
+					require.NoError(b, err)
+					require.Equal(b, m.want(), a, "negotiated by %s", ct.name)
+					names = append(names, ct.name)
+					pairs = append(pairs, p)
+				}
+				wall := make([]time.Duration, len(pairs))
+				cpu := make([]time.Duration, len(pairs))
+				i := 0
+				for b.Loop() {
+					msg := msgs[i%len(msgs)]
+					for k := range pairs {
+						j := (i + k) % len(pairs)
+						c0, t0 := processCPU(), time.Now()
+						echo, err := pairs[j].roundTrip(msg)
+						wall[j] += time.Since(t0)
+						cpu[j] += processCPU() - c0
+						if err != nil {
+							b.Fatal(err)
+						}
+						if len(echo) != len(msg) {
+							b.Fatalf("%s: echo of %d bytes, sent %d", names[j], len(echo), len(msg))
+						}
+					}
+					i++
+				}
+				for j, name := range names {
+					b.ReportMetric(float64(wall[j].Microseconds())/float64(i), name+"-µs/rt")
+					b.ReportMetric(float64(cpu[j].Microseconds())/float64(i), name+"-cpu-µs/rt")
+				}
+				// names[0] is duplex, names[1] gws.
+				b.ReportMetric(float64(wall[0])/float64(wall[1]), "duplex/gws")
+				b.ReportMetric(float64(cpu[0])/float64(cpu[1]), "duplex/gws-cpu")
+			})
+		}
+	}
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
