@@ -23,6 +23,7 @@ import (
 	"duplex/conn"
 	"duplex/frame"
 	"duplex/handshake"
+	"duplex/internal/godebug"
 )
 
 // h2Request is what a server handler saw of the request it upgraded.
@@ -250,8 +251,10 @@ func TestH2KeepaliveDeadlines(t *testing.T) {
 	require.NoError(t, c.Close(frame.CloseNormal, ""))
 }
 
-// A read whose context ends returns, and the stream stays usable when it
-// ended between frames... or is failed cleanly; either way nothing hangs.
+// A read whose context ends between frames returns and leaves the
+// connection usable (see the package documentation's Errors): the stream's
+// read deadline expires without breaking the stream, which net/http's own
+// would.
 func TestH2ReadContextDeadline(t *testing.T) {
 	release := make(chan struct{})
 	srv, _ := h2Server(t, nil, func(c *conn.Conn) {
@@ -266,6 +269,10 @@ func TestH2ReadContextDeadline(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), waitTimeout)
 	close(release)
+	assert.Equal(t, conn.StateOpen, c.State())
+	_, got := roundTrip(t, c, conn.MessageText, []byte("still here"))
+	assert.Equal(t, "still here", string(got))
+	require.NoError(t, c.Close(frame.CloseNormal, ""))
 }
 
 // A peer that stops reading holds a writer only until WriteTimeout: the
@@ -525,4 +532,28 @@ func TestH2DialContextDuringHandshake(t *testing.T) {
 	defer cancel()
 	_, _, err := conn.Dial(ctx, wsURL(srv), &conn.DialOptions{HTTP2: true, TLSConfig: trustingConfig(t, srv.Certificate())})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// Without GODEBUG=http2xconnect=1 at its start, a process's net/http
+// HTTP/2 server does not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL, so
+// Dial falls back to HTTP/1.1, which Upgrade serves on the same handler.
+// The check runs in a process started without the setting, since this one
+// has it.
+func TestH2WithoutGODEBUG(t *testing.T) {
+	out, err := godebug.RunWithout(godebug.XConnect, "TestH2WithoutGODEBUGChild")
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "--- PASS: TestH2WithoutGODEBUGChild")
+}
+
+func TestH2WithoutGODEBUGChild(t *testing.T) {
+	if !godebug.Without(godebug.XConnect) {
+		t.Skip("runs in the process TestH2WithoutGODEBUG starts")
+	}
+	srv, reqs := h2Server(t, nil, echo)
+	c, resp := dialH2(t, srv, nil)
+	assert.Equal(t, 1, resp.ProtoMajor, "no extended CONNECT without the setting")
+	assert.Equal(t, h2Request{1, http.MethodGet, ""}, <-reqs)
+	_, got := roundTrip(t, c, conn.MessageText, []byte("h1"))
+	assert.Equal(t, "h1", string(got))
+	require.NoError(t, c.Close(frame.CloseNormal, ""))
 }

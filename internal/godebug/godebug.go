@@ -40,10 +40,37 @@ func Has(setting string) bool {
 // run, which is the TestMain body (m.Run and any checks after it), and exits
 // with its result. It never returns.
 func Main(m *testing.M, setting string, run func(*testing.M) int) {
-	if Has(setting) {
+	if Has(setting) || Without(setting) {
 		os.Exit(run(m))
 	}
 	os.Exit(reexec(setting))
+}
+
+// withoutEnv names the variable by which [RunWithout] tells [Main] in the
+// child not to add the setting back.
+const withoutEnv = "DUPLEX_GODEBUG_WITHOUT"
+
+// Without reports whether this process was started by [RunWithout] for
+// setting: its GODEBUG lacks the setting on purpose.
+func Without(setting string) bool {
+	return os.Getenv(withoutEnv) == setting && !Has(setting)
+}
+
+// RunWithout runs the test named test of this binary (an exact name, a
+// top-level test) in a new process whose GODEBUG lacks setting, and returns
+// its combined output and how it exited. The test can tell it runs there
+// with [Without]: it checks what a program started without the setting
+// sees, which the process that runs the other tests cannot.
+func RunWithout(setting, test string) ([]byte, error) {
+	var kept []string
+	for s := range strings.SplitSeq(os.Getenv("GODEBUG"), ",") {
+		if s = strings.TrimSpace(s); s != "" && s != setting {
+			kept = append(kept, s)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "GODEBUG="+strings.Join(kept, ","), withoutEnv+"="+setting)
+	return cmd.CombinedOutput()
 }
 
 func reexec(setting string) int {

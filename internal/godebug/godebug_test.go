@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"duplex/internal/godebug"
 )
@@ -17,6 +18,20 @@ func TestMain(m *testing.M) {
 // its environment from the start.
 func TestMainReexecutesWithSetting(t *testing.T) {
 	assert.True(t, godebug.Has(godebug.XConnect), "GODEBUG=%q", os.Getenv("GODEBUG"))
+}
+
+// A test run by RunWithout sees no setting, and knows why.
+func TestRunWithout(t *testing.T) {
+	out, err := godebug.RunWithout(godebug.XConnect, "TestWithoutChild")
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "--- PASS: TestWithoutChild")
+}
+
+func TestWithoutChild(t *testing.T) {
+	if !godebug.Without(godebug.XConnect) {
+		t.Skip("runs in the process TestRunWithout starts")
+	}
+	assert.False(t, godebug.Has(godebug.XConnect), "GODEBUG=%q", os.Getenv("GODEBUG"))
 }
 
 func TestHas(t *testing.T) {
