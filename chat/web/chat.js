@@ -46,6 +46,7 @@
   let limits = { ...DEFAULT_LIMITS };
   let joined = false;
   let everJoined = false;
+  let resumed = false;   // restored from sessionStorage after a reload: behave as joined before
   let userClosed = false;
   let takenOver = false; // this session now lives on another connection
   let refused = false;   // the server refused this connection's join: wait for the user, do not retry
@@ -197,6 +198,7 @@
   // ---- The outbox.
 
   function persist() {
+    if (!nick || !room) return; // nothing to resume yet: keep what another page of this tab may have left
     try {
       sessionStorage.setItem(STORE, JSON.stringify({
         nick, room, session, draft: ui.input.value,
@@ -254,10 +256,9 @@
     e.li.querySelector(".actions").hidden = !failed;
   }
 
-  // settle turns an outbox entry into a plain message of the record.
+  // settle turns an outbox entry into a plain message of the record (its data-id stays, naming the send).
   function settle(li, iso) {
     li.className = "msg mine";
-    delete li.dataset.id;
     li.querySelector(".status")?.remove();
     li.querySelector(".actions")?.remove();
     if (iso) setTime(li.querySelector("time"), iso);
@@ -354,7 +355,7 @@
 
   function note(text) { ui.note.textContent = text; }
 
-  function canCompose() { return everJoined && !userClosed && !takenOver && !refused; }
+  function canCompose() { return (everJoined || resumed) && !userClosed && !takenOver && !refused; }
 
   function inputChanged() {
     autosize();
@@ -464,7 +465,7 @@
       return;
     }
     if (refused) return; // the join form says why; the user decides what next
-    if (FINAL.has(e.code) || !everJoined) {
+    if (FINAL.has(e.code) || !(everJoined || resumed)) {
       addNotice(`Disconnected (${why}).`, null, true);
       if (!everJoined) openJoin(`Could not join (${why}).`);
       return;
@@ -670,6 +671,8 @@
     }
     inputChanged();
     ui.join.hidden = true;
+    ui.title.textContent = `#${room}`;
+    resumed = true;
     connect();
   } else {
     inputChanged();
