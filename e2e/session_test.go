@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"duplex/chat"
 	"duplex/frame"
 )
 
@@ -151,4 +155,59 @@ func TestPolicyCloseIsShownAndFinal(t *testing.T) {
 	var label string
 	p.eval(`document.getElementById("close").textContent`, &label)
 	assert.Equal(t, "Reconnect", label, "the user may still reconnect by hand")
+}
+
+// startInProcess serves chat.NewServer(cfg) on loopback, for a setting cmd/chat has no flag for, and
+// returns its address. The server is shut down at the end of the test.
+func startInProcess(t testing.TB, cfg *chat.Config) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := chat.NewServer(cfg)
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: step}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = hs.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), step)
+		defer cancel()
+		assert.NoError(t, hs.Shutdown(ctx))
+		assert.NoError(t, s.Shutdown(ctx))
+		<-served
+	})
+	return ln.Addr().String()
+}
+
+// TestRoomFullIsShownNotRetried: a join refused because the room is full shows the server's reason in
+// the join form and is not retried by itself; the user's next Join, once there is room, goes over the same
+// connection.
+func TestRoomFullIsShownNotRetried(t *testing.T) {
+	browser := newBrowser(t)
+	addr := startInProcess(t, &chat.Config{MaxRoom: 1})
+	px := startProxy(t, addr)
+	bob := dialChat(t, "http://"+addr+"/ws", "bob")
+	p := openPage(t, browser, px.url("/"))
+	p.do(chromedp.SetValue(chromedp.ID("nick"), "ada"), chromedp.Click(chromedp.ID("join-button")))
+	p.waitFor(`document.getElementById("join-error").textContent !== ""`)
+	var shown string
+	p.eval(`document.getElementById("join-error").textContent`, &shown)
+	refusals := px.toPageMatching(`"room_full"`)
+	require.Len(t, refusals, 1)
+	var refusal chat.Event
+	require.NoError(t, json.Unmarshal(refusals[0], &refusal))
+	assert.Equal(t, refusal.Text, shown, "the server's reason is shown")
+
+	time.Sleep(2 * time.Second) // longer than the first backoff steps
+	assert.Equal(t, 1, px.webSockets(), "no reconnect")
+	assert.Len(t, px.sentByPage(`"type":"join"`), 1, "no second join by itself")
+	var hidden bool
+	p.eval(`document.getElementById("join").hidden`, &hidden)
+	assert.False(t, hidden, "the join form stays open")
+
+	require.NoError(t, bob.Close(frame.CloseNormal, ""))
+	p.do(chromedp.Click(chromedp.ID("join-button")))
+	p.waitFor(`document.getElementById("state").textContent === "OPEN" && document.getElementById("join").hidden`)
+	assert.Equal(t, 1, px.webSockets(), "the second join went over the same connection")
 }
