@@ -18,7 +18,7 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// RunClientH2 is [RunClient] over HTTP/2 ([RFC 8441]): each case's
+// RunClientH2 is [RunClient] over HTTP/2 (RFC 8441): each case's
 // connection is an extended CONNECT (:protocol websocket) on a new TLS
 // connection that negotiated h2 in ALPN, and the case's frames travel as
 // the stream's DATA, byte for byte as over TCP. rawURL is https or wss;
@@ -30,8 +30,6 @@ import (
 // The suite's HTTP/2 layer is golang.org/x/net/http2's client: it frames
 // the stream, and the suite still writes and reads every WebSocket byte
 // itself.
-//
-// [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
 func RunClientH2(ctx context.Context, rawURL, agent string, cases []*Case, tlsConfig *tls.Config, progress io.Writer) (*Report, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {

@@ -311,13 +311,15 @@
 // the absolute times vary with the load more than the ratios.
 //
 // Checked on Go 1.26.8, golang.org/x/net v0.62.0 and Debian's Chromium
-// 156.0.8078.114 (interop/h2_test.go): without the GODEBUG, net/http's
-// server sends no SETTINGS_ENABLE_CONNECT_PROTOCOL and rejects a request
-// with :protocol (PROTOCOL_ERROR on the stream); with it, a handler sees
+// 156.0.8078.114 (h2_test.go, interop/h2_test.go, and net/http's source
+// for what no test reaches): without the GODEBUG, net/http's server sends
+// no SETTINGS_ENABLE_CONNECT_PROTOCOL (TestH2WithoutGODEBUG) and resets a
+// stream whose request has :protocol (PROTOCOL_ERROR); with it, a handler sees
 // r.Method CONNECT, r.ProtoMajor 2 and r.Header.Get(":protocol") ==
-// "websocket", r.Host from :authority and r.RequestURI from :path, but not
-// :scheme, which the server requires and drops (the origin policy takes
-// the scheme from r.TLS, as over HTTP/1.1). Chromium needs no flag: a page
+// "websocket", r.Host from :authority and r.RequestURI from :path (a
+// request without :path is refused), but not :scheme, which the server
+// neither checks nor passes on (the origin policy takes the scheme from
+// r.TLS, as over HTTP/1.1). Chromium needs no flag: a page
 // loaded over HTTP/2 from a server that advertised the setting opens its
 // same-origin WebSocket as an extended CONNECT on that very connection
 // (same client port); without the setting it opens a second connection
