@@ -274,7 +274,9 @@
 // flow control holds past its deadline resets the stream, as a write that
 // timed out leaves a TCP connection unusable. The connection is served by
 // a goroutine, never by a [Loop]'s poller: the stream has no socket to
-// poll.
+// poll. [Loop.Serve] still returns at once, so a handler that hands an
+// HTTP/2 connection to a Loop must then wait for it to close (on a channel
+// its OnClose closes, say) before it returns.
 //
 // Client: [DialOptions].HTTP2 makes Dial offer h2 in ALPN for a wss URL.
 // If the server picks it and its first SETTINGS frame holds
