@@ -65,7 +65,10 @@ func startH2Echo(t *testing.T) (plain, secure string, cfg *tls.Config) {
 // TestConformanceH2 runs the cases of h2Sections against one duplex server
 // twice: upgraded over HTTP/1.1, and on RFC 8441 streams (an extended
 // CONNECT per case over TLS with h2), the same frames either way. Both runs
-// must pass strictly, with the same verdicts and close codes case by case.
+// must pass strictly, with the same verdicts and clean closes case by case.
+// The verdicts judge the close codes; the codes themselves are not compared,
+// as some cases' own timers decide which close goes first (2.1: a pong late
+// on a loaded machine lets the case's empty close go before its 1000).
 func TestConformanceH2(t *testing.T) {
 	t.Parallel()
 	plain, secure, cfg := startH2Echo(t)
@@ -101,7 +104,6 @@ func TestConformanceH2(t *testing.T) {
 		require.Equal(t, a.ID, b.ID)
 		assert.Equal(t, a.Behavior, b.Behavior, "%s behavior", a.ID)
 		assert.Equal(t, a.BehaviorClose, b.BehaviorClose, "%s behaviorClose", a.ID)
-		assert.Equal(t, a.RemoteCode, b.RemoteCode, "%s remote close code", a.ID)
 		assert.Equal(t, a.WasClean, b.WasClean, "%s clean close", a.ID)
 		assert.True(t, strings.HasPrefix(b.HTTPRequest, "CONNECT "), "%s went as %q", b.ID, b.HTTPRequest)
 	}

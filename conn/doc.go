@@ -270,7 +270,9 @@
 // body for good and an expired write deadline resets the stream, while the
 // connection lets deadlines expire and reads on (keepalive, a context
 // ending a wait). So one goroutine per connection reads the body, 32 KiB
-// at a time, and a read waits for it under its deadline; a write that HTTP/2
+// at a time, and a read waits for it under its deadline (an idle HTTP/2
+// connection therefore holds that goroutine and its buffer, besides the
+// handler's goroutine net/http runs for every stream); a write that HTTP/2
 // flow control holds past its deadline resets the stream, as a write that
 // timed out leaves a TCP connection unusable. The connection is served by
 // a goroutine, never by a [Loop]'s poller: the stream has no socket to
