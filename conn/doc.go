@@ -298,7 +298,8 @@
 // costs nothing in compatibility; with it, Go's server hands every
 // extended CONNECT, whatever its :protocol, to the handler, which must
 // refuse what it does not serve (Upgrade does). The test binaries that
-// need it (conn, interop, autobahn) run themselves again with it.
+// need it (conn, interop) run themselves again with it, and the autobahn
+// test starts its HTTP/2 server process with it.
 //
 // Cost: a stream saves the browser a TCP and TLS connection (and their
 // handshakes) per WebSocket, and the server a socket; each frame pays for
