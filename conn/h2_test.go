@@ -230,7 +230,9 @@ func TestH2Negotiation(t *testing.T) {
 // would not allow.
 func TestH2KeepaliveDeadlines(t *testing.T) {
 	pings := make(chan struct{}, 16)
-	srv, _ := h2Server(t, &conn.AcceptOptions{Options: conn.Options{PingInterval: 20 * time.Millisecond}}, echo)
+	// A long PongTimeout: a loaded machine must not fail the client, only
+	// the pings' deadlines are under test.
+	srv, _ := h2Server(t, &conn.AcceptOptions{Options: conn.Options{PingInterval: 20 * time.Millisecond, PongTimeout: waitTimeout}}, echo)
 	c, _ := dialH2(t, srv, &conn.DialOptions{Options: conn.Options{
 		OnPing: func([]byte) {
 			select {
