@@ -58,7 +58,14 @@ func serverStream(w http.ResponseWriter, r *http.Request) *h2Stream {
 	// RFC 8441, Section 5: the stream's end stands for the TCP connection's;
 	// net/http ends it (END_STREAM) when the handler returns, so closing
 	// has nothing more to do.
-	s = newH2Stream(r.Body, write, abort, func() {}, local, h2Addr(r.RemoteAddr))
+	// The response cannot end before the handler returns, so ending the
+	// sending side ends the stream: the handler's return then sends
+	// END_STREAM and RST_STREAM(NO_ERROR), which RFC 9113, Section 8.1
+	// lets a server send after a complete response so that the client stops
+	// sending. Unlike a TCP reset, it loses nothing the client has not
+	// read: the close frame already sent is delivered.
+	endSend := func() { _ = s.Close() }
+	s = newH2Stream(r.Body, write, abort, func() {}, endSend, local, h2Addr(r.RemoteAddr))
 	stop := context.AfterFunc(r.Context(), func() { _ = s.Close() })
 	s.release = func() { stop() }
 	return s

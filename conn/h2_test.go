@@ -230,7 +230,9 @@ func TestH2Negotiation(t *testing.T) {
 // would not allow.
 func TestH2KeepaliveDeadlines(t *testing.T) {
 	pings := make(chan struct{}, 16)
-	srv, _ := h2Server(t, &conn.AcceptOptions{Options: conn.Options{PingInterval: 20 * time.Millisecond}}, echo)
+	// A long PongTimeout: a loaded machine must not fail the client, only
+	// the pings' deadlines are under test.
+	srv, _ := h2Server(t, &conn.AcceptOptions{Options: conn.Options{PingInterval: 20 * time.Millisecond, PongTimeout: waitTimeout}}, echo)
 	c, _ := dialH2(t, srv, &conn.DialOptions{Options: conn.Options{
 		OnPing: func([]byte) {
 			select {
@@ -556,4 +558,49 @@ func TestH2WithoutGODEBUGChild(t *testing.T) {
 	_, got := roundTrip(t, c, conn.MessageText, []byte("h1"))
 	assert.Equal(t, "h1", string(got))
 	require.NoError(t, c.Close(frame.CloseNormal, ""))
+}
+
+// A server that failed the connection and can no longer follow the
+// client's frames ends the stream at once (its CloseWrite), rather than
+// waiting for the client to end it: over TCP it half-closes so that the
+// client reads the close frame and ends its side; an HTTP/2 response
+// cannot half-close, and ending the stream loses nothing already sent.
+func TestH2ServerEndsUnfollowableStream(t *testing.T) {
+	srv, _ := h2Server(t, &conn.AcceptOptions{Options: conn.Options{CloseTimeout: 5 * time.Second}}, echo)
+	tc, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{
+		RootCAs: trustingConfig(t, srv.Certificate()).RootCAs, ServerName: "example.com", NextProtos: []string{"h2"},
+	})
+	require.NoError(t, err)
+	cc, err := (&http2.Transport{}).NewClientConn(tc) //nolint:staticcheck // the only client that sends :protocol
+	require.NoError(t, err)
+	defer cc.Close()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, err := http.NewRequestWithContext(testCtx(t), http.MethodConnect, "https://"+srv.Listener.Addr().String()+"/", pr)
+	require.NoError(t, err)
+	req.Header.Set(":protocol", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	resp, err := cc.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// A masked text frame of 21 bytes whose first 4 are invalid UTF-8: the
+	// server fails the connection with 1007 before the frame ends...
+	bad := []byte{0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80, 'x', 'x', 'x'}
+	head := []byte{0x81, 0x80 | byte(len(bad)+4), 0, 0, 0, 0}
+	_, err = pw.Write(append(head, bad...))
+	require.NoError(t, err)
+	// ... then the rest of it and bytes that are no frame header (RSV bits,
+	// a reserved opcode), after which the frames cannot be followed.
+	start := time.Now()
+	rest := append([]byte("xxxx"), bytes.Repeat([]byte{0xff}, 16)...)
+	go func() { _, _ = pw.Write(rest) }()
+	got, err := io.ReadAll(resp.Body)
+	elapsed := time.Since(start)
+	require.GreaterOrEqual(t, len(got), 4, "the close frame")
+	assert.Equal(t, []byte{0x88, byte(len(got) - 2), 0x03, 0xef}, got[:4], "close 1007 (RFC 6455, Section 7.4.1)")
+	// Once the frames are lost only the stream's end or CloseTimeout (5 s)
+	// ends the server's discarding: half of it tells them apart.
+	assert.Less(t, elapsed, 2500*time.Millisecond, "the stream did not end at once (err %v)", err)
 }

@@ -116,7 +116,7 @@ func connectStream(ctx context.Context, u *url.URL, cc *http2.ClientConn, tc *tl
 	// Closing the request body ends the sending side (END_STREAM), the
 	// orderly end of RFC 8441, Section 5; the HTTP/2 connection was this
 	// WebSocket's alone.
-	st := newH2Stream(resp.Body, pw.Write, abort, cleanup, tc.LocalAddr(), tc.RemoteAddr())
+	st := newH2Stream(resp.Body, pw.Write, abort, cleanup, func() { _ = pw.Close() }, tc.LocalAddr(), tc.RemoteAddr())
 	c, err := openConn(st, res, frame.RoleClient, &o.Options)
 	if err != nil {
 		return nil, res.Response, err

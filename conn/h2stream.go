@@ -31,6 +31,7 @@ type h2Stream struct {
 	write   func(p []byte) (int, error)
 	abort   func() // resets the stream, unblocking a write
 	release func() // ends the stream once the stream is closed
+	endSend func() // ends the sending side (CloseWrite)
 	local   net.Addr
 	remote  net.Addr
 
@@ -63,11 +64,11 @@ type h2ChunkRead struct {
 	err error
 }
 
-// newH2Stream returns a stream over body and write; see [h2Stream] for abort
-// and release, which must not block for long.
-func newH2Stream(body io.ReadCloser, write func([]byte) (int, error), abort, release func(), local, remote net.Addr) *h2Stream {
+// newH2Stream returns a stream over body and write; see [h2Stream] for abort,
+// release and endSend, which must not block for long.
+func newH2Stream(body io.ReadCloser, write func([]byte) (int, error), abort, release, endSend func(), local, remote net.Addr) *h2Stream {
 	return &h2Stream{
-		body: body, write: write, abort: abort, release: release,
+		body: body, write: write, abort: abort, release: release, endSend: endSend,
 		local: local, remote: remote,
 		chunks:   make(chan h2ChunkRead),
 		more:     make(chan struct{}, 1),
@@ -257,6 +258,14 @@ func (s *h2Stream) Close() error {
 		s.startPump.Do(func() { close(s.pumpDone) }) // never started
 		<-s.pumpDone
 	})
+	return nil
+}
+
+// CloseWrite ends the sending side, as the Conn asks of a server that has
+// sent its close frame and can no longer follow the peer's frames
+// (drain.go): the peer reads to the end of the stream and ends its side.
+func (s *h2Stream) CloseWrite() error {
+	s.endSend()
 	return nil
 }
 

@@ -24,7 +24,7 @@ func IsConnect(r *http.Request) bool {
 }
 
 // AcceptConnect performs the server side of the opening handshake of a WebSocket over an
-// HTTP/2 stream, bootstrapped with an extended CONNECT ([RFC 8441]), for a request net/http
+// HTTP/2 stream, bootstrapped with an extended CONNECT (RFC 8441), for a request net/http
 // (or golang.org/x/net/http2) read. The request must be a CONNECT on HTTP/2 or later
 // (else 405 with Allow: CONNECT, or 505) whose :protocol is "websocket" (else 400), with an
 // :authority (else 400) and Sec-WebSocket-Version 13 (else 400 with Sec-WebSocket-Version:
@@ -38,11 +38,10 @@ func IsConnect(r *http.Request) bool {
 // server's go out through w, flushed. The Result has no Rest (nothing is read past the
 // headers).
 //
-// The :scheme pseudo-header, which RFC 8441, Section 4 requires, is checked by the HTTP/2
-// server, which refuses a request without one; net/http does not pass its value on, so the
-// origin policy takes the request's scheme from r.TLS, as it does for HTTP/1.1.
-//
-// [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
+// RFC 8441, Section 4 requires :scheme and :path too. net/http's HTTP/2 server refuses an
+// extended CONNECT without a :path, but neither checks :scheme nor passes it on, so it
+// cannot be checked here; the origin policy takes the request's scheme from r.TLS, as it
+// does for HTTP/1.1.
 func AcceptConnect(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (*Result, error) {
 	o := serverOptions(opts)
 	ferr := o.validate()
