@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"duplex/conn"
 	"duplex/frame"
 )
 
@@ -18,10 +20,12 @@ type client struct {
 	sock   Socket
 	remote string
 
-	// Owned by the reader (room.join sets room and nick from it, under the room's lock).
-	room   *room
-	nick   string
-	bucket bucket
+	// Owned by the reader (room.join sets room, nick and member from it, under the room's lock).
+	room    *room
+	nick    string
+	member  *member
+	bucket  bucket
+	refused int // rate_limited refusals in a row
 
 	wake chan struct{} // capacity 1: "the queue or the ending changed"
 	// ctx is cancelled to abort the write in progress when the client must stop at once: a client too slow
@@ -31,16 +35,43 @@ type client struct {
 	inRoom atomic.Bool // read by the join timer
 
 	mu     sync.Mutex
-	queue  [][]byte
+	queue  []*outMsg
 	ending bool
 	code   frame.CloseCode
 	reason string
 }
 
+// outMsg is one message queued for clients: a room's event is one outMsg shared by every member's queue.
+type outMsg struct {
+	b []byte
+	// pm is b prepared for a *conn.Conn, framed once for all members; nil for a reply to one client.
+	pm *conn.PreparedMessage
+	// room, for a broadcast, is the room whose pending count holds the message while it is queued.
+	room *room
+}
+
+// newOutMsg prepares b, an event of r, for its members.
+func newOutMsg(b []byte, r *room) *outMsg {
+	pm, err := conn.NewPreparedMessage(conn.MessageText, b)
+	if err != nil {
+		pm = nil // cannot happen for a text message; the plain write path still works
+	}
+	return &outMsg{b: b, pm: pm, room: r}
+}
+
+// done releases msgs from their rooms' pending counts, once written or dropped.
+func done(msgs []*outMsg) {
+	for _, m := range msgs {
+		if m.room != nil {
+			m.room.pending.Add(-1)
+		}
+	}
+}
+
 // enqueue adds msg to the client's queue without waiting. It reports false when the queue is full, that is
 // when the client cannot keep up; a client that is ending takes nothing and reports true, as there is nothing
 // to drop it for.
-func (c *client) enqueue(msg []byte) bool {
+func (c *client) enqueue(msg *outMsg) bool {
 	c.mu.Lock()
 	if c.ending {
 		c.mu.Unlock()
@@ -50,6 +81,9 @@ func (c *client) enqueue(msg []byte) bool {
 		c.mu.Unlock()
 		return false
 	}
+	if msg.room != nil {
+		msg.room.pending.Add(1)
+	}
 	c.queue = append(c.queue, msg)
 	c.mu.Unlock()
 	c.signal()
@@ -57,20 +91,23 @@ func (c *client) enqueue(msg []byte) bool {
 }
 
 // end asks the writer to close the connection with code and reason: after the queued messages when drain
-// is set, at once otherwise. Only the first call counts.
-func (c *client) end(code frame.CloseCode, reason string, drain bool) {
+// is set, at once otherwise. Only the first call counts; it reports whether this call was it.
+func (c *client) end(code frame.CloseCode, reason string, drain bool) bool {
 	c.mu.Lock()
 	if c.ending {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.ending, c.code, c.reason = true, code, reason
+	var dropped []*outMsg
 	if !drain {
-		c.queue = nil
+		dropped, c.queue = c.queue, nil
 		c.cancel()
 	}
 	c.mu.Unlock()
+	done(dropped)
 	c.signal()
+	return true
 }
 
 func (c *client) signal() {
@@ -84,27 +121,23 @@ func (c *client) signal() {
 // write means the connection is unusable (the peer is gone, or too slow for WriteTimeout), so it is closed
 // at once; the reader then gets an error and the client leaves its room.
 func (c *client) writeLoop() {
+	bw, batched := c.sock.(batchWriter)
 	for range c.wake {
 		c.mu.Lock()
 		batch, ending, code, reason := c.queue, c.ending, c.code, c.reason
 		c.queue = nil
 		c.mu.Unlock()
-		for _, msg := range batch {
-			if c.ctx.Err() != nil {
-				break
-			}
-			ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
-			err := c.sock.WriteMessage(ctx, msg)
-			cancel()
-			if err != nil && c.ctx.Err() != nil {
-				break // aborted by end: close with its status below
-			}
-			if err != nil {
-				c.end(frame.CloseAbnormal, "write failed", false)
-				_ = c.sock.CloseNow()
-				return
-			}
-			c.hub.stats.messagesOut.Add(1)
+		var err error
+		if batched {
+			err = c.writeBatch(bw, batch)
+		} else {
+			err = c.writeEach(batch)
+		}
+		done(batch)
+		if err != nil && c.ctx.Err() == nil {
+			c.end(frame.CloseAbnormal, "write failed", false)
+			_ = c.sock.CloseNow()
+			return
 		}
 		if c.ctx.Err() != nil {
 			c.mu.Lock()
@@ -119,6 +152,34 @@ func (c *client) writeLoop() {
 	}
 }
 
+// writeBatch writes a drained queue in as few writes as the socket allows. The socket bounds each write
+// to the network itself (conn.Options.WriteTimeout).
+func (c *client) writeBatch(bw batchWriter, batch []*outMsg) error {
+	if len(batch) == 0 || c.ctx.Err() != nil {
+		return nil
+	}
+	n, err := bw.writeBatch(c.ctx, batch)
+	c.hub.stats.messagesOut.Add(int64(n))
+	return err
+}
+
+// writeEach writes a drained queue one message at a time, each within WriteTimeout.
+func (c *client) writeEach(batch []*outMsg) error {
+	for _, msg := range batch {
+		if c.ctx.Err() != nil {
+			return nil // aborted by end: close with its status
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
+		err := c.sock.WriteMessage(ctx, msg.b)
+		cancel()
+		if err != nil {
+			return err
+		}
+		c.hub.stats.messagesOut.Add(1)
+	}
+	return nil
+}
+
 // readLoop reads and handles messages until the connection fails or closes. After the client has been told
 // to end it keeps reading, without handling, so that the closing handshake can complete. It returns the
 // error that ended it, which tells how the connection closed.
@@ -127,7 +188,7 @@ func (c *client) readLoop() error {
 	for {
 		msg, err := c.sock.ReadMessage(context.Background())
 		if err != nil {
-			// The socket may enforce the size limit itself, before the payload arrives.
+			// The socket may enforce the read limit itself, before the payload arrives.
 			var pe frame.ProtocolError
 			if errors.As(err, &pe) && pe.Code == frame.CloseTooBig {
 				h.stats.tooBig.Add(1)
@@ -138,19 +199,13 @@ func (c *client) readLoop() error {
 		if c.isEnding() {
 			continue
 		}
-		// The hub checks the size itself, whatever the socket enforced, so the limit holds on any transport.
-		if int64(len(msg)) > h.cfg.MaxMessageSize {
+		// The hub checks the read limit itself, whatever the socket enforced, so it holds on any transport.
+		if int64(len(msg)) > h.readLimit {
 			h.stats.tooBig.Add(1)
+			h.log.Info("chat: kicked", "reason", "message over the read limit", "nick", c.nick, "remote", c.remote)
 			// RFC 6455, Section 7.4.1: 1009 "indicates that an endpoint is terminating the connection
 			// because it has received a message that is too big for it to process".
 			c.end(frame.CloseTooBig, "message too big", true)
-			continue
-		}
-		if !c.bucket.allow(h.now(), h.cfg.Rate, float64(h.cfg.Burst)) {
-			h.stats.rateLimited.Add(1)
-			// RFC 6455, Section 7.4.1: 1008 "indicates that an endpoint is terminating the connection
-			// because it has received a message that violates its policy".
-			c.end(frame.ClosePolicyViolation, "rate limit exceeded", true)
 			continue
 		}
 		h.handle(c, msg)
@@ -166,9 +221,15 @@ func (c *client) isEnding() bool {
 	return c.ending
 }
 
-// refuse answers one request with an error event; the connection stays open.
-func (c *client) refuse(code, text string) {
-	if !c.enqueue(encode(&Event{Type: KindError, Code: code, Text: text})) {
+// refuse answers one request with an error event; the connection stays open. id names the send refused,
+// if any; retry, for rate_limited, when to send again.
+func (c *client) refuse(code, text, id string, retry time.Duration) {
+	ev := &Event{Type: KindError, Code: code, Text: text, ID: id}
+	if retry > 0 {
+		// Rounded up: a client that waits exactly retry_ms finds its token there.
+		ev.RetryMS = int64((retry + time.Millisecond - 1) / time.Millisecond)
+	}
+	if !c.enqueue(&outMsg{b: encode(ev)}) {
 		c.end(frame.CloseTryAgainLater, reasonSlow, false)
 	}
 }
@@ -188,7 +249,8 @@ type bucket struct {
 	last   time.Time
 }
 
-func (b *bucket) allow(now time.Time, rate, burst float64) bool {
+// take takes a token if there is one; if not, it returns how long until there is.
+func (b *bucket) take(now time.Time, rate, burst float64) (time.Duration, bool) {
 	if b.last.IsZero() {
 		b.tokens = burst
 	} else if d := now.Sub(b.last); d > 0 {
@@ -196,8 +258,8 @@ func (b *bucket) allow(now time.Time, rate, burst float64) bool {
 	}
 	b.last = now
 	if b.tokens < 1 {
-		return false
+		return time.Duration(math.Ceil((1 - b.tokens) / rate * float64(time.Second))), false
 	}
 	b.tokens--
-	return true
+	return 0, true
 }

@@ -12,18 +12,29 @@ type Config struct {
 	// History is how many recorded events (messages, joins, leaves) a room keeps for newcomers. Default 100.
 	// A negative value keeps none.
 	History int
+	// HistoryBytes bounds the same record by its size as encoded: the oldest events go first when either
+	// bound is passed. Default 256 KiB.
+	HistoryBytes int
 	// MaxRooms bounds the number of rooms; when a new room would pass it, an empty room is forgotten,
 	// and if every room has members the join is refused. Rooms keep their history while empty, so the
-	// memory they hold is bounded by MaxRooms × History × MaxMessageSize (40 MB with the defaults). Default 100.
+	// memory they hold is bounded by MaxRooms × HistoryBytes (25 MiB with the defaults). Default 100.
 	MaxRooms int
-	// MaxMessageSize is the largest message, in bytes, a client may send; a larger one closes the connection
-	// with 1009 (message too big). Default 4096.
+	// MaxRoom bounds the members of one room, counting those in their grace period; a join past it is
+	// refused with room_full. Default 10000.
+	MaxRoom int
+	// MaxMessageSize is the largest text, in bytes of UTF-8, a message may have; a longer one is refused
+	// with too_long and the connection stays open. The socket's read limit is 16 times as much (ReadLimit),
+	// and a WebSocket message over that closes the connection with 1009 (message too big). Default 4096.
 	MaxMessageSize int64
+	// Grace is how long a member whose connection dropped stays in its room, for a join with its session
+	// token to resume it without a left and a joined. Default 10s; a negative value means no grace.
+	Grace time.Duration
 	// QueueSize is how many messages may wait for one client's writer. A client whose queue is full cannot keep up
 	// with the room; it is disconnected with 1013 (try again later) so that it never slows the others. Default 256.
 	QueueSize int
 	// Rate is the sustained number of messages per second a client may send, and Burst how many it may send at once;
-	// a client over the limit is disconnected with 1008 (policy violation). Defaults 5 and 10.
+	// a message over the limit is refused with rate_limited and the time to wait. Only sustained abuse closes
+	// the connection with 1008 (policy violation): more than AbuseRefusals refusals in a row. Defaults 5 and 10.
 	Rate  float64
 	Burst int
 	// MaxConnsPerIP bounds the simultaneous connections from one address; the next is closed with 1008. Default 16.
@@ -52,6 +63,22 @@ type Config struct {
 	Now func() time.Time
 }
 
+// ReadLimitFactor is how many times MaxMessageSize the socket reads before it closes with 1009. The text of
+// a message over MaxMessageSize but under this is refused with too_long, which a page can show; the hard
+// bound is wider because JSON escaping can make the message up to six times its text.
+const ReadLimitFactor = 16
+
+// AbuseRefusals is how many rate_limited refusals in a row (with no message accepted between) a client may
+// get before the connection is closed with 1008: a page that waits the retry_ms it is told never gets near it.
+const AbuseRefusals = 50
+
+// ReadLimit is the largest WebSocket message the hub reads: ReadLimitFactor times MaxMessageSize, with
+// the defaults applied.
+func (c *Config) ReadLimit() int64 {
+	cfg := c.withDefaults()
+	return ReadLimitFactor * cfg.MaxMessageSize
+}
+
 // withDefaults returns a copy of c (or of the zero Config) with defaults applied; the caller's value is not changed.
 func (c *Config) withDefaults() Config {
 	var cfg Config
@@ -65,6 +92,17 @@ func (c *Config) withDefaults() Config {
 		cfg.History = 100
 	} else if cfg.History < 0 {
 		cfg.History = 0
+	}
+	if cfg.HistoryBytes <= 0 {
+		cfg.HistoryBytes = 256 << 10
+	}
+	if cfg.MaxRoom <= 0 {
+		cfg.MaxRoom = 10000
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = 10 * time.Second
+	} else if cfg.Grace < 0 {
+		cfg.Grace = 0
 	}
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = 100

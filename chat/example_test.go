@@ -12,7 +12,8 @@ import (
 	"duplex/conn"
 )
 
-// A client joins the default room, posts a message and sees the room's events come back, numbered.
+// A client joins the default room, posts a message with an id and sees the room's events come back,
+// numbered, then the ack that says under which number its message was recorded.
 func ExampleServer() {
 	srv := chat.NewServer(&chat.Config{Logger: slog.New(slog.DiscardHandler)})
 	hs := httptest.NewServer(srv)
@@ -28,7 +29,7 @@ func ExampleServer() {
 	defer c.CloseNow()
 	for _, msg := range []string{
 		`{"type":"join","nick":"ada"}`,
-		`{"type":"send","text":"hello"}`,
+		`{"type":"send","id":"m1","text":"hello"}`,
 	} {
 		if err := c.WriteMessage(ctx, conn.MessageText, []byte(msg)); err != nil {
 			fmt.Println(err)
@@ -46,13 +47,13 @@ func ExampleServer() {
 			fmt.Println(err)
 			return
 		}
-		fmt.Println(ev.Type, ev.Seq, ev.Room, ev.Nick, ev.Text, ev.Users)
+		fmt.Println(ev.Type, ev.Seq, ev.ID, ev.Room, ev.Nick, ev.Text, ev.Users)
 	}
 	// Output:
-	// welcome 0 lobby ada  [ada]
-	// joined 1 lobby ada  []
-	// presence 0 lobby   [ada]
-	// message 2 lobby ada hello []
+	// welcome 0  lobby ada  [ada]
+	// joined 1  lobby ada  []
+	// message 2  lobby ada hello []
+	// ack 2 m1    []
 }
 
 func ExampleValidNick() {

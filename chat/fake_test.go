@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"duplex/chat"
+	"duplex/conn"
 	"duplex/frame"
 )
 
@@ -36,6 +37,7 @@ type fakeSocket struct {
 	code    frame.CloseCode
 	reason  string
 	closing bool
+	normal  bool // the peer's close was 1000: it meant to leave
 }
 
 func newFakeSocket(outCap int) *fakeSocket {
@@ -54,6 +56,12 @@ func (f *fakeSocket) ReadMessage(ctx context.Context) ([]byte, error) {
 	case <-f.closed:
 		return nil, errClosed
 	case <-f.gone:
+		f.mu.Lock()
+		normal := f.normal
+		f.mu.Unlock()
+		if normal {
+			return nil, conn.CloseError{Code: frame.CloseNormal}
+		}
 		return nil, errClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -92,8 +100,16 @@ func (f *fakeSocket) status() (frame.CloseCode, string) {
 	return f.code, f.reason
 }
 
-// leave is the peer going away (a closed tab).
+// leave is the peer going away without a word (a dropped network).
 func (f *fakeSocket) leave() { f.gonce.Do(func() { close(f.gone) }) }
+
+// bye is the peer closing with 1000, as a page does when its user leaves the room.
+func (f *fakeSocket) bye() {
+	f.mu.Lock()
+	f.normal = true
+	f.mu.Unlock()
+	f.leave()
+}
 
 // send delivers ev to the hub as the next client message.
 func (f *fakeSocket) send(t testing.TB, ev chat.Event) {

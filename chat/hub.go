@@ -3,17 +3,21 @@ package chat
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"duplex/conn"
 	"duplex/frame"
 )
 
 // Hub holds the rooms and their members. It is safe for use by many goroutines.
 type Hub struct {
-	cfg Config
-	log *slog.Logger
+	cfg       Config
+	log       *slog.Logger
+	limits    Limits // as the welcome tells them
+	readLimit int64
 
 	// gate is held for reading while a message is handled and for writing when shutdown begins, so that
 	// every message handled before shutdown reaches the queues before the connections are told to close.
@@ -33,11 +37,13 @@ type Hub struct {
 func NewHub(cfg *Config) *Hub {
 	c := cfg.withDefaults()
 	return &Hub{
-		cfg:     c,
-		log:     c.Logger,
-		rooms:   make(map[string]*room),
-		clients: make(map[*client]struct{}),
-		perIP:   make(map[string]int),
+		cfg:       c,
+		log:       c.Logger,
+		limits:    Limits{MaxMessage: c.MaxMessageSize, Rate: c.Rate, Burst: c.Burst, MaxRoom: c.MaxRoom},
+		readLimit: c.ReadLimit(),
+		rooms:     make(map[string]*room),
+		clients:   make(map[*client]struct{}),
+		perIP:     make(map[string]int),
 	}
 }
 
@@ -74,7 +80,14 @@ func (h *Hub) Serve(s Socket, remote string) {
 	cause := c.readLoop()
 	joinTimer.Stop()
 	if c.room != nil {
-		c.room.leave(c, h.now())
+		// A peer that closed with 1000 meant to leave (RFC 6455, Section 7.4.1: "normal closure, meaning
+		// that the purpose for which the connection was established has been fulfilled"); any other end
+		// (1001 from a closed tab, a dropped network, keepalive) keeps the member for the grace period.
+		deliberate := conn.CloseStatus(cause) == frame.CloseNormal
+		c.room.disconnect(c, deliberate, h.now())
+		if deliberate {
+			h.log.Info("chat: left", "room", c.room.name, "nick", c.nick, "remote", remote)
+		}
 	}
 	c.end(frame.CloseNormal, "", true) // the reader has ended, so the peer is gone: let the writer finish
 	<-done
@@ -138,30 +151,88 @@ func (h *Hub) handle(c *client, msg []byte) {
 	}
 	ev, ok := decode(msg)
 	if !ok {
-		c.refuse(ErrCodeBadRequest, "not a JSON object")
+		h.refuse(c, ErrCodeBadRequest, "not a JSON object", "", 0)
 		return
 	}
+	if ev.Type == KindSend {
+		h.send(c, ev)
+		return
+	}
+	// Every message but a send takes a token here; a send takes one once it is known not to be a resend.
+	if wait, ok := c.bucket.take(h.now(), h.cfg.Rate, float64(h.cfg.Burst)); !ok {
+		h.rateLimited(c, "", wait)
+		return
+	}
+	c.refused = 0
 	switch ev.Type {
 	case KindJoin:
 		h.join(c, ev)
-	case KindSend:
-		if c.room == nil {
-			c.refuse(ErrCodeNotJoined, "join a room first")
-			return
-		}
-		if !validText(ev.Text) {
-			c.refuse(ErrCodeBadText, "empty message or control characters")
-			return
-		}
-		c.room.post(c, ev.Text, h.now())
 	default:
-		c.refuse(ErrCodeBadRequest, "unknown message type")
+		h.refuse(c, ErrCodeBadRequest, "unknown message type", "", 0)
 	}
+}
+
+// send checks a send and hands it to the room.
+func (h *Hub) send(c *client, ev *Event) {
+	if ev.ID != "" && !validID(ev.ID) {
+		id := ev.ID
+		if len(id) > 4*MaxIDLen {
+			id = "" // echoed so the page can match it to its send, but not at any length
+		}
+		h.refuse(c, ErrCodeBadID, "ids are 1 to 64 of A-Z a-z 0-9 _ -", id, 0)
+		return
+	}
+	if c.room == nil {
+		h.refuse(c, ErrCodeNotJoined, "join a room first", ev.ID, 0)
+		return
+	}
+	if int64(len(ev.Text)) > h.cfg.MaxMessageSize {
+		h.stats.tooLong.Add(1)
+		h.refuse(c, ErrCodeTooLong, "messages are at most "+strconv.FormatInt(h.cfg.MaxMessageSize, 10)+" bytes", ev.ID, 0)
+		return
+	}
+	if !validText(ev.Text) {
+		h.refuse(c, ErrCodeBadText, "empty message or control characters", ev.ID, 0)
+		return
+	}
+	switch code, retry := c.room.post(c, ev.ID, ev.Text, h.now()); code {
+	case "":
+		c.refused = 0
+	case ErrCodeRateLimited:
+		h.rateLimited(c, ev.ID, retry)
+	case codeOverloaded:
+		h.refuse(c, ErrCodeRateLimited, "the room is busy: try again shortly", ev.ID, retry)
+	default:
+		h.refuse(c, code, "not a member of the room (any more)", ev.ID, 0)
+	}
+}
+
+// rateLimited refuses a message over the client's rate. A client that goes on sending regardless, past
+// AbuseRefusals refusals in a row, is closed with 1008.
+func (h *Hub) rateLimited(c *client, id string, retry time.Duration) {
+	h.stats.rateLimited.Add(1)
+	c.refused++
+	if c.refused > AbuseRefusals {
+		h.stats.abuse.Add(1)
+		h.log.Info("chat: kicked", "reason", "rate limit ignored", "nick", c.nick, "remote", c.remote)
+		// RFC 6455, Section 7.4.1: 1008 "indicates that an endpoint is terminating the connection
+		// because it has received a message that violates its policy".
+		c.end(frame.ClosePolicyViolation, "rate limit exceeded", true)
+		return
+	}
+	h.refuse(c, ErrCodeRateLimited, "too fast: wait retry_ms", id, retry)
+}
+
+// refuse answers a request with an error and logs it: refusals are how an operator sees a client or a
+// limit in trouble.
+func (h *Hub) refuse(c *client, code, text, id string, retry time.Duration) {
+	h.log.Info("chat: refused", "code", code, "nick", c.nick, "remote", c.remote)
+	c.refuse(code, text, id, retry)
 }
 
 func (h *Hub) join(c *client, ev *Event) {
 	if c.room != nil {
-		c.refuse(ErrCodeAlreadyJoined, "already in room "+c.room.name)
+		h.refuse(c, ErrCodeAlreadyJoined, "already in room "+c.room.name, "", 0)
 		return
 	}
 	name := ev.Room
@@ -169,11 +240,11 @@ func (h *Hub) join(c *client, ev *Event) {
 		name = h.cfg.DefaultRoom
 	}
 	if !ValidRoom(name) {
-		c.refuse(ErrCodeBadRoom, "room names are 1 to 32 of a-z 0-9 . _ -")
+		h.refuse(c, ErrCodeBadRoom, "room names are 1 to 32 of a-z 0-9 . _ -", "", 0)
 		return
 	}
 	if !ValidNick(ev.Nick) {
-		c.refuse(ErrCodeBadNick, "nicknames are 1 to 24 characters, without control characters or outer spaces")
+		h.refuse(c, ErrCodeBadNick, "nicknames are 1 to 24 characters, without control characters or outer spaces", "", 0)
 		return
 	}
 	// The hub lock is held across the room's join so that an empty room cannot be forgotten under it.
@@ -182,17 +253,29 @@ func (h *Hub) join(c *client, ev *Event) {
 	r := h.rooms[name]
 	if r == nil {
 		if len(h.rooms) >= h.cfg.MaxRooms && !h.forgetEmptyRoomLocked() {
-			c.refuse(ErrCodeBadRoom, "too many rooms")
+			h.refuse(c, ErrCodeBadRoom, "too many rooms", "", 0)
 			return
 		}
-		r = newRoom(name, h.cfg.History, h.now())
+		r = newRoom(h, name, h.now())
 		h.rooms[name] = r
 	}
-	if code := r.join(c, ev.Nick, ev.Since, ev.Epoch, h.now()); code != "" {
-		c.refuse(code, "nickname "+ev.Nick+" is taken in this room")
+	code, resumed := r.join(c, ev.Nick, ev.Session, ev.Since, ev.Epoch, h.now())
+	switch code {
+	case "":
+	case ErrCodeRoomFull:
+		h.stats.roomFull.Add(1)
+		h.refuse(c, code, "room "+name+" is full", "", 0)
+		return
+	default:
+		h.refuse(c, code, "nickname "+ev.Nick+" is taken in this room", "", 0)
 		return
 	}
 	c.markJoined()
+	if resumed {
+		h.stats.resumed.Add(1)
+		h.log.Info("chat: resumed", "room", name, "nick", c.nick, "remote", c.remote)
+		return
+	}
 	h.log.Info("chat: joined", "room", name, "nick", ev.Nick, "remote", c.remote)
 }
 
@@ -217,8 +300,15 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for c := range h.clients {
 		clients = append(clients, c)
 	}
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
 	h.mu.Unlock()
 	h.gate.Unlock()
+	for _, r := range rooms {
+		r.close() // no grace timer outlives the hub
+	}
 
 	// RFC 6455, Section 7.4.1: 1001 "indicates that an endpoint is "going away", such as a server going down".
 	for _, c := range clients {
@@ -253,14 +343,20 @@ type Stats struct {
 	ConnectionsActive int64 // connections open now
 	MessagesIn        int64 // messages read from clients
 	MessagesOut       int64 // messages written to clients
-	SlowDropped       int64 // clients dropped for not keeping up
-	RateLimited       int64 // clients closed for sending too fast
-	TooBig            int64 // clients closed for a message over MaxMessageSize
+	SlowDropped       int64 // clients dropped for not keeping up (1013)
+	RateLimited       int64 // messages refused for the sender's rate (rate_limited)
+	Overloaded        int64 // sends refused because the room was behind (rate_limited)
+	AbuseClosed       int64 // clients closed for ignoring rate_limited (1008)
+	TooLong           int64 // sends refused for text over MaxMessageSize (too_long)
+	TooBig            int64 // clients closed for a message over the read limit (1009)
+	RoomFull          int64 // joins refused for a full room (room_full)
+	Resumed           int64 // sessions resumed by a reconnect within the grace period
 	RefusedPerIP      int64 // connections refused by the per-address limit
 }
 
 type counters struct {
-	connsTotal, messagesIn, messagesOut, slowDropped, rateLimited, tooBig, refusedIP atomic.Int64
+	connsTotal, messagesIn, messagesOut, slowDropped, rateLimited, overloaded, abuse, tooLong, tooBig,
+	roomFull, resumed, refusedIP atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -275,7 +371,12 @@ func (h *Hub) Stats() Stats {
 		MessagesOut:       h.stats.messagesOut.Load(),
 		SlowDropped:       h.stats.slowDropped.Load(),
 		RateLimited:       h.stats.rateLimited.Load(),
+		Overloaded:        h.stats.overloaded.Load(),
+		AbuseClosed:       h.stats.abuse.Load(),
+		TooLong:           h.stats.tooLong.Load(),
 		TooBig:            h.stats.tooBig.Load(),
+		RoomFull:          h.stats.roomFull.Load(),
+		Resumed:           h.stats.resumed.Load(),
 		RefusedPerIP:      h.stats.refusedIP.Load(),
 	}
 }

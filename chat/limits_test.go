@@ -18,7 +18,8 @@ import (
 // receive, that the room goes on without it and drops it with 1013.
 func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 	// WriteTimeout is long: the stuck client must be dropped by its full queue, not by a timeout.
-	h := newHarness(t, &chat.Config{QueueSize: 8, Rate: 1000, Burst: 1000, WriteTimeout: time.Hour})
+	// Grace is off, so the dropped member leaves at once and the others see it.
+	h := newHarness(t, &chat.Config{QueueSize: 8, Rate: 1000, Burst: 1000, WriteTimeout: time.Hour, Grace: -1})
 
 	stuck := h.connect(0) // its writes never complete
 	stuck.send(t, chat.Event{Type: chat.KindJoin, Nick: "stuck"})
@@ -55,24 +56,36 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 }
 
 func TestLimitsCloseWithTheirCodes(t *testing.T) {
-	t.Run("7.4.1/1009-message-too-big", func(t *testing.T) {
+	t.Run("7.4.1/1009-message-over-read-limit", func(t *testing.T) {
 		h := newHarness(t, &chat.Config{MaxMessageSize: 64})
 		f, _ := h.join(t, "", "big")
-		f.send(t, chat.Event{Type: chat.KindSend, Text: strings.Repeat("x", 100)})
+		f.sendRaw(t, []byte(`{"type":"send","text":"`+strings.Repeat("x", chat.ReadLimitFactor*64)+`"}`))
 		code, _ := f.waitClosed(t)
 		assert.Equal(t, frame.CloseTooBig, code)
 		assert.Equal(t, int64(1), h.hub.Stats().TooBig)
 	})
-	t.Run("7.4.1/1008-rate-limit", func(t *testing.T) {
+	t.Run("7.4.1/1008-rate-limit-ignored", func(t *testing.T) {
 		h := newHarness(t, &chat.Config{Rate: 0.001, Burst: 3})
 		f, _ := h.join(t, "", "fast") // the join takes one token
-		f.send(t, chat.Event{Type: chat.KindSend, Text: "1"})
-		f.send(t, chat.Event{Type: chat.KindSend, Text: "2"})
-		f.send(t, chat.Event{Type: chat.KindSend, Text: "3"})
+		refused := 0
+		for i := range 2 + chat.AbuseRefusals + 1 {
+			f.send(t, chat.Event{Type: chat.KindSend, ID: fmt.Sprint("s", i), Text: "spam"})
+		}
+		for {
+			ev := f.next(t)
+			if ev.Type == chat.KindError {
+				require.Equal(t, chat.ErrCodeRateLimited, ev.Code)
+				refused++
+			}
+			if refused == chat.AbuseRefusals {
+				break
+			}
+		}
 		code, reason := f.waitClosed(t)
-		assert.Equal(t, frame.ClosePolicyViolation, code)
+		assert.Equal(t, frame.ClosePolicyViolation, code, "closed after %d refusals in a row", chat.AbuseRefusals)
 		assert.Contains(t, reason, "rate")
-		assert.Equal(t, int64(1), h.hub.Stats().RateLimited)
+		assert.Equal(t, int64(1), h.hub.Stats().AbuseClosed)
+		assert.Equal(t, int64(chat.AbuseRefusals+1), h.hub.Stats().RateLimited)
 	})
 	t.Run("7.4.1/1008-connections-per-address", func(t *testing.T) {
 		h := newHarness(t, &chat.Config{MaxConnsPerIP: 2})

@@ -1,9 +1,11 @@
 package chat
 
 import (
-	"sort"
+	"crypto/rand"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"duplex/frame"
@@ -11,148 +13,345 @@ import (
 
 // room is one named conversation. Its lock orders everything that happens in it: sequence numbers are
 // assigned, the record is appended and every member's queue is filled under it, so all members receive
-// the room's events in the same order. Nothing under the lock blocks: queues are filled without waiting.
+// the room's events in the same order. Nothing under the lock blocks or logs: queues are filled without
+// waiting, and the clients dropped meanwhile are logged once the lock is released.
 type room struct {
+	hub   *Hub
 	name  string
 	epoch string // tells one life of the room from another, so a client never mixes two numberings
 
-	mu      sync.Mutex
-	members map[string]*client // by nickKey
-	seq     uint64
-	record  [][]byte // the last events, encoded once, oldest first
-	keep    int
+	// pending counts the room's broadcasts waiting in members' queues (one per member and event): the
+	// room's outgoing pressure, which paces senders before queues overflow.
+	pending atomic.Int64
+
+	mu         sync.Mutex
+	members    map[string]*member // by nickKey, those in their grace period included
+	sessions   map[string]*member // by session token
+	users      []string           // the members' nicks, sorted
+	usersBytes int                // a bound on users' size as JSON
+	seq        uint64
+	record     [][]byte // the last events, encoded once, oldest first; consecutive seqs ending at seq
+	recordSize int      // bytes in record
+	sent       map[sentKey]uint64
+	sentOrder  []sentEntry // sent's keys, oldest first, for pruning
+	dropped    []*client   // dropped for being slow under the lock; logged after it
+	closed     bool        // the hub is shutting down: no grace from now on
 }
 
-// reasonSlow is the close reason for a client that cannot keep up.
-const reasonSlow = "too slow to keep up with the room"
+// member is one nick in a room. Its connection may change (a resume) or be missing for the grace period.
+type member struct {
+	nick, key string
+	session   string
+	c         *client     // nil while the member is in its grace period
+	grace     *time.Timer // runs while c is nil
+}
 
-func newRoom(name string, keep int, now time.Time) *room {
+// sentKey names one client message id of one nick in a room.
+type sentKey struct{ nick, id string }
+
+type sentEntry struct {
+	key sentKey
+	seq uint64
+	at  time.Time
+}
+
+// Close reasons.
+const (
+	reasonSlow    = "too slow to keep up with the room"
+	reasonResumed = "session resumed on another connection"
+)
+
+// welcomeBudget bounds a welcome's size, well under 512 KiB so that any client's default read limit takes it.
+const welcomeBudget = 448 << 10
+
+// codeOverloaded is post's refusal when the room is behind; the client is told rate_limited, but it is
+// not counted against the sender as abuse.
+const codeOverloaded = "overloaded"
+
+// overloadRetry is the retry_ms given when the room, not the sender, is behind.
+const overloadRetry = 500 * time.Millisecond
+
+func newRoom(h *Hub, name string, now time.Time) *room {
 	return &room{
-		name:    name,
-		epoch:   strconv.FormatInt(now.UnixNano(), 36),
-		members: make(map[string]*client),
-		keep:    keep,
+		hub:      h,
+		name:     name,
+		epoch:    strconv.FormatInt(now.UnixNano(), 36),
+		members:  make(map[string]*member),
+		sessions: make(map[string]*member),
+		sent:     make(map[sentKey]uint64),
 	}
 }
 
-// join adds c under nick and sends it the welcome, then tells everyone (c included) that nick joined.
-// It returns an error code when the nickname is taken.
-func (r *room) join(c *client, nick string, since uint64, epoch string, now time.Time) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	key := nickKey(nick)
-	if _, taken := r.members[key]; taken {
-		return ErrCodeNickTaken
+// unlock releases the lock, then logs and counts the clients dropped under it.
+func (r *room) unlock() {
+	dropped := r.dropped
+	r.dropped = nil
+	r.mu.Unlock()
+	for _, c := range dropped {
+		c.hub.stats.slowDropped.Add(1)
+		c.hub.log.Info("chat: slow client dropped", "room", r.name, "nick", c.nick, "remote", c.remote)
 	}
-	r.members[key] = c
-	c.room, c.nick = r, nick
+}
 
+// join makes c the connection of nick: a new member, or, with the session token of a member of the same
+// nick, that member again, without a joined notice, closing its old connection if it is still open.
+// It returns an error code when the join is refused.
+func (r *room) join(c *client, nick, session string, since uint64, epoch string, now time.Time) (code string, resumed bool) {
+	r.mu.Lock()
+	defer r.unlock()
+	if r.closed {
+		return ErrCodeBadRoom, false
+	}
+	key := nickKey(nick)
+	if m := r.sessions[session]; session != "" && m != nil && m.key == key {
+		if old := m.c; old != nil {
+			// The old connection may be half-open, or a second tab: the newest one wins, and the old page
+			// is told not to reconnect.
+			old.end(frame.CloseNormal, reasonResumed, true)
+		}
+		if m.grace != nil {
+			m.grace.Stop()
+			m.grace = nil
+		}
+		m.c = c
+		c.room, c.nick, c.member = r, m.nick, m
+		r.welcomeLocked(c, m, since, epoch)
+		return "", true
+	}
+	if _, taken := r.members[key]; taken {
+		return ErrCodeNickTaken, false
+	}
+	if len(r.members) >= r.hub.cfg.MaxRoom {
+		return ErrCodeRoomFull, false
+	}
+	m := &member{nick: nick, key: key, session: rand.Text(), c: c}
+	r.members[key] = m
+	r.sessions[m.session] = m
+	i, _ := slices.BinarySearch(r.users, nick)
+	r.users = slices.Insert(r.users, i, nick)
+	r.usersBytes += 2*len(nick) + 3 // quotes, a comma, and at worst every byte escaped
+	c.room, c.nick, c.member = r, nick, m
+	r.welcomeLocked(c, m, since, epoch)
+	r.recordLocked(&Event{Type: KindJoined, Nick: nick}, now)
+	return "", false
+}
+
+// welcomeLocked queues c's welcome: the members, the session, the limits and the record after since,
+// newest first up to the welcome's size bound.
+func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
 	if epoch != r.epoch {
 		since = 0 // another life of the room: the client's numbering means nothing here
 	}
-	welcome := &Event{Type: KindWelcome, Room: r.name, Nick: nick, Seq: r.seq, Epoch: r.epoch, Users: r.usersLocked()}
-	// The record holds consecutive sequence numbers ending at r.seq.
+	ev := &Event{Type: KindWelcome, Room: r.name, Nick: m.nick, Seq: r.seq, Epoch: r.epoch,
+		Session: m.session, Limits: &r.hub.limits, Users: r.users}
+	budget := welcomeBudget - r.usersBytes - 1024 // the other fields are far smaller than 1 KiB
 	first := r.seq - uint64(len(r.record)) + 1
-	for i, ev := range r.record {
-		if first+uint64(i) > since {
-			welcome.History = append(welcome.History, ev)
+	start, used := len(r.record), 0
+	for start > 0 {
+		if first+uint64(start-1) <= since {
+			break
 		}
+		n := len(r.record[start-1]) + 1
+		if used+n > budget {
+			break
+		}
+		used += n
+		start--
 	}
-	if !c.enqueue(encode(welcome)) {
+	// Events after since exist that are not delivered: cut by the bound, or no longer kept.
+	ev.More = first+uint64(start) > since+1
+	b := encode(ev)
+	if start < len(r.record) {
+		// The record's events are spliced in as they are: re-encoding them as json.RawMessage would
+		// compact and check every one of them again at every join.
+		out := make([]byte, 0, len(b)+used+len(`,"history":[]`))
+		out = append(out, b[:len(b)-1]...)
+		out = append(out, `,"history":[`...)
+		for i, e := range r.record[start:] {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, e...)
+		}
+		b = append(out, "]}"...)
+	}
+	if !c.enqueue(&outMsg{b: b}) {
 		// Only replies to earlier bad requests can be queued yet; a client that let them pile up is not reading.
 		c.end(frame.CloseTryAgainLater, reasonSlow, false)
 	}
-	r.recordLocked(&Event{Type: KindJoined, Nick: nick}, now)
-	r.presenceLocked()
-	return ""
 }
 
-// leave removes c and tells the others. It does nothing if c is not a member (it never joined, or
-// was dropped for being slow, in which case the leave was announced then).
-func (r *room) leave(c *client, now time.Time) {
+// disconnect is called when c's connection ended. A member that left on purpose (deliberate) leaves at
+// once; one whose connection dropped stays for the grace period, for a resume.
+func (r *room) disconnect(c *client, deliberate bool, now time.Time) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.removeLocked(c, now)
+	defer r.unlock()
+	m := c.member
+	if m == nil || r.members[m.key] != m || m.c != c {
+		return // resumed elsewhere, or already gone
+	}
+	r.detachLocked(m, deliberate, now)
 }
 
-// post records a message from c and sends it to every member.
-func (r *room) post(c *client, text string, now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.members[nickKey(c.nick)] != c {
+// detachLocked takes m's connection away and starts its grace period, or removes it when there is none.
+func (r *room) detachLocked(m *member, leave bool, now time.Time) {
+	m.c = nil
+	if leave || r.closed || r.hub.cfg.Grace <= 0 {
+		r.removeLocked(m, now)
 		return
 	}
-	r.recordLocked(&Event{Type: KindMessage, Nick: c.nick, Text: text}, now)
+	m.grace = time.AfterFunc(r.hub.cfg.Grace, func() { r.expire(m) })
+}
+
+// expire ends m's grace period: m leaves unless it was resumed meanwhile.
+func (r *room) expire(m *member) {
+	r.mu.Lock()
+	defer r.unlock()
+	if m.c != nil || r.members[m.key] != m || r.closed {
+		return
+	}
+	r.removeLocked(m, r.hub.now())
+	r.hub.log.Info("chat: left", "room", r.name, "nick", m.nick, "cause", "grace period over")
+}
+
+// post records a message from c and sends it to every member, then acks it to c when it has an id.
+// A send whose id is already recorded is acked with its first seq and not recorded again. It returns
+// an error code and, for rate_limited, when to retry.
+func (r *room) post(c *client, id, text string, now time.Time) (code string, retry time.Duration) {
+	r.mu.Lock()
+	defer r.unlock()
+	m := c.member
+	if m == nil || r.members[m.key] != m || m.c != c {
+		return ErrCodeNotJoined, 0
+	}
+	key := sentKey{m.key, id}
+	if id != "" {
+		if seq, ok := r.sent[key]; ok {
+			// Resent after a reconnect, or twice by a page that did not see the ack: the first one counts.
+			c.enqueue(&outMsg{b: encode(&Event{Type: KindAck, ID: id, Seq: seq})})
+			return "", 0
+		}
+	}
+	if wait, ok := c.bucket.take(now, r.hub.cfg.Rate, float64(r.hub.cfg.Burst)); !ok {
+		return ErrCodeRateLimited, wait
+	}
+	// The room paces its senders when its members' queues are half full on average: refusing a message
+	// costs one error, while a full queue costs a member its connection.
+	if r.pending.Load() > int64(len(r.members))*int64(r.hub.cfg.QueueSize)/2 {
+		r.hub.stats.overloaded.Add(1)
+		return codeOverloaded, overloadRetry
+	}
+	seq := r.recordLocked(&Event{Type: KindMessage, Nick: m.nick, Text: text}, now)
+	if id != "" {
+		r.sent[key] = seq
+		r.sentOrder = append(r.sentOrder, sentEntry{key, seq, now})
+		r.pruneSentLocked(now)
+		if !c.enqueue(&outMsg{b: encode(&Event{Type: KindAck, ID: id, Seq: seq})}) {
+			r.dropLocked(m)
+		}
+	}
+	return "", 0
+}
+
+// pruneSentLocked forgets the ids of messages that are both out of the record and older than the grace
+// period: a page resends only what it has not seen acked, after a reconnect within the grace period, or
+// one whose welcome holds the message already.
+func (r *room) pruneSentLocked(now time.Time) {
+	first := r.seq - uint64(len(r.record)) + 1
+	n := 0
+	for _, e := range r.sentOrder {
+		if e.seq >= first || now.Sub(e.at) <= r.hub.cfg.Grace {
+			break
+		}
+		delete(r.sent, e.key)
+		n++
+	}
+	if n > 0 {
+		clear(r.sentOrder[:n])
+		r.sentOrder = r.sentOrder[n:]
+	}
+}
+
+// close ends every grace period without a leave: the hub is shutting down.
+func (r *room) close() {
+	r.mu.Lock()
+	defer r.unlock()
+	r.closed = true
+	for _, m := range r.members {
+		if m.grace != nil {
+			m.grace.Stop()
+		}
+	}
 }
 
 // empty reports whether the room has no members.
 func (r *room) empty() bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer r.unlock()
 	return len(r.members) == 0
 }
 
-func (r *room) removeLocked(c *client, now time.Time) {
-	key := nickKey(c.nick)
-	if r.members[key] != c {
+func (r *room) removeLocked(m *member, now time.Time) {
+	if r.members[m.key] != m {
 		return
 	}
-	delete(r.members, key)
-	r.recordLocked(&Event{Type: KindLeft, Nick: c.nick}, now)
-	r.presenceLocked()
+	delete(r.members, m.key)
+	delete(r.sessions, m.session)
+	if m.grace != nil {
+		m.grace.Stop()
+		m.grace = nil
+	}
+	if i, ok := slices.BinarySearch(r.users, m.nick); ok {
+		r.users = slices.Delete(r.users, i, i+1)
+		r.usersBytes -= 2*len(m.nick) + 3
+	}
+	r.recordLocked(&Event{Type: KindLeft, Nick: m.nick}, now)
 }
 
-// recordLocked numbers ev, encodes it once, keeps it in the record and queues the same bytes for every member.
-func (r *room) recordLocked(ev *Event, now time.Time) {
+// recordLocked numbers ev, encodes it once, keeps it in the record and queues the same bytes for every
+// member. It returns ev's seq.
+func (r *room) recordLocked(ev *Event, now time.Time) uint64 {
 	r.seq++
 	ev.Seq = r.seq
 	ev.Room = r.name
 	ev.Time = now.UTC().Truncate(time.Millisecond)
 	b := encode(ev)
-	if r.keep > 0 {
-		if len(r.record) == r.keep {
-			// Shift rather than reslice so the dropped event's bytes are not pinned by the backing array.
-			copy(r.record, r.record[1:])
-			r.record[len(r.record)-1] = nil
-			r.record = r.record[:len(r.record)-1]
-		}
-		r.record = append(r.record, b)
+	r.record = append(r.record, b)
+	r.recordSize += len(b)
+	for len(r.record) > 0 && (len(r.record) > r.hub.cfg.History || r.recordSize > r.hub.cfg.HistoryBytes) {
+		r.recordSize -= len(r.record[0])
+		r.record[0] = nil // so the backing array does not pin the dropped event
+		r.record = r.record[1:]
 	}
-	r.broadcastLocked(b, now)
+	r.broadcastLocked(newOutMsg(b, r))
+	return ev.Seq
 }
 
-func (r *room) presenceLocked() {
-	r.broadcastLocked(encode(&Event{Type: KindPresence, Room: r.name, Users: r.usersLocked()}), time.Time{})
-}
-
-// broadcastLocked queues b for every member. A member whose queue is full is removed here and now, and
-// its departure is announced like any other: the room never waits for it. The removal may cascade
-// (the announcement can fill another queue), which ends because each round removes a member.
-func (r *room) broadcastLocked(b []byte, now time.Time) {
-	var slow []*client
+// broadcastLocked queues msg for every connected member. A member whose queue is full is dropped here and
+// now: the room never waits for it.
+func (r *room) broadcastLocked(msg *outMsg) {
+	var slow []*member
 	for _, m := range r.members {
-		if !m.enqueue(b) {
+		if m.c != nil && !m.c.enqueue(msg) {
 			slow = append(slow, m)
 		}
 	}
 	for _, m := range slow {
-		m.hub.stats.slowDropped.Add(1)
-		m.hub.log.Info("chat: slow client dropped", "room", r.name, "nick", m.nick, "remote", m.remote)
-		// 1013 (try again later, in the IANA registry that RFC 6455, Section 11.7 created): the client may
-		// come back, and a reconnecting page asks for what it missed.
-		m.end(frame.CloseTryAgainLater, reasonSlow, false)
-		if now.IsZero() {
-			now = m.hub.now()
-		}
-		r.removeLocked(m, now)
+		r.dropLocked(m)
 	}
 }
 
-func (r *room) usersLocked() []string {
-	users := make([]string, 0, len(r.members))
-	for _, m := range r.members {
-		users = append(users, m.nick)
+// dropLocked closes the connection of a member that cannot keep up, which starts its grace period: a page
+// that reconnects at once resumes and asks for what it missed.
+func (r *room) dropLocked(m *member) {
+	c := m.c
+	if c == nil {
+		return
 	}
-	sort.Strings(users)
-	return users
+	// 1013 (try again later, in the IANA registry that RFC 6455, Section 11.7 created): the client may
+	// come back.
+	if c.end(frame.CloseTryAgainLater, reasonSlow, false) {
+		r.dropped = append(r.dropped, c)
+	}
+	r.detachLocked(m, false, r.hub.now())
 }

@@ -36,7 +36,7 @@ func NewServer(cfg *Config) *Server {
 			// The limit is checked from the frame header, before the payload is read (1009). Keepalive
 			// fails a silent client's reads, so the hub removes it from its room like any ended client.
 			Options: conn.Options{
-				ReadLimit:    c.MaxMessageSize,
+				ReadLimit:    c.ReadLimit(),
 				PingInterval: c.PingInterval,
 				PongTimeout:  c.PongTimeout,
 				WriteTimeout: c.WriteTimeout,

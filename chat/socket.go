@@ -54,3 +54,31 @@ func (s connSocket) WriteMessage(ctx context.Context, msg []byte) error {
 func (s connSocket) Close(code frame.CloseCode, reason string) error { return s.c.Close(code, reason) }
 
 func (s connSocket) CloseNow() error { return s.c.CloseNow() }
+
+// batchWriter is a socket that writes a client's drained queue at once. The adapter of a *conn.Conn is one:
+// it corks the connection around the queue, so the messages leave in one write (or as few as the write
+// buffer allows), and writes each room event from its PreparedMessage, framed once for all members.
+type batchWriter interface {
+	// writeBatch writes msgs in order and returns how many it wrote.
+	writeBatch(ctx context.Context, msgs []*outMsg) (int, error)
+}
+
+func (s connSocket) writeBatch(ctx context.Context, msgs []*outMsg) (int, error) {
+	n := 0
+	err := s.c.Cork(ctx, func() error {
+		for _, m := range msgs {
+			var err error
+			if m.pm != nil {
+				err = s.c.WritePrepared(ctx, m.pm)
+			} else {
+				err = s.c.WriteMessage(ctx, conn.MessageText, m.b)
+			}
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -64,3 +64,21 @@ func validText(text string) bool {
 	}
 	return true
 }
+
+// MaxIDLen bounds a send's id.
+const MaxIDLen = 64
+
+// validID reports whether id may name a send: 1 to MaxIDLen of A-Z a-z 0-9 _ -, which a page can make
+// from a counter and a random prefix, and which never needs escaping in JSON or a log line.
+func validID(id string) bool {
+	if id == "" || len(id) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}

@@ -271,6 +271,87 @@
 // v1.5.3 (compress/flate, no context takeover only), duplex takes 0.61 of
 // its CPU time at 4 KiB and at 64 KiB.
 //
+// # WebSockets over HTTP/2
+//
+// A browser sends every request to an origin over one HTTP/2 connection,
+// but a WebSocket opened with the HTTP/1.1 upgrade costs a TCP and TLS
+// connection of its own. [RFC 8441] lets it run on a stream of the page's
+// HTTP/2 connection instead: the client sends an extended CONNECT
+// (":method CONNECT", ":protocol websocket", ":scheme", ":path",
+// ":authority", Sec-WebSocket-Version 13 and the usual Origin,
+// Sec-WebSocket-Protocol and Sec-WebSocket-Extensions; no key), the server
+// answers 200, and the stream's DATA frames carry the RFC 6455 frames,
+// masking included. Everything above the bytes is the same Conn: messages,
+// fragmentation, ping and pong, the closing handshake, keepalive, limits
+// and permessage-deflate; the end of the stream (END_STREAM, or
+// RST_STREAM) stands for the end of the TCP connection (RFC 8441,
+// Section 5).
+//
+// Server: [Upgrade] handles both kinds of request. An HTTP/2 (or later)
+// CONNECT goes to handshake.AcceptConnect, which checks it (Sections 4 and
+// 5, then the origin policy, subprotocols and extensions exactly as for
+// HTTP/1.1, with the same options) and refuses with an HTTP/2 response
+// (a status, headers and a short body; 400 for a wrong :protocol or
+// version, 403 for a foreign origin), or sends the 200 and flushes it.
+// The connection then reads the client's frames from r.Body and writes
+// through w, flushing each write. Nothing is hijacked: the stream, and so
+// the connection, lasts as long as the handler, which must not return
+// before the connection is closed; a connection whose handler returned
+// fails as one whose TCP connection closed, and its writes return errors.
+// Register the handler without a method in its pattern: "GET /ws" does not
+// match a CONNECT, "/ws" matches both. A server on its own listener that
+// negotiates h2 with ALPN can hand HTTP/2 connections to
+// golang.org/x/net/http2's Server.ServeConn with a handler that calls
+// Upgrade, and the others to [Accept] (x/net's server, since net/http
+// serves HTTP/2 only through an http.Server; both read the GODEBUG below).
+//
+// The stream's deadlines are the connection's own: net/http's stream
+// deadlines cannot serve, since an expired read deadline there breaks the
+// body for good and an expired write deadline resets the stream, while the
+// connection lets deadlines expire and reads on (keepalive, a context
+// ending a wait). So one goroutine per connection reads the body, 32 KiB
+// at a time, and a read waits for it under its deadline; a write that HTTP/2
+// flow control holds past its deadline resets the stream, as a write that
+// timed out leaves a TCP connection unusable. The connection is served by
+// a goroutine, never by a [Loop]'s poller: the stream has no socket to
+// poll.
+//
+// Client: [DialOptions].HTTP2 makes Dial offer h2 in ALPN for a wss URL.
+// If the server picks it and its first SETTINGS frame holds
+// SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (Section 3), Dial sends the
+// extended CONNECT with golang.org/x/net/http2's client, on a connection
+// it dialled for this WebSocket alone; if the server picks http/1.1, Dial
+// upgrades on that connection; if its SETTINGS lack the setting, on a new
+// HTTP/1.1 connection. The response head returned says which (ProtoMajor).
+//
+// The process-wide switch: Go's HTTP/2 server (net/http's, and x/net's)
+// implements the server side of RFC 8441 but advertises the setting only
+// when the process starts with GODEBUG=http2xconnect=1 in its environment.
+// Both read the variable once, in an init function, so neither os.Setenv
+// nor a //go:debug directive turns it on, and it applies to every HTTP/2
+// server of the process. Without it, an HTTP/2 client such as a browser
+// falls back to the HTTP/1.1 upgrade (Upgrade serves both), so the switch
+// costs nothing in compatibility; with it, Go's server hands every
+// extended CONNECT, whatever its :protocol, to the handler, which must
+// refuse what it does not serve (Upgrade does). The test binaries that
+// need it (conn, interop, autobahn) run themselves again with it.
+//
+// Checked on Go 1.26.8, golang.org/x/net v0.62.0 and Debian's Chromium
+// 156.0.8078.114 (interop/h2_test.go): without the GODEBUG, net/http's
+// server sends no SETTINGS_ENABLE_CONNECT_PROTOCOL and rejects a request
+// with :protocol (PROTOCOL_ERROR on the stream); with it, a handler sees
+// r.Method CONNECT, r.ProtoMajor 2 and r.Header.Get(":protocol") ==
+// "websocket", r.Host from :authority and r.RequestURI from :path, but not
+// :scheme, which the server requires and drops (the origin policy takes
+// the scheme from r.TLS, as over HTTP/1.1). Chromium needs no flag: a page
+// loaded over HTTP/2 from a server that advertised the setting opens its
+// same-origin WebSocket as an extended CONNECT on that very connection
+// (same client port); without the setting it opens a second connection
+// and upgrades over HTTP/1.1; if the server refuses the CONNECT, the
+// WebSocket fails (close code 1006) and Chromium does not retry over
+// HTTP/1.1. net/http's Transport refuses to send :protocol; x/net's sends
+// it, once the server's SETTINGS allowed it.
+//
 // # Conformance
 //
 // The connection enforces RFC 6455 on what it receives: masking by role,
@@ -284,4 +365,5 @@
 //
 // [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 // [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
+// [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
 package conn
