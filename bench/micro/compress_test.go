@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -90,11 +91,35 @@ func (m echoMode) want() agreement {
 
 // echoPair is a client connected to an echo server in the same process.
 // roundTrip writes msg and returns the echo once it is read whole, valid
-// until the next round trip.
+// until the next round trip. received counts the bytes the client's
+// socket read, the handshake's included.
 type echoPair struct {
 	agreed    http.Header
 	roundTrip func(msg []byte) ([]byte, error)
 	close     func()
+	received  *atomic.Int64
+}
+
+// countingConn counts the bytes read from a client's socket, so that a
+// test can tell that the echoes came compressed.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// dialCounting dials addr and counts what is read into n.
+func dialCounting(ctx context.Context, addr string, n *atomic.Int64) (net.Conn, error) {
+	nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{nc, n}, nil
 }
 
 // echoContender sets up a pair for a mode it supports (nil: all).
@@ -183,14 +208,19 @@ func duplexEcho(tb testing.TB, m echoMode) *echoPair {
 			}
 		}
 	}()
-	c, resp, err := conn.Dial(ctx, "ws://"+ln.Addr().String()+"/", &conn.DialOptions{Options: conn.Options{Compression: opts}})
+	received := new(atomic.Int64)
+	c, resp, err := conn.Dial(ctx, "ws://"+ln.Addr().String()+"/", &conn.DialOptions{
+		Options: conn.Options{Compression: opts},
+		NetDial: func(ctx context.Context, _, addr string) (net.Conn, error) { return dialCounting(ctx, addr, received) },
+	})
 	if err != nil {
 		wg.Wait()
 		require.NoError(tb, err)
 	}
 	buf := make([]byte, maxEcho+1)
 	return &echoPair{
-		agreed: resp.Header,
+		agreed:   resp.Header,
+		received: received,
 		roundTrip: func(msg []byte) ([]byte, error) {
 			if err := c.WriteMessage(ctx, conn.MessageText, msg); err != nil {
 				return nil, err
@@ -262,8 +292,12 @@ func gwsEcho(tb testing.TB, m echoMode) *echoPair {
 		s.ReadLoop()
 	}()
 	h := gwsClient{got: make(chan *gws.Message, 1)}
-	c, resp, err := gws.NewClient(h, &gws.ClientOption{Addr: "ws://" + ln.Addr().String() + "/", PermessageDeflate: pd})
+	received := new(atomic.Int64)
+	nc, err := dialCounting(context.Background(), ln.Addr().String(), received)
+	require.NoError(tb, err)
+	c, resp, err := gws.NewClientFromConn(h, &gws.ClientOption{Addr: "ws://" + ln.Addr().String() + "/", PermessageDeflate: pd}, nc)
 	if err != nil {
+		_ = nc.Close()
 		wg.Wait()
 		require.NoError(tb, err)
 	}
@@ -275,7 +309,8 @@ func gwsEcho(tb testing.TB, m echoMode) *echoPair {
 	}()
 	var last *gws.Message
 	return &echoPair{
-		agreed: resp.Header,
+		agreed:   resp.Header,
+		received: received,
 		roundTrip: func(msg []byte) ([]byte, error) {
 			if last != nil {
 				last.Close()
@@ -339,7 +374,9 @@ func gorillaEcho(tb testing.TB, m echoMode) *echoPair {
 		_ = srv.Close()
 		<-served
 	}
-	d := websocket.Dialer{EnableCompression: true}
+	received := new(atomic.Int64)
+	d := websocket.Dialer{EnableCompression: true,
+		NetDialContext: func(ctx context.Context, _, addr string) (net.Conn, error) { return dialCounting(ctx, addr, received) }}
 	c, resp, err := d.Dial("ws://"+ln.Addr().String()+"/", nil)
 	if err != nil {
 		stop()
@@ -348,7 +385,8 @@ func gorillaEcho(tb testing.TB, m echoMode) *echoPair {
 	_ = c.SetCompressionLevel(1)
 	buf := make([]byte, maxEcho+1)
 	return &echoPair{
-		agreed: resp.Header,
+		agreed:   resp.Header,
+		received: received,
 		roundTrip: func(msg []byte) ([]byte, error) {
 			if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
 				return nil, err
@@ -372,7 +410,9 @@ var echoSizes = []int{4 << 10, 64 << 10}
 
 // TestCompressedEchoAgrees checks what BenchmarkCompressedEcho relies on:
 // every contender agrees on each mode's parameters, as its server's
-// response states them, and echoes each message intact.
+// response states them, and echoes each message intact and compressed
+// (chat-like JSON comes out at about a quarter of its size: what the
+// client reads must be under half of it).
 func TestCompressedEchoAgrees(t *testing.T) {
 	for _, m := range echoModes {
 		for _, ct := range echoContenders {
@@ -385,13 +425,17 @@ func TestCompressedEchoAgrees(t *testing.T) {
 				a, err := agreed(p.agreed)
 				require.NoError(t, err)
 				assert.Equal(t, m.want(), a, "negotiated")
+				start, plain := p.received.Load(), 0
 				for _, size := range echoSizes {
 					for _, msg := range deflatetest.Messages(size)[:3] {
 						echo, err := p.roundTrip(msg)
 						require.NoError(t, err)
 						assert.True(t, bytes.Equal(msg, echo), "echo of %d bytes differs from the %d sent", len(echo), len(msg))
+						plain += len(msg)
 					}
 				}
+				wire := p.received.Load() - start
+				assert.Less(t, wire, int64(plain/2), "bytes read for %d bytes of echoes", plain)
 			})
 		}
 	}
@@ -405,7 +449,7 @@ func TestCompressedEchoAgrees(t *testing.T) {
 // history but never the same message. ns/op is one round trip: four
 // compressions or inflations, two each way. Run it with
 //
-//	cd bench && go test -run='^$' -bench=CompressedEcho -benchmem -count=6 ./micro > echo.txt
+//	cd bench && go test -run='^$' -bench='^BenchmarkCompressedEcho$' -benchmem -count=6 ./micro > echo.txt
 //	benchstat -col /lib echo.txt
 func BenchmarkCompressedEcho(b *testing.B) {
 	for _, m := range echoModes {
