@@ -31,45 +31,47 @@ func main() {
 	mode := flag.String("mode", "goroutine", "goroutine or loop")
 	broadcast := flag.Bool("broadcast", false, "send every message to every connection instead of echoing it")
 	deflate := flag.Bool("deflate", false, "negotiate permessage-deflate, no context takeover, level 1")
-	serve.Main("duplex", func(ln net.Listener) error {
-		if *deflate {
-			// The broadcast row's parameters, the same for every server.
-			opts.Compression = &conn.CompressionOptions{Level: 1, NoContextTakeover: true, PeerNoContextTakeover: true}
-		}
-		switch *mode {
-		case "goroutine":
-			if *broadcast {
-				return acceptAll(ln, room.goroutine)
-			}
-			return acceptAll(ln, goroutine)
-		case "loop":
-			l, err := conn.NewLoop(nil)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			if *broadcast {
-				return acceptPool(ln, func(c *conn.Conn) { room.inLoop(l, c) })
-			}
-			return acceptPool(ln, func(c *conn.Conn) { inLoop(l, c) })
-		}
-		return fmt.Errorf("unknown -mode %q", *mode)
-	})
+	serve.Main("duplex", func(ln net.Listener) error { return run(ln, *mode, *broadcast, *deflate) })
 }
 
-// opts are the options of every connection, set once before serving.
-var opts conn.AcceptOptions
+// run serves ln until it is closed.
+func run(ln net.Listener, mode string, broadcast, deflate bool) error {
+	var opts conn.AcceptOptions
+	if deflate {
+		// The broadcast row's parameters, the same for every server.
+		opts.Compression = &conn.CompressionOptions{Level: 1, NoContextTakeover: true, PeerNoContextTakeover: true}
+	}
+	var room broadcastRoom
+	switch mode {
+	case "goroutine":
+		if broadcast {
+			return acceptAll(ln, &opts, room.goroutine)
+		}
+		return acceptAll(ln, &opts, goroutine)
+	case "loop":
+		l, err := conn.NewLoop(nil)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		if broadcast {
+			return acceptPool(ln, &opts, func(c *conn.Conn) { room.inLoop(l, c) })
+		}
+		return acceptPool(ln, &opts, func(c *conn.Conn) { inLoop(l, c) })
+	}
+	return fmt.Errorf("unknown -mode %q", mode)
+}
 
 // acceptAll runs the opening handshake of every connection on ln, each on a
 // goroutine, and hands the open connection to serve.
-func acceptAll(ln net.Listener, serve func(*conn.Conn)) error {
+func acceptAll(ln net.Listener, opts *conn.AcceptOptions, serve func(*conn.Conn)) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			return err
 		}
 		go func() {
-			c, err := conn.Accept(context.Background(), nc, &opts)
+			c, err := conn.Accept(context.Background(), nc, opts)
 			if err != nil {
 				return
 			}
@@ -81,7 +83,7 @@ func acceptAll(ln net.Listener, serve func(*conn.Conn)) error {
 // acceptPool runs the opening handshakes on a few goroutines, one after
 // another on each, as a readiness-driven server does: no goroutine, not
 // even a short-lived one, per connection.
-func acceptPool(ln net.Listener, serve func(*conn.Conn)) error {
+func acceptPool(ln net.Listener, opts *conn.AcceptOptions, serve func(*conn.Conn)) error {
 	const acceptors = 4
 	errc := make(chan error, acceptors)
 	for range acceptors {
@@ -92,7 +94,7 @@ func acceptPool(ln net.Listener, serve func(*conn.Conn)) error {
 					errc <- err
 					return
 				}
-				c, err := conn.Accept(context.Background(), nc, &opts)
+				c, err := conn.Accept(context.Background(), nc, opts)
 				if err == nil {
 					serve(c)
 				}
@@ -132,9 +134,7 @@ func inLoop(l *conn.Loop, c *conn.Conn) {
 	}})
 }
 
-// room is the broadcast mode's one room.
-var room broadcastRoom
-
+// broadcastRoom is the broadcast mode's one room.
 type broadcastRoom struct{ serve.Room[*conn.Conn] }
 
 // handle answers the members query or sends b to every member, prepared
