@@ -34,8 +34,14 @@ type proxy struct {
 	links  map[*link]struct{}
 	ws     int                       // WebSocket connections forwarded so far
 	cutOn  func(payload []byte) bool // a server text message that cuts its link instead of reaching the page
-	toPage [][]byte                  // every text message the server sent the page, in order
+	toPage []fromServer              // every text message the server sent the page, in order
 	toSrv  [][]byte                  // every text message the page sent, unmasked, in order
+}
+
+// fromServer is a text message the server sent on the n-th WebSocket connection (from 1).
+type fromServer struct {
+	n       int
+	payload []byte
 }
 
 // link is one forwarded connection.
@@ -216,8 +222,9 @@ func (p *proxy) handle(c net.Conn) {
 	}
 	p.mu.Lock()
 	p.ws++
+	n := p.ws
 	p.mu.Unlock()
-	p.pumpFrames(l, sr)
+	p.pumpFrames(l, sr, n)
 }
 
 // pumpToServer forwards the page's frames to the server as they are, keeping an unmasked copy of each
@@ -234,9 +241,7 @@ func (p *proxy) pumpToServer(l *link, cr *bufio.Reader) {
 			return
 		}
 		buf = append(frame.AppendHeader(buf[:0], h), payload...)
-		if _, err := l.server.Write(buf); err != nil {
-			return
-		}
+		// Kept before it is forwarded, so that a test that sees the server's answer finds the request.
 		if h.Opcode == frame.OpText && h.Fin {
 			if h.Masked {
 				// RFC 6455, Section 5.3: every frame from the client is masked with its key.
@@ -245,6 +250,9 @@ func (p *proxy) pumpToServer(l *link, cr *bufio.Reader) {
 			p.mu.Lock()
 			p.toSrv = append(p.toSrv, payload)
 			p.mu.Unlock()
+		}
+		if _, err := l.server.Write(buf); err != nil {
+			return
 		}
 	}
 }
@@ -268,15 +276,28 @@ func (p *proxy) toPageMatching(sub string) [][]byte {
 	defer p.mu.Unlock()
 	var out [][]byte
 	for _, m := range p.toPage {
-		if bytes.Contains(m, []byte(sub)) {
-			out = append(out, m)
+		if bytes.Contains(m.payload, []byte(sub)) {
+			out = append(out, m.payload)
+		}
+	}
+	return out
+}
+
+// toPageOn returns the server's text messages on the n-th WebSocket connection that contain sub.
+func (p *proxy) toPageOn(n int, sub string) [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out [][]byte
+	for _, m := range p.toPage {
+		if m.n == n && bytes.Contains(m.payload, []byte(sub)) {
+			out = append(out, m.payload)
 		}
 	}
 	return out
 }
 
 // pumpFrames forwards the server's frames to the page one by one, looking at each text message.
-func (p *proxy) pumpFrames(l *link, sr *bufio.Reader) {
+func (p *proxy) pumpFrames(l *link, sr *bufio.Reader, n int) {
 	var buf []byte
 	for {
 		h, err := frame.ReadHeader(sr)
@@ -292,7 +313,7 @@ func (p *proxy) pumpFrames(l *link, sr *bufio.Reader) {
 		}
 		if h.Opcode == frame.OpText && h.Fin {
 			p.mu.Lock()
-			p.toPage = append(p.toPage, payload)
+			p.toPage = append(p.toPage, fromServer{n, payload})
 			cut := p.cutOn != nil && p.cutOn(payload)
 			if cut {
 				p.cutOn = nil
