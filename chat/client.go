@@ -36,6 +36,7 @@ type client struct {
 
 	mu     sync.Mutex
 	queue  []*outMsg
+	behind *room // set while the queue holds half its size or more: counted in that room's behind
 	ending bool
 	code   frame.CloseCode
 	reason string
@@ -46,7 +47,7 @@ type outMsg struct {
 	b []byte
 	// pm is b prepared for a *conn.Conn, framed once for all members; nil for a reply to one client.
 	pm *conn.PreparedMessage
-	// room, for a broadcast, is the room whose pending count holds the message while it is queued.
+	// room, for a broadcast, is the room that sent it.
 	room *room
 }
 
@@ -59,13 +60,15 @@ func newOutMsg(b []byte, r *room) *outMsg {
 	return &outMsg{b: b, pm: pm, room: r}
 }
 
-// done releases msgs from their rooms' pending counts, once written or dropped.
-func done(msgs []*outMsg) {
-	for _, m := range msgs {
-		if m.room != nil {
-			m.room.pending.Add(-1)
-		}
+// takeQueueLocked empties the queue and tells the room this client is no longer behind.
+func (c *client) takeQueueLocked() []*outMsg {
+	q := c.queue
+	c.queue = nil
+	if c.behind != nil {
+		c.behind.behind.Add(-1)
+		c.behind = nil
 	}
+	return q
 }
 
 // enqueue adds msg to the client's queue without waiting. It reports false when the queue is full, that is
@@ -81,10 +84,11 @@ func (c *client) enqueue(msg *outMsg) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if msg.room != nil {
-		msg.room.pending.Add(1)
-	}
 	c.queue = append(c.queue, msg)
+	if msg.room != nil && c.behind == nil && len(c.queue) >= max(1, c.hub.cfg.QueueSize/2) {
+		c.behind = msg.room
+		msg.room.behind.Add(1)
+	}
 	c.mu.Unlock()
 	c.signal()
 	return true
@@ -99,13 +103,11 @@ func (c *client) end(code frame.CloseCode, reason string, drain bool) bool {
 		return false
 	}
 	c.ending, c.code, c.reason = true, code, reason
-	var dropped []*outMsg
 	if !drain {
-		dropped, c.queue = c.queue, nil
+		c.takeQueueLocked()
 		c.cancel()
 	}
 	c.mu.Unlock()
-	done(dropped)
 	c.signal()
 	return true
 }
@@ -124,8 +126,7 @@ func (c *client) writeLoop() {
 	bw, batched := c.sock.(batchWriter)
 	for range c.wake {
 		c.mu.Lock()
-		batch, ending, code, reason := c.queue, c.ending, c.code, c.reason
-		c.queue = nil
+		batch, ending, code, reason := c.takeQueueLocked(), c.ending, c.code, c.reason
 		c.mu.Unlock()
 		var err error
 		if batched {
@@ -133,7 +134,6 @@ func (c *client) writeLoop() {
 		} else {
 			err = c.writeEach(batch)
 		}
-		done(batch)
 		if err != nil && c.ctx.Err() == nil {
 			c.end(frame.CloseAbnormal, "write failed", false)
 			_ = c.sock.CloseNow()

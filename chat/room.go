@@ -20,9 +20,9 @@ type room struct {
 	name  string
 	epoch string // tells one life of the room from another, so a client never mixes two numberings
 
-	// pending counts the room's broadcasts waiting in members' queues (one per member and event): the
-	// room's outgoing pressure, which paces senders before queues overflow.
-	pending atomic.Int64
+	// behind counts the members whose queues are half full or more: the room's outgoing pressure, which
+	// paces senders before queues overflow.
+	behind atomic.Int64
 
 	mu         sync.Mutex
 	members    map[string]*member // by nickKey, those in their grace period included
@@ -235,9 +235,10 @@ func (r *room) post(c *client, id, text string, now time.Time) (code string, ret
 	if wait, ok := c.bucket.take(now, r.hub.cfg.Rate, float64(r.hub.cfg.Burst)); !ok {
 		return ErrCodeRateLimited, wait
 	}
-	// The room paces its senders when its members' queues are half full on average: refusing a message
-	// costs one error, while a full queue costs a member its connection.
-	if r.pending.Load() > int64(len(r.members))*int64(r.hub.cfg.QueueSize)/2 {
+	// The room paces its senders when more than half its members have half-full queues: refusing a
+	// message costs one error, while a full queue costs a member its connection. One stuck member does
+	// not pace the room; it is dropped when its queue is full.
+	if 2*r.behind.Load() > int64(len(r.members)) {
 		r.hub.stats.overloaded.Add(1)
 		return codeOverloaded, overloadRetry
 	}

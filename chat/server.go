@@ -15,7 +15,7 @@ import (
 var webFiles embed.FS
 
 // Server is the chat's HTTP face: it serves the page at "/", the WebSocket endpoint at "/ws", a health
-// check at "/healthz" and counters in the Prometheus text format at "/metrics". It is safe for use by
+// check at "/healthz" and metrics for Prometheus at "/metrics". It is safe for use by
 // many goroutines.
 type Server struct {
 	hub    *Hub
@@ -105,24 +105,4 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ok")
-}
-
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	st := s.hub.Stats()
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	for _, m := range []struct {
-		name, kind, help string
-		value            int64
-	}{
-		{"chat_connections_total", "counter", "WebSocket connections admitted.", st.ConnectionsTotal},
-		{"chat_connections_active", "gauge", "WebSocket connections open now.", st.ConnectionsActive},
-		{"chat_messages_in_total", "counter", "Messages read from clients.", st.MessagesIn},
-		{"chat_messages_out_total", "counter", "Messages written to clients.", st.MessagesOut},
-		{"chat_slow_clients_dropped_total", "counter", "Clients dropped for not keeping up (1013).", st.SlowDropped},
-		{"chat_rate_limited_total", "counter", "Clients closed for sending too fast (1008).", st.RateLimited},
-		{"chat_too_big_total", "counter", "Clients closed for a message over the size limit (1009).", st.TooBig},
-		{"chat_refused_per_address_total", "counter", "Connections refused by the per-address limit (1008).", st.RefusedPerIP},
-	} {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", m.name, m.help, m.name, m.kind, m.name, m.value)
-	}
 }
