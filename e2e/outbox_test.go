@@ -320,3 +320,49 @@ func count(list []string, s string) int {
 	}
 	return n
 }
+
+// TestAckBeforeBroadcast holds a message's broadcast back on its way to the sender's page (the server
+// sends it before the ack): the ack alone puts the message in place, under its number, and the broadcast,
+// once let through, only brings the server's time. One copy either way.
+func TestAckBeforeBroadcast(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServer(t, "127.0.0.1:0")
+	px := startProxy(t, srv.addr)
+	o := observe(t, srv.url("/ws"), "bob")
+	p := openPage(t, browser, px.url("/"))
+	p.join("ada")
+	p.say("first")
+	p.waitFor(hasMessage("ada", "first"))
+
+	const text = "acknowledged before it was broadcast"
+	px.holdWhen(func(b []byte) bool { return strings.Contains(string(b), `"type":"message"`) && strings.Contains(string(b), text) })
+	p.say(text)
+	p.waitFor(hasMessage("ada", text))
+	p.waitFor(noOutbox)
+	ev := o.once("ada", text)
+	mine := func() []entry {
+		var out []entry
+		for _, e := range p.record() {
+			if e.Kind == "msg" && e.Nick == "ada" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	got := mine()
+	require.Len(t, got, 2)
+	assert.Equal(t, "first", got[0].Text)
+	assert.Equal(t, text, got[1].Text)
+	assert.EqualValues(t, ev.Seq, got[1].Seq, "placed under the ack's number")
+	assert.Empty(t, got[1].Time, "no time before the broadcast brings it")
+
+	require.True(t, px.release(), "the broadcast was held")
+	p.waitFor(`[...document.querySelectorAll("#record .msg")].some(li =>
+		li.querySelector(".text").textContent === ` + jsString(text) + ` && li.querySelector("time").dateTime !== "")`)
+	got = mine()
+	require.Len(t, got, 2, "the broadcast added no copy")
+	ts, err := time.Parse(time.RFC3339, got[1].Time)
+	require.NoError(t, err)
+	assert.True(t, ts.Equal(ev.Time), "the broadcast's time, %v, is shown: got %v", ev.Time, ts)
+	assert.EqualValues(t, ev.Seq, got[1].Seq)
+}

@@ -34,6 +34,9 @@ type proxy struct {
 	links  map[*link]struct{}
 	ws     int                       // WebSocket connections forwarded so far
 	cutOn  func(payload []byte) bool // a server text message that cuts its link instead of reaching the page
+	holdOn func(payload []byte) bool // a server text message held back until release
+	held   []byte                    // that message as a frame, once held
+	heldOn *link
 	toPage []fromServer              // every text message the server sent the page, in order
 	toSrv  [][]byte                  // every text message the page sent, unmasked, in order
 }
@@ -124,6 +127,29 @@ func (p *proxy) cutWhen(match func(payload []byte) bool) {
 	p.mu.Lock()
 	p.cutOn = match
 	p.mu.Unlock()
+}
+
+// holdWhen arms the proxy: the first server text message for which match is true is held back, while
+// those after it go on, until release. It disarms itself after that one.
+func (p *proxy) holdWhen(match func(payload []byte) bool) {
+	p.mu.Lock()
+	p.holdOn = match
+	p.mu.Unlock()
+}
+
+// release forwards the held message, and reports whether there was one.
+func (p *proxy) release() bool {
+	p.mu.Lock()
+	b, l := p.held, p.heldOn
+	p.held, p.heldOn = nil, nil
+	p.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	_, err := l.client.Write(b)
+	return err == nil
 }
 
 // closeClients sends every page connection a close frame with code and reason, as if the server had, and
@@ -318,9 +344,17 @@ func (p *proxy) pumpFrames(l *link, sr *bufio.Reader, n int) {
 			if cut {
 				p.cutOn = nil
 			}
+			hold := !cut && p.holdOn != nil && p.holdOn(payload)
+			if hold {
+				p.holdOn = nil
+				p.held, p.heldOn = append(frame.AppendHeader(nil, h), payload...), l
+			}
 			p.mu.Unlock()
 			if cut {
 				return
+			}
+			if hold {
+				continue
 			}
 		}
 		buf = append(frame.AppendHeader(buf[:0], h), payload...)
