@@ -335,7 +335,9 @@ func TestAckBeforeBroadcast(t *testing.T) {
 	p.waitFor(hasMessage("ada", "first"))
 
 	const text = "acknowledged before it was broadcast"
-	px.holdWhen(func(b []byte) bool { return strings.Contains(string(b), `"type":"message"`) && strings.Contains(string(b), text) })
+	px.holdWhen(func(b []byte) bool {
+		return strings.Contains(string(b), `"type":"message"`) && strings.Contains(string(b), text)
+	})
 	p.say(text)
 	p.waitFor(hasMessage("ada", text))
 	p.waitFor(noOutbox)

@@ -37,8 +37,8 @@ type proxy struct {
 	holdOn func(payload []byte) bool // a server text message held back until release
 	held   []byte                    // that message as a frame, once held
 	heldOn *link
-	toPage []fromServer              // every text message the server sent the page, in order
-	toSrv  [][]byte                  // every text message the page sent, unmasked, in order
+	toPage []fromServer // every text message the server sent the page, in order
+	toSrv  [][]byte     // every text message the page sent, unmasked, in order
 }
 
 // fromServer is a text message the server sent on the n-th WebSocket connection (from 1).
