@@ -368,3 +368,69 @@ func TestAckBeforeBroadcast(t *testing.T) {
 	assert.True(t, ts.Equal(ev.Time), "the broadcast's time, %v, is shown: got %v", ev.Time, ts)
 	assert.EqualValues(t, ev.Seq, got[1].Seq)
 }
+
+// TestRateLimitedIsWaitedOut makes the page send faster than the server allows (the proxy makes the
+// welcome announce far higher limits than the server holds it to): the server refuses with rate_limited,
+// the page waits each retry_ms before sending again, and every message is recorded once, without a
+// disconnect.
+func TestRateLimitedIsWaitedOut(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServer(t, "127.0.0.1:0", "-rate", "10", "-burst", "3")
+	px := startProxy(t, srv.addr)
+	px.rewriteWith(func(b []byte) []byte {
+		var ev map[string]any
+		if !strings.Contains(string(b), `"type":"welcome"`) || json.Unmarshal(b, &ev) != nil {
+			return b
+		}
+		if limits, ok := ev["limits"].(map[string]any); ok {
+			limits["rate"], limits["burst"] = 1000, 1000
+		}
+		out, err := json.Marshal(ev)
+		if err != nil {
+			return b
+		}
+		return out
+	})
+	o := observe(t, srv.url("/ws"), "bob")
+	p := openPage(t, browser, px.url("/"))
+	p.join("ada")
+
+	const n = 12
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("fast %02d", i))
+	}
+	for _, text := range want {
+		p.do(chromedp.SetValue(chromedp.ID("input"), text), chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
+	}
+	p.waitFor(noOutbox)
+	o.sync()
+	got := o.texts("ada")
+	assert.ElementsMatch(t, want, got, "each recorded once")
+	assert.Equal(t, got, p.messages("ada"), "the page shows them once, in the room's order")
+	assert.Equal(t, 1, px.webSockets(), "no disconnect")
+	assert.Equal(t, "OPEN", p.state())
+
+	toPage, toServer := px.timeline()
+	refusals := 0
+	for _, m := range toPage {
+		var ev chat.Event
+		if json.Unmarshal(m.payload, &ev) != nil || ev.Code != chat.ErrCodeRateLimited {
+			continue
+		}
+		refusals++
+		require.Positive(t, ev.RetryMS)
+		// The page's next send of that message comes no sooner than the server said (a few ms spare for
+		// the way from the server to the proxy).
+		earliest := m.at.Add(time.Duration(ev.RetryMS)*time.Millisecond - 5*time.Millisecond)
+		for _, s := range toServer {
+			var send chat.Event
+			if s.at.After(m.at) && json.Unmarshal(s.payload, &send) == nil && send.ID == ev.ID {
+				assert.False(t, s.at.Before(earliest), "%s resent %v after its refusal; retry_ms was %d",
+					ev.ID, s.at.Sub(m.at), ev.RetryMS)
+				break
+			}
+		}
+	}
+	assert.Positive(t, refusals, "the server refused some: the path was taken")
+}

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -28,21 +30,24 @@ type proxy struct {
 	upstream string
 	wg       sync.WaitGroup
 
-	mu     sync.Mutex
-	down   bool
-	noWS   bool // refuse WebSocket upgrades only
-	links  map[*link]struct{}
-	ws     int                       // WebSocket connections forwarded so far
-	cutOn  func(payload []byte) bool // a server text message that cuts its link instead of reaching the page
-	holdOn func(payload []byte) bool // a server text message held back until release
-	held   []byte                    // that message as a frame, once held
-	heldOn *link
-	toPage []fromServer // every text message the server sent the page, in order
-	toSrv  [][]byte     // every text message the page sent, unmasked, in order
+	mu      sync.Mutex
+	down    bool
+	noWS    bool // refuse WebSocket upgrades only
+	links   map[*link]struct{}
+	ws      int                         // WebSocket upgrade requests forwarded so far
+	cutOn   func(payload []byte) bool   // a server text message that cuts its link instead of reaching the page
+	holdOn  func(payload []byte) bool   // a server text message held back until release
+	held    []byte                      // that message as a frame, once held
+	heldOn  *link                       // the connection it came on
+	rewrite func(payload []byte) []byte // applied to each server text message before it goes on
+	toPage  []timed                     // every text message the server sent the page, in order
+	toSrv   []timed                     // every text message the page sent, unmasked, in order
 }
 
-// fromServer is a text message the server sent on the n-th WebSocket connection (from 1).
-type fromServer struct {
+// timed is a text message that passed the proxy at a time, on its n-th WebSocket connection (from 1).
+// A message from the server is kept as the server sent it, before any rewrite.
+type timed struct {
+	at      time.Time
 	n       int
 	payload []byte
 }
@@ -152,6 +157,20 @@ func (p *proxy) release() bool {
 	return err == nil
 }
 
+// rewriteWith makes the proxy pass every server text message through fn on its way to the page.
+func (p *proxy) rewriteWith(fn func(payload []byte) []byte) {
+	p.mu.Lock()
+	p.rewrite = fn
+	p.mu.Unlock()
+}
+
+// timeline returns copies of what passed each way so far.
+func (p *proxy) timeline() (toPage, toServer []timed) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.toPage), slices.Clone(p.toSrv)
+}
+
 // closeClients sends every page connection a close frame with code and reason, as if the server had, and
 // then cuts it.
 func (p *proxy) closeClients(code frame.CloseCode, reason string) {
@@ -172,7 +191,7 @@ func (p *proxy) closeClients(code frame.CloseCode, reason string) {
 	}
 }
 
-// webSockets is the number of WebSocket connections the proxy has forwarded.
+// webSockets is the number of WebSocket upgrade requests the proxy has forwarded.
 func (p *proxy) webSockets() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -194,6 +213,11 @@ func (p *proxy) handle(c net.Conn) {
 	head, upgrade, err := readHead(cr)
 	p.mu.Lock()
 	refuse := upgrade && p.noWS
+	n := 0
+	if upgrade && !refuse && err == nil {
+		p.ws++
+		n = p.ws
+	}
 	p.mu.Unlock()
 	if err != nil || refuse {
 		_ = c.Close()
@@ -223,7 +247,7 @@ func (p *proxy) handle(c net.Conn) {
 	go func() {
 		defer close(done)
 		if upgrade {
-			p.pumpToServer(l, cr)
+			p.pumpToServer(l, cr, n)
 		} else {
 			_, _ = io.Copy(s, cr)
 		}
@@ -246,16 +270,12 @@ func (p *proxy) handle(c net.Conn) {
 	if _, err := c.Write(resp); err != nil {
 		return
 	}
-	p.mu.Lock()
-	p.ws++
-	n := p.ws
-	p.mu.Unlock()
 	p.pumpFrames(l, sr, n)
 }
 
 // pumpToServer forwards the page's frames to the server as they are, keeping an unmasked copy of each
 // text message.
-func (p *proxy) pumpToServer(l *link, cr *bufio.Reader) {
+func (p *proxy) pumpToServer(l *link, cr *bufio.Reader, n int) {
 	var buf []byte
 	for {
 		h, err := frame.ReadHeader(cr)
@@ -274,7 +294,7 @@ func (p *proxy) pumpToServer(l *link, cr *bufio.Reader) {
 				frame.Mask(h.MaskKey, 0, payload)
 			}
 			p.mu.Lock()
-			p.toSrv = append(p.toSrv, payload)
+			p.toSrv = append(p.toSrv, timed{time.Now(), n, payload})
 			p.mu.Unlock()
 		}
 		if _, err := l.server.Write(buf); err != nil {
@@ -289,8 +309,8 @@ func (p *proxy) sentByPage(sub string) [][]byte {
 	defer p.mu.Unlock()
 	var out [][]byte
 	for _, m := range p.toSrv {
-		if bytes.Contains(m, []byte(sub)) {
-			out = append(out, m)
+		if bytes.Contains(m.payload, []byte(sub)) {
+			out = append(out, m.payload)
 		}
 	}
 	return out
@@ -339,11 +359,12 @@ func (p *proxy) pumpFrames(l *link, sr *bufio.Reader, n int) {
 		}
 		if h.Opcode == frame.OpText && h.Fin {
 			p.mu.Lock()
-			p.toPage = append(p.toPage, fromServer{n, payload})
+			p.toPage = append(p.toPage, timed{time.Now(), n, payload})
 			cut := p.cutOn != nil && p.cutOn(payload)
 			if cut {
 				p.cutOn = nil
 			}
+			rewrite := p.rewrite
 			hold := !cut && p.holdOn != nil && p.holdOn(payload)
 			if hold {
 				p.holdOn = nil
@@ -355,6 +376,10 @@ func (p *proxy) pumpFrames(l *link, sr *bufio.Reader, n int) {
 			}
 			if hold {
 				continue
+			}
+			if rewrite != nil {
+				payload = rewrite(payload)
+				h.Length = int64(len(payload))
 			}
 		}
 		buf = append(frame.AppendHeader(buf[:0], h), payload...)
