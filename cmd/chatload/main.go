@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"slices"
@@ -114,6 +115,7 @@ type result struct {
 	Expected, Got  int64 // deliveries: acked messages times members, and those that arrived
 	P50, P99, PMax time.Duration
 	LoadAvg        string
+	ServerCounters string // the server's refusal and drop counters, from /metrics
 }
 
 // Delivered is the fraction of the expected deliveries that arrived.
@@ -144,6 +146,32 @@ func (r *result) write(w io.Writer) {
 	fmt.Fprintf(w, "latency            p50 %v, p99 %v, max %v\n", r.P50.Round(10*time.Microsecond),
 		r.P99.Round(10*time.Microsecond), r.PMax.Round(10*time.Microsecond))
 	fmt.Fprintf(w, "load average       %s\n", r.LoadAvg)
+	if r.ServerCounters != "" {
+		fmt.Fprintf(w, "server counters    %s\n", r.ServerCounters)
+	}
+}
+
+// scrape reads the server's counters of drops and refusals from /metrics.
+func scrape(addr string) string {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		for _, name := range []string{"chat_slow_clients_dropped_total", "chat_overloaded_total", "chat_rate_limited_total"} {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				out = append(out, strings.TrimPrefix(strings.TrimSuffix(name, "_total"), "chat_")+"="+v)
+			}
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // run performs one measurement and writes its report to out.
@@ -210,7 +238,8 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 	}
 	senders.Wait()
 	stopSend()
-	// Wait for the stragglers: until every acked message reached every member, or nothing moved for 2 s.
+	// Wait for the stragglers: until every sent message was acked or refused and every acked one reached
+	// every member, or nothing moved for 5 s.
 	got := func() int64 {
 		var n int64
 		for _, lc := range clients {
@@ -218,14 +247,19 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 		}
 		return n
 	}
-	last, still := got(), time.Now()
-	for got() < ct.acked.Load()*int64(o.clients) && time.Since(still) < 2*time.Second {
+	progress := func() int64 { return got() + ct.acked.Load() + ct.refused.Load() }
+	pending := func() bool {
+		return ct.acked.Load()+ct.refused.Load() < ct.sent.Load() || got() < ct.acked.Load()*int64(o.clients)
+	}
+	last, still := progress(), time.Now()
+	for pending() && time.Since(still) < 5*time.Second {
 		time.Sleep(50 * time.Millisecond)
-		if n := got(); n != last {
+		if n := progress(); n != last {
 			last, still = n, time.Now()
 		}
 	}
 	res.LoadAvg = loadAvg()
+	res.ServerCounters = scrape(addr)
 	for _, lc := range clients {
 		_ = lc.c.CloseNow()
 	}

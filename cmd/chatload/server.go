@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ import (
 // the server runs in a process of its own, so that its memory can be read apart from the clients'.
 const serveEnv = "CHATLOAD_SERVE"
 
+// profileEnv names the file the child writes its CPU profile to.
+const profileEnv = "CHATLOAD_CPUPROFILE"
+
 // serveChild is the child's main: it serves the chat on loopback with limits that let every load
 // client join one room, prints the address on stdout, and stops when stdin closes (the parent ended).
 func serveChild(stdin io.Reader, stdout io.Writer) error {
@@ -32,6 +36,18 @@ func serveChild(stdin io.Reader, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
+	}
+	// A CPU profile of the server alone, for go tool pprof, when the environment names a file.
+	if path := os.Getenv(profileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	srv := chat.NewServer(&chat.Config{
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
