@@ -116,6 +116,8 @@ type result struct {
 	P50, P99, PMax time.Duration
 	LoadAvg        string
 	ServerCounters string // the server's refusal and drop counters, from /metrics
+	// CPU time of the server during the joins and during the sends (0: unknown)
+	JoinCPU, SendCPU time.Duration
 }
 
 // Delivered is the fraction of the expected deliveries that arrived.
@@ -137,6 +139,9 @@ func (r *result) PerClientKiB() float64 {
 func (r *result) write(w io.Writer) {
 	fmt.Fprintf(w, "clients            %d\n", r.Clients)
 	fmt.Fprintf(w, "join time          %v for all %d\n", r.Join.Round(time.Millisecond), r.Clients)
+	if r.JoinCPU > 0 || r.SendCPU > 0 {
+		fmt.Fprintf(w, "server CPU         %v joining, %v sending and delivering\n", r.JoinCPU, r.SendCPU)
+	}
 	if r.RSSJoinedKiB > 0 {
 		fmt.Fprintf(w, "server RSS         %d KiB before, %d KiB joined: %.1f KiB per idle joined client\n",
 			r.RSSBeforeKiB, r.RSSJoinedKiB, r.PerClientKiB())
@@ -203,6 +208,14 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 		return kib
 	}
 	res.RSSBeforeKiB = measure()
+	cpu := func() time.Duration {
+		if pid == 0 {
+			return 0
+		}
+		d, _ := cpuTime(pid)
+		return d
+	}
+	cpu0 := cpu()
 
 	start := time.Now()
 	var ct counts
@@ -225,6 +238,8 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 	}
 	res.Join = took
 	time.Sleep(time.Second) // let the last joined notices arrive
+	cpu1 := cpu()
+	res.JoinCPU = cpu1 - cpu0
 	res.RSSJoinedKiB = measure()
 
 	sctx, stopSend := context.WithTimeout(ctx, o.duration)
@@ -258,6 +273,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 			last, still = n, time.Now()
 		}
 	}
+	res.SendCPU = cpu() - cpu1
 	res.LoadAvg = loadAvg()
 	res.ServerCounters = scrape(addr)
 	for _, lc := range clients {

@@ -143,3 +143,24 @@ func rssKiB(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("chatload: no VmRSS in /proc/%d/status", pid)
 }
+
+// cpuTime reads a process's user and system CPU time from /proc/<pid>/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: the fields are counted after it.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("chatload: short /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("chatload: bad /proc/%d/stat", pid)
+	}
+	// USER_HZ is 100 on Linux for every architecture Go supports.
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
