@@ -23,6 +23,8 @@ type room struct {
 	// behind counts the members whose queues are half full or more: the room's outgoing pressure, which
 	// paces senders before queues overflow.
 	behind atomic.Int64
+	// size is len(members), for the members' writers, which do not take the lock.
+	size atomic.Int64
 
 	mu         sync.Mutex
 	members    map[string]*member // by nickKey, those in their grace period included
@@ -126,6 +128,7 @@ func (r *room) join(c *client, nick, session string, since uint64, epoch string,
 	}
 	m := &member{nick: nick, key: key, session: rand.Text(), c: c}
 	r.members[key] = m
+	r.size.Store(int64(len(r.members)))
 	r.sessions[m.session] = m
 	i, _ := slices.BinarySearch(r.users, nick)
 	r.users = slices.Insert(r.users, i, nick)
@@ -297,6 +300,7 @@ func (r *room) removeLocked(m *member, now time.Time) {
 		return
 	}
 	delete(r.members, m.key)
+	r.size.Store(int64(len(r.members)))
 	delete(r.sessions, m.session)
 	if m.grace != nil {
 		m.grace.Stop()
