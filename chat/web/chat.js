@@ -100,10 +100,12 @@ function recorded(ev, live) {
     case "message": {
       const e = ev.nick === nick ? outbox.claim(ev.text) : null;
       if (e) {
-        // Our own message, whose ack has not come yet: the pending entry becomes the record's.
+        // Our own message, whose ack has not come yet: the pending entry becomes the record's. (Its view
+        // may already stand for a message of the room's earlier life, which keeps it.)
         e.seq = ev.seq;
-        settle(e.view, ev.time);
-        place(e.view, ev.seq, true);
+        const li = e.view.parentNode === ui.outbox ? e.view : msgEl(nick, ev.text, "", true);
+        settle(li, ev.time);
+        place(li, ev.seq, true);
       } else {
         place(msgEl(ev.nick, ev.text, ev.time, ev.nick === nick), ev.seq, ev.nick === nick);
       }
