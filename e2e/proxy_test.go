@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -162,6 +163,27 @@ func (p *proxy) rewriteWith(fn func(payload []byte) []byte) {
 	p.mu.Lock()
 	p.rewrite = fn
 	p.mu.Unlock()
+}
+
+// announceLimits makes the proxy change the limits of every welcome with set, so that the page believes
+// in other limits than the server holds it to.
+func (p *proxy) announceLimits(set func(limits map[string]any)) {
+	p.rewriteWith(func(b []byte) []byte {
+		var ev map[string]any
+		if !bytes.Contains(b, []byte(`"type":"welcome"`)) || json.Unmarshal(b, &ev) != nil {
+			return b
+		}
+		limits, ok := ev["limits"].(map[string]any)
+		if !ok {
+			return b
+		}
+		set(limits)
+		out, err := json.Marshal(ev)
+		if err != nil {
+			return b
+		}
+		return out
+	})
 }
 
 // timeline returns copies of what passed each way so far.
