@@ -328,7 +328,7 @@ func (r *room) recordLocked(ev *Event, now time.Time) uint64 {
 		r.record[0] = nil // so the backing array does not pin the dropped event
 		r.record = r.record[1:]
 	}
-	r.broadcastLocked(newOutMsg(b, r))
+	r.broadcastLocked(newOutMsg(b, r, ev.Type != KindMessage))
 	return ev.Seq
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"sync"
 
 	"duplex/conn"
 )
@@ -21,6 +22,7 @@ type Server struct {
 	hub    *Hub
 	accept conn.AcceptOptions
 	mux    *http.ServeMux
+	conns  sync.WaitGroup // the goroutines running upgraded connections
 }
 
 // NewServer returns a server with a new hub configured by cfg (nil: all defaults). cfg is copied.
@@ -72,7 +74,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Shutdown closes every chat connection with 1001 (going away) after delivering what was queued for it,
 // as Hub.Shutdown does. Stop the http.Server first, so that no new connection arrives meanwhile.
-func (s *Server) Shutdown(ctx context.Context) error { return s.hub.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.hub.Shutdown(ctx)
+	// A connection upgraded as shutdown began may not have reached the hub yet: the hub refuses it at
+	// once, and Shutdown returns once that is done.
+	s.conns.Wait()
+	return err
+}
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c, err := conn.Upgrade(w, r, &s.accept)
@@ -82,9 +90,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.hub.log.Info("chat: handshake refused", "err", err, "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		return
 	}
-	// Serve owns c from here: it runs the reader on this goroutine, and returns once both the reader and
-	// the writer have ended.
-	s.hub.Serve(NewSocket(c), remoteIP(r.RemoteAddr))
+	// Serve owns c from here: it runs the reader, and returns once both the reader and the writer have
+	// ended. It runs on a goroutine of its own so that this handler returns: net/http's goroutine for the
+	// connection holds, until then, its 4 KiB read and write buffers and the request, which an idle
+	// member would otherwise keep for as long as it stays (8 KiB of its memory).
+	s.conns.Add(1)
+	go func() {
+		defer s.conns.Done()
+		s.hub.Serve(NewSocket(c), remoteIP(r.RemoteAddr))
+	}()
 }
 
 // remoteIP is the address the per-address limit counts. Forwarding headers are not trusted: they are

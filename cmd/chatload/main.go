@@ -221,7 +221,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 	var ct counts
 	var readers sync.WaitGroup
 	url := "ws://" + addr + "/ws"
-	jctx, cancel := context.WithTimeout(ctx, time.Minute)
+	jctx, cancel := context.WithTimeout(ctx, 3*time.Minute) // a bound, not a target
 	clients, took, err := joinAll(jctx, url, o.room, o.clients, o.par, func(lc *loadClient) {
 		// Each client reads from its welcome on, as a page does, so the joins that follow it do not
 		// fill its queue.

@@ -26,6 +26,9 @@ const serveEnv = "CHATLOAD_SERVE"
 // profileEnv names the file the child writes its CPU profile to.
 const profileEnv = "CHATLOAD_CPUPROFILE"
 
+// heapEnv names the file the child writes its heap profile to, at each collection.
+const heapEnv = "CHATLOAD_HEAPPROFILE"
+
 // serveChild is the child's main: it serves the chat on loopback with limits that let every load
 // client join one room, prints the address on stdout, and stops when stdin closes (the parent ended).
 func serveChild(stdin io.Reader, stdout io.Writer) error {
@@ -66,6 +69,12 @@ func serveChild(stdin io.Reader, stdout io.Writer) error {
 	for sc.Scan() {
 		if sc.Text() == "gc" {
 			debug.FreeOSMemory()
+			if path := os.Getenv(heapEnv); path != "" {
+				if f, err := os.Create(path); err == nil {
+					_ = pprof.WriteHeapProfile(f) // the last one written is the joined one
+					f.Close()
+				}
+			}
 			fmt.Fprintln(stdout, "ok")
 		}
 	}
