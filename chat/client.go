@@ -36,6 +36,7 @@ type client struct {
 
 	mu     sync.Mutex
 	queue  []*outMsg
+	behind *room // set while the queue holds half its size or more: counted in that room's behind
 	ending bool
 	code   frame.CloseCode
 	reason string
@@ -46,26 +47,30 @@ type outMsg struct {
 	b []byte
 	// pm is b prepared for a *conn.Conn, framed once for all members; nil for a reply to one client.
 	pm *conn.PreparedMessage
-	// room, for a broadcast, is the room whose pending count holds the message while it is queued.
+	// room, for a broadcast, is the room that sent it.
 	room *room
+	// notice marks a joined or left notice, which may wait for company (see maxLinger); a message may not.
+	notice bool
 }
 
 // newOutMsg prepares b, an event of r, for its members.
-func newOutMsg(b []byte, r *room) *outMsg {
+func newOutMsg(b []byte, r *room, notice bool) *outMsg {
 	pm, err := conn.NewPreparedMessage(conn.MessageText, b)
 	if err != nil {
 		pm = nil // cannot happen for a text message; the plain write path still works
 	}
-	return &outMsg{b: b, pm: pm, room: r}
+	return &outMsg{b: b, pm: pm, room: r, notice: notice}
 }
 
-// done releases msgs from their rooms' pending counts, once written or dropped.
-func done(msgs []*outMsg) {
-	for _, m := range msgs {
-		if m.room != nil {
-			m.room.pending.Add(-1)
-		}
+// takeQueueLocked empties the queue and tells the room this client is no longer behind.
+func (c *client) takeQueueLocked() []*outMsg {
+	q := c.queue
+	c.queue = nil
+	if c.behind != nil {
+		c.behind.behind.Add(-1)
+		c.behind = nil
 	}
+	return q
 }
 
 // enqueue adds msg to the client's queue without waiting. It reports false when the queue is full, that is
@@ -81,10 +86,11 @@ func (c *client) enqueue(msg *outMsg) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if msg.room != nil {
-		msg.room.pending.Add(1)
-	}
 	c.queue = append(c.queue, msg)
+	if msg.room != nil && c.behind == nil && len(c.queue) >= max(1, c.hub.cfg.QueueSize/2) {
+		c.behind = msg.room
+		msg.room.behind.Add(1)
+	}
 	c.mu.Unlock()
 	c.signal()
 	return true
@@ -99,13 +105,11 @@ func (c *client) end(code frame.CloseCode, reason string, drain bool) bool {
 		return false
 	}
 	c.ending, c.code, c.reason = true, code, reason
-	var dropped []*outMsg
 	if !drain {
-		dropped, c.queue = c.queue, nil
+		c.takeQueueLocked()
 		c.cancel()
 	}
 	c.mu.Unlock()
-	done(dropped)
 	c.signal()
 	return true
 }
@@ -122,10 +126,20 @@ func (c *client) signal() {
 // at once; the reader then gets an error and the client leaves its room.
 func (c *client) writeLoop() {
 	bw, batched := c.sock.(batchWriter)
+	var last time.Time
 	for range c.wake {
+		// Under sustained traffic (a write less than the linger ago) the writer lets events gather
+		// before it drains the queue, so a member of a busy room gets several in one write; a lone event
+		// after a quiet spell leaves at once.
 		c.mu.Lock()
-		batch, ending, code, reason := c.queue, c.ending, c.code, c.reason
-		c.queue = nil
+		linger := c.lingerLocked()
+		c.mu.Unlock()
+		if d := time.Since(last); batched && d < linger {
+			c.lingerFor(linger - d)
+		}
+		last = time.Now()
+		c.mu.Lock()
+		batch, ending, code, reason := c.takeQueueLocked(), c.ending, c.code, c.reason
 		c.mu.Unlock()
 		var err error
 		if batched {
@@ -133,7 +147,6 @@ func (c *client) writeLoop() {
 		} else {
 			err = c.writeEach(batch)
 		}
-		done(batch)
 		if err != nil && c.ctx.Err() == nil {
 			c.end(frame.CloseAbnormal, "write failed", false)
 			_ = c.sock.CloseNow()
@@ -150,6 +163,53 @@ func (c *client) writeLoop() {
 			return
 		}
 	}
+}
+
+// lingerPerMember and maxLinger set how long a joined or left notice may wait for other events to share
+// its write, under sustained traffic: 10 µs per member of its room, at most 50 ms. A room filling up has
+// O(room²) notices to deliver, one write each without this; letting them gather caps a member's writes
+// at 1/linger a second while the room fills. Messages never wait: a message queued behind a waiting
+// notice ends the wait at the next wake, and a queue that starts with a message is written at once.
+// Measured with cmd/chatload, 1500 clients joining one room, twice each way: 1.73 s and 2.04 s of server
+// CPU for the joins, against 2.04 s and 2.35 s without (load average 19); on this shared machine that
+// gain is about the size of the noise between runs.
+const (
+	lingerPerMember = 10 * time.Microsecond
+	maxLinger       = 50 * time.Millisecond
+)
+
+// lingerFor waits d, or less if a message arrives meanwhile.
+func (c *client) lingerFor(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return
+		case <-c.ctx.Done():
+			return
+		case <-c.wake:
+			c.mu.Lock()
+			linger := c.lingerLocked()
+			c.mu.Unlock()
+			if linger == 0 {
+				return
+			}
+		}
+	}
+}
+
+// lingerLocked is how long the queue may wait: the linger of its room if it holds only notices.
+func (c *client) lingerLocked() time.Duration {
+	if len(c.queue) == 0 || c.queue[0].room == nil {
+		return 0
+	}
+	for _, m := range c.queue {
+		if !m.notice {
+			return 0
+		}
+	}
+	return min(maxLinger, time.Duration(c.queue[0].room.size.Load())*lingerPerMember)
 }
 
 // writeBatch writes a drained queue in as few writes as the socket allows. The socket bounds each write

@@ -2,9 +2,14 @@
 // clients speak (see [Event] and README.md beside this file), and [Server], an http.Handler that serves
 // the browser page, the WebSocket endpoint, a health check and counters.
 //
-// A client joins one room with a nickname, receives the room's recent record and presence list, and
-// then every message, join and leave in the room, each numbered by the room and stamped with the server's
-// time. Everything a client sends is treated as text: the page renders it as text, never as HTML.
+// A client joins one room with a nickname, receives the room's recent record, the member list and a
+// session token, and then every message, join and leave in the room, each numbered by the room and
+// stamped with the server's time; joins and leaves are the deltas of the member list. A send with an id
+// is acknowledged with the number it was recorded under, and a resend of the id (after a reconnect, say)
+// is acknowledged again without being recorded twice. A member whose connection drops keeps its place
+// for a grace period, in which a join with its session token resumes it without a leave or a join.
+// Everything a client sends is treated as text: the page renders it as text, never as HTML, and the
+// server writes JSON without HTML escaping.
 //
 // # Concurrency
 //
@@ -12,16 +17,23 @@
 // which Serve starts and waits for. (A connection that does not join in time also gets the join timer's
 // short callback, which only asks the writer to close.) A room's lock orders its events: sequence numbers are assigned,
 // the record appended and every member's queue filled under it, so every member sees the same order. The
-// lock is never held across I/O: messages are encoded once per broadcast and put in each member's bounded
-// queue without waiting, and the member's writer sends them. A member whose queue is full cannot keep up;
-// it is removed from the room and closed with 1013 (try again later) at once, so a slow or stalled
-// client never delays the others.
+// lock is never held across I/O or logging: events are encoded once per broadcast (as JSON and as a
+// [conn.PreparedMessage]) and put in each member's bounded queue without waiting, and the member's writer
+// sends all it finds queued in one write, inside [conn.Conn.Cork]. A member whose queue is full cannot
+// keep up; it is closed with 1013 (try again later) at once and keeps its place for the grace period, so
+// a slow or stalled client never delays the others. A member's grace period is a timer that only takes
+// the room's lock; [Hub.Shutdown] stops them all.
 //
 // # Limits
 //
-// [Config] bounds message size (1009, message too big), message rate per client (1008, policy
-// violation), connections per address (1008), the time to join (1008), the queue per client (1013), the
-// history per room and the number of rooms. Close codes are those of RFC 6455, Section 7.4.1.
+// [Config] bounds what a client can do, and refuses rather than disconnects where a page can recover:
+// text over MaxMessageSize is refused with too_long, a sender over its rate with rate_limited and the
+// time to wait, a join past MaxRoom with room_full, and a send is refused with rate_limited when most of
+// the room is behind. Only what no honest page does closes the connection: a message over the read
+// limit (ReadLimitFactor x MaxMessageSize, 1009 message too big), more than AbuseRefusals refusals in a
+// row (1008 policy violation), too many connections per address (1008), no join in time (1008), and a
+// full queue (1013). The history per room is bounded in events and in bytes, the welcome's to 448 KiB,
+// and the number of rooms. Close codes are those of RFC 6455, Section 7.4.1.
 //
 // # Shutdown
 //

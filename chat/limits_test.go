@@ -150,3 +150,65 @@ func TestShutdownDeliversThenGoesAway(t *testing.T) {
 	h.wg.Wait()
 	assert.Equal(t, int64(0), hub.Stats().ConnectionsActive)
 }
+
+// TestOverloadPacesSenders: when most of a room is behind, a send is refused with rate_limited and a
+// retry time rather than queued until the room's members overflow and are dropped; once they catch up,
+// sends go through again.
+func TestOverloadPacesSenders(t *testing.T) {
+	h := newHarness(t, &chat.Config{QueueSize: 8, Rate: 1e6, Burst: 1e6, WriteTimeout: time.Hour})
+	var slow []*fakeSocket
+	for i := range 3 {
+		f := h.connect(0) // writes wait for the test to read
+		f.send(t, chat.Event{Type: chat.KindJoin, Nick: fmt.Sprint("slow", i)})
+		require.Equal(t, chat.KindWelcome, f.next(t).Type) // then its writer waits again
+		slow = append(slow, f)
+		defer f.leave() // its writes would wait for ever
+	}
+	a, _ := h.join(t, "", "ada")
+	refused := chat.Event{}
+	for i := 0; i < 20 && refused.Type == ""; i++ {
+		a.send(t, chat.Event{Type: chat.KindSend, ID: fmt.Sprint("o", i), Text: "x"})
+		for {
+			ev := a.next(t)
+			if ev.Type == chat.KindError {
+				refused = ev
+				break
+			}
+			if ev.Type == chat.KindAck {
+				break
+			}
+		}
+	}
+	require.Equal(t, chat.KindError, refused.Type, "refused before the queues overflow")
+	assert.Equal(t, chat.ErrCodeRateLimited, refused.Code)
+	assert.Positive(t, refused.RetryMS)
+	assert.Equal(t, int64(1), h.hub.Stats().Overloaded)
+	assert.Equal(t, int64(0), h.hub.Stats().SlowDropped, "nobody dropped")
+
+	// The slow members read everything queued; then the room takes messages again.
+	drain := func() {
+		for _, f := range slow {
+			for {
+				select {
+				case <-f.out:
+					continue
+				case <-time.After(50 * time.Millisecond):
+				}
+				break
+			}
+		}
+	}
+	require.Eventually(t, func() bool {
+		drain()
+		a.send(t, chat.Event{Type: chat.KindSend, ID: "again", Text: "y"})
+		for {
+			ev := a.next(t)
+			if ev.Type == chat.KindAck {
+				return true
+			}
+			if ev.Type == chat.KindError {
+				return false
+			}
+		}
+	}, wait, tick)
+}

@@ -20,9 +20,11 @@ type room struct {
 	name  string
 	epoch string // tells one life of the room from another, so a client never mixes two numberings
 
-	// pending counts the room's broadcasts waiting in members' queues (one per member and event): the
-	// room's outgoing pressure, which paces senders before queues overflow.
-	pending atomic.Int64
+	// behind counts the members whose queues are half full or more: the room's outgoing pressure, which
+	// paces senders before queues overflow.
+	behind atomic.Int64
+	// size is len(members), for the members' writers, which do not take the lock.
+	size atomic.Int64
 
 	mu         sync.Mutex
 	members    map[string]*member // by nickKey, those in their grace period included
@@ -126,6 +128,7 @@ func (r *room) join(c *client, nick, session string, since uint64, epoch string,
 	}
 	m := &member{nick: nick, key: key, session: rand.Text(), c: c}
 	r.members[key] = m
+	r.size.Store(int64(len(r.members)))
 	r.sessions[m.session] = m
 	i, _ := slices.BinarySearch(r.users, nick)
 	r.users = slices.Insert(r.users, i, nick)
@@ -235,9 +238,10 @@ func (r *room) post(c *client, id, text string, now time.Time) (code string, ret
 	if wait, ok := c.bucket.take(now, r.hub.cfg.Rate, float64(r.hub.cfg.Burst)); !ok {
 		return ErrCodeRateLimited, wait
 	}
-	// The room paces its senders when its members' queues are half full on average: refusing a message
-	// costs one error, while a full queue costs a member its connection.
-	if r.pending.Load() > int64(len(r.members))*int64(r.hub.cfg.QueueSize)/2 {
+	// The room paces its senders when more than half its members have half-full queues: refusing a
+	// message costs one error, while a full queue costs a member its connection. One stuck member does
+	// not pace the room; it is dropped when its queue is full.
+	if 2*r.behind.Load() > int64(len(r.members)) {
 		r.hub.stats.overloaded.Add(1)
 		return codeOverloaded, overloadRetry
 	}
@@ -296,6 +300,7 @@ func (r *room) removeLocked(m *member, now time.Time) {
 		return
 	}
 	delete(r.members, m.key)
+	r.size.Store(int64(len(r.members)))
 	delete(r.sessions, m.session)
 	if m.grace != nil {
 		m.grace.Stop()
@@ -323,7 +328,7 @@ func (r *room) recordLocked(ev *Event, now time.Time) uint64 {
 		r.record[0] = nil // so the backing array does not pin the dropped event
 		r.record = r.record[1:]
 	}
-	r.broadcastLocked(newOutMsg(b, r))
+	r.broadcastLocked(newOutMsg(b, r, ev.Type != KindMessage))
 	return ev.Seq
 }
 

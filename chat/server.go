@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"sync"
 
 	"duplex/conn"
 )
@@ -15,12 +16,13 @@ import (
 var webFiles embed.FS
 
 // Server is the chat's HTTP face: it serves the page at "/", the WebSocket endpoint at "/ws", a health
-// check at "/healthz" and counters in the Prometheus text format at "/metrics". It is safe for use by
+// check at "/healthz" and metrics for Prometheus at "/metrics". It is safe for use by
 // many goroutines.
 type Server struct {
 	hub    *Hub
 	accept conn.AcceptOptions
 	mux    *http.ServeMux
+	conns  sync.WaitGroup // the goroutines running upgraded connections
 }
 
 // NewServer returns a server with a new hub configured by cfg (nil: all defaults). cfg is copied.
@@ -72,7 +74,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Shutdown closes every chat connection with 1001 (going away) after delivering what was queued for it,
 // as Hub.Shutdown does. Stop the http.Server first, so that no new connection arrives meanwhile.
-func (s *Server) Shutdown(ctx context.Context) error { return s.hub.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.hub.Shutdown(ctx)
+	// A connection upgraded as shutdown began may not have reached the hub yet: the hub refuses it at
+	// once, and Shutdown returns once that is done.
+	s.conns.Wait()
+	return err
+}
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c, err := conn.Upgrade(w, r, &s.accept)
@@ -82,9 +90,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.hub.log.Info("chat: handshake refused", "err", err, "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		return
 	}
-	// Serve owns c from here: it runs the reader on this goroutine, and returns once both the reader and
-	// the writer have ended.
-	s.hub.Serve(NewSocket(c), remoteIP(r.RemoteAddr))
+	// Serve owns c from here: it runs the reader, and returns once both the reader and the writer have
+	// ended. It runs on a goroutine of its own so that this handler returns: net/http's goroutine for the
+	// connection holds, until then, its 4 KiB read and write buffers and the request, which an idle
+	// member would otherwise keep for as long as it stays (8 KiB of its memory).
+	s.conns.Add(1)
+	go func() {
+		defer s.conns.Done()
+		s.hub.Serve(NewSocket(c), remoteIP(r.RemoteAddr))
+	}()
 }
 
 // remoteIP is the address the per-address limit counts. Forwarding headers are not trusted: they are
@@ -105,24 +119,4 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ok")
-}
-
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	st := s.hub.Stats()
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	for _, m := range []struct {
-		name, kind, help string
-		value            int64
-	}{
-		{"chat_connections_total", "counter", "WebSocket connections admitted.", st.ConnectionsTotal},
-		{"chat_connections_active", "gauge", "WebSocket connections open now.", st.ConnectionsActive},
-		{"chat_messages_in_total", "counter", "Messages read from clients.", st.MessagesIn},
-		{"chat_messages_out_total", "counter", "Messages written to clients.", st.MessagesOut},
-		{"chat_slow_clients_dropped_total", "counter", "Clients dropped for not keeping up (1013).", st.SlowDropped},
-		{"chat_rate_limited_total", "counter", "Clients closed for sending too fast (1008).", st.RateLimited},
-		{"chat_too_big_total", "counter", "Clients closed for a message over the size limit (1009).", st.TooBig},
-		{"chat_refused_per_address_total", "counter", "Connections refused by the per-address limit (1008).", st.RefusedPerIP},
-	} {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", m.name, m.help, m.name, m.kind, m.name, m.value)
-	}
 }

@@ -151,6 +151,8 @@ func TestServerPageHealthAndMetrics(t *testing.T) {
 		"chat_connections_total 1\n",
 		"chat_messages_in_total 1\n",
 		"chat_slow_clients_dropped_total 0\n",
+		"# TYPE chat_room_full_total counter\nchat_room_full_total 0\n",
+		"chat_sessions_resumed_total 0\n",
 	} {
 		assert.Contains(t, body, line)
 	}

@@ -1,6 +1,9 @@
 // Package e2e holds the end-to-end tests of the chat: the real cmd/chat binary, built with the race
 // detector, driven through its page in headless Chromium.
 //
+// The tests share one Chromium (started on first use, ended by TestMain) and open every page in a browser
+// context of its own, so no two pages share cookies or storage.
+//
 // Tests that need a network that misbehaves put a proxy of their own on loopback between the page and
 // the server (proxy_test.go): it cuts connections, refuses new ones as a stopped server would, loses one
 // chosen message on its way to the page (an ack, say), or closes with a code of its choice, and it keeps

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -73,45 +72,6 @@ func (p *page) typeText(text string) {
 // noOutbox is a JavaScript predicate: nothing waits in the outbox.
 const noOutbox = `document.querySelectorAll("#outbox > li").length === 0`
 
-// TestOverLimitIsRefusedInPage: the page counts a message in UTF-8 bytes against the limit of the
-// server's welcome and refuses one over it with a visible message, keeping the text; the connection
-// stays open, and a message of exactly the limit goes.
-func TestOverLimitIsRefusedInPage(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0", "-max-message", "64")
-	o := observe(t, srv.url("/ws"), "bob")
-	p := openPage(t, browser, srv.url("/"))
-	p.join("ada")
-
-	over := strings.Repeat("é", 33) // 33 characters but 66 bytes: over the limit by bytes only
-	p.typeText(over)
-	c := p.composer()
-	assert.Equal(t, "66 / 64 B", c.Counter, "the counter counts bytes against the welcome's limit")
-	assert.True(t, c.Over)
-	assert.Empty(t, c.Note, "no refusal before an attempt to send")
-	p.do(chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
-	p.waitFor(`document.getElementById("composer-note").textContent !== ""`)
-	c = p.composer()
-	assert.Equal(t, over, c.Input, "the text stays in the box")
-	assert.Contains(t, c.Note, "66 bytes")
-	assert.Contains(t, c.Note, "64")
-	assert.Empty(t, p.outbox(), "nothing was queued")
-	assert.Equal(t, "OPEN", p.state())
-
-	at := strings.Repeat("é", 32) // exactly 64 bytes
-	p.typeText(at)
-	c = p.composer()
-	assert.Equal(t, "64 / 64 B", c.Counter)
-	assert.False(t, c.Over)
-	assert.Empty(t, c.Note, "the refusal goes once the text fits")
-	p.do(chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
-	p.waitFor(hasMessage("ada", at))
-	o.once("ada", at)
-	assert.Empty(t, o.texts("ada")[1:], "only the message that fits reached the room")
-	assert.Equal(t, "OPEN", p.state())
-	assert.False(t, p.composer().Disabled)
-}
-
 // TestRefusedMessageCanBeRetriedEditedOrRemoved: a message the server refuses (here a control character,
 // bad_text) shows as failed with the server's reason and offers Retry, Edit and Remove; nothing is lost.
 func TestRefusedMessageCanBeRetriedEditedOrRemoved(t *testing.T) {
@@ -161,48 +121,6 @@ func TestRefusedMessageCanBeRetriedEditedOrRemoved(t *testing.T) {
 	o.once("ada", "ding dong")
 	assert.Equal(t, []string{"ding dong"}, o.texts("ada"))
 	assert.Equal(t, 1, px.webSockets(), "no reconnect")
-}
-
-// TestBurstIsPaced presses Enter 30 times as fast as the browser takes it, far faster than the server's
-// rate: the page queues what the limits do not allow yet and sends it at the allowed pace, so every
-// message arrives, in order, once, without a refusal or a disconnect.
-func TestBurstIsPaced(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0", "-rate", "10", "-burst", "5")
-	px := startProxy(t, srv.addr)
-	o := observe(t, srv.url("/ws"), "bob")
-	p := openPage(t, browser, px.url("/"))
-	p.join("ada")
-	p.do(chromedp.Evaluate[chromedp.Void](`window.__most = 0;
-		new MutationObserver(() => {
-			window.__most = Math.max(window.__most, document.querySelectorAll("#outbox > li").length);
-		}).observe(document.getElementById("outbox"), { childList: true })`))
-
-	const n = 30
-	var want []string
-	for i := range n {
-		want = append(want, fmt.Sprintf("burst %02d", i))
-	}
-	start := time.Now()
-	for _, text := range want {
-		p.do(chromedp.SetValue(chromedp.ID("input"), text), chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
-	}
-	typed := time.Since(start)
-	p.waitFor(noOutbox)
-	p.waitFor(hasMessage("ada", want[n-1]))
-	elapsed := time.Since(start)
-
-	assert.Equal(t, want, p.messages("ada"), "the page shows each once, in order")
-	o.sync()
-	assert.Equal(t, want, o.texts("ada"), "the room recorded each once, in order")
-	assert.Zero(t, px.countToPage(`"rate_limited"`), "the page kept to the limits: no refusal")
-	assert.Equal(t, 1, px.webSockets(), "no reconnect")
-	assert.Equal(t, "OPEN", p.state())
-	var most int
-	p.eval(`window.__most`, &most)
-	assert.Greater(t, most, 5, "more than a burst waited in the outbox at once (typed in %v)", typed)
-	// 25 messages past the burst at 10 a second take 2.5 s at least.
-	assert.Greater(t, elapsed, 2*time.Second, "sent at the allowed pace")
 }
 
 // TestPendingWhileServerAwayIsDeliveredOnce: a message written while the server cannot be reached shows
@@ -277,16 +195,23 @@ func TestLostAckGivesOneCopy(t *testing.T) {
 			defer func() { p.t = o.t }()
 			px.cutWhen(tc.cut(tc.text))
 			p.say(tc.text)
-			require.Eventually(t, func() bool { return px.webSockets() == i+2 }, step, 20*time.Millisecond, "the page reconnects")
+			var sends [][]byte
+			require.Eventually(t, func() bool { sends = px.sentByPage(jsString(tc.text)); return len(sends) > 0 },
+				step, 10*time.Millisecond, "the page sends it")
+			var first chat.Event
+			require.NoError(t, json.Unmarshal(sends[0], &first))
+			// The connection after the cut must carry the ack of the resend.
+			conn := i + 2
+			require.Eventually(t, func() bool { return len(px.toPageOn(conn, `"id":`+jsString(first.ID))) > 0 },
+				step, 20*time.Millisecond, "the page reconnects and its resend is acknowledged")
 			p.waitFor(hasMessage("ada", tc.text))
 			p.waitFor(noOutbox)
 
 			ev := o.once("ada", tc.text)
 			assert.Equal(t, 1, count(p.messages("ada"), tc.text), "one copy on the page")
-			sends := px.sentByPage(jsString(tc.text))
+			sends = px.sentByPage(jsString(tc.text))
 			require.Len(t, sends, 2, "sent, then sent again after the reconnect")
-			var first, again chat.Event
-			require.NoError(t, json.Unmarshal(sends[0], &first))
+			var again chat.Event
 			require.NoError(t, json.Unmarshal(sends[1], &again))
 			assert.Equal(t, first.ID, again.ID, "resent with the same id")
 			acks := px.toPageMatching(`"id":` + jsString(first.ID))
@@ -297,7 +222,7 @@ func TestLostAckGivesOneCopy(t *testing.T) {
 				assert.Equal(t, chat.KindAck, ack.Type)
 				assert.Equal(t, ev.Seq, ack.Seq, "every ack carries the original number")
 			}
-			assert.Equal(t, i+2, px.webSockets(), "one reconnect per lost ack")
+			assert.Equal(t, conn, px.webSockets(), "one reconnect per lost ack")
 			assert.Equal(t, "OPEN", p.state())
 		})
 	}
@@ -312,4 +237,52 @@ func count(list []string, s string) int {
 		}
 	}
 	return n
+}
+
+// TestAckBeforeBroadcast holds a message's broadcast back on its way to the sender's page (the server
+// sends it before the ack): the ack alone puts the message in place, under its number, and the broadcast,
+// once let through, only brings the server's time. One copy either way.
+func TestAckBeforeBroadcast(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServer(t, "127.0.0.1:0")
+	px := startProxy(t, srv.addr)
+	o := observe(t, srv.url("/ws"), "bob")
+	p := openPage(t, browser, px.url("/"))
+	p.join("ada")
+	p.say("first")
+	p.waitFor(hasMessage("ada", "first"))
+
+	const text = "acknowledged before it was broadcast"
+	px.holdWhen(func(b []byte) bool {
+		return strings.Contains(string(b), `"type":"message"`) && strings.Contains(string(b), text)
+	})
+	p.say(text)
+	p.waitFor(hasMessage("ada", text))
+	p.waitFor(noOutbox)
+	ev := o.once("ada", text)
+	mine := func() []entry {
+		var out []entry
+		for _, e := range p.record() {
+			if e.Kind == "msg" && e.Nick == "ada" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	got := mine()
+	require.Len(t, got, 2)
+	assert.Equal(t, "first", got[0].Text)
+	assert.Equal(t, text, got[1].Text)
+	assert.EqualValues(t, ev.Seq, got[1].Seq, "placed under the ack's number")
+	assert.Empty(t, got[1].Time, "no time before the broadcast brings it")
+
+	require.True(t, px.release(), "the broadcast was held")
+	p.waitFor(`[...document.querySelectorAll("#record .msg")].some(li =>
+		li.querySelector(".text").textContent === ` + jsString(text) + ` && li.querySelector("time").dateTime !== "")`)
+	got = mine()
+	require.Len(t, got, 2, "the broadcast added no copy")
+	ts, err := time.Parse(time.RFC3339, got[1].Time)
+	require.NoError(t, err)
+	assert.True(t, ts.Equal(ev.Time), "the broadcast's time, %v, is shown: got %v", ev.Time, ts)
+	assert.EqualValues(t, ev.Seq, got[1].Seq)
 }

@@ -3,12 +3,15 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -28,14 +31,26 @@ type proxy struct {
 	upstream string
 	wg       sync.WaitGroup
 
-	mu     sync.Mutex
-	down   bool
-	noWS   bool // refuse WebSocket upgrades only
-	links  map[*link]struct{}
-	ws     int                       // WebSocket connections forwarded so far
-	cutOn  func(payload []byte) bool // a server text message that cuts its link instead of reaching the page
-	toPage [][]byte                  // every text message the server sent the page, in order
-	toSrv  [][]byte                  // every text message the page sent, unmasked, in order
+	mu      sync.Mutex
+	down    bool
+	noWS    bool // refuse WebSocket upgrades only
+	links   map[*link]struct{}
+	ws      int                         // WebSocket upgrade requests forwarded so far
+	cutOn   func(payload []byte) bool   // a server text message that cuts its link instead of reaching the page
+	holdOn  func(payload []byte) bool   // a server text message held back until release
+	held    []byte                      // that message as a frame, once held
+	heldOn  *link                       // the connection it came on
+	rewrite func(payload []byte) []byte // applied to each server text message before it goes on
+	toPage  []timed                     // every text message the server sent the page, in order
+	toSrv   []timed                     // every text message the page sent, unmasked, in order
+}
+
+// timed is a text message that passed the proxy at a time, on its n-th WebSocket connection (from 1).
+// A message from the server is kept as the server sent it, before any rewrite.
+type timed struct {
+	at      time.Time
+	n       int
+	payload []byte
 }
 
 // link is one forwarded connection.
@@ -120,6 +135,64 @@ func (p *proxy) cutWhen(match func(payload []byte) bool) {
 	p.mu.Unlock()
 }
 
+// holdWhen arms the proxy: the first server text message for which match is true is held back, while
+// those after it go on, until release. It disarms itself after that one.
+func (p *proxy) holdWhen(match func(payload []byte) bool) {
+	p.mu.Lock()
+	p.holdOn = match
+	p.mu.Unlock()
+}
+
+// release forwards the held message, and reports whether there was one.
+func (p *proxy) release() bool {
+	p.mu.Lock()
+	b, l := p.held, p.heldOn
+	p.held, p.heldOn = nil, nil
+	p.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	_, err := l.client.Write(b)
+	return err == nil
+}
+
+// rewriteWith makes the proxy pass every server text message through fn on its way to the page.
+func (p *proxy) rewriteWith(fn func(payload []byte) []byte) {
+	p.mu.Lock()
+	p.rewrite = fn
+	p.mu.Unlock()
+}
+
+// announceLimits makes the proxy change the limits of every welcome with set, so that the page believes
+// in other limits than the server holds it to.
+func (p *proxy) announceLimits(set func(limits map[string]any)) {
+	p.rewriteWith(func(b []byte) []byte {
+		var ev map[string]any
+		if !bytes.Contains(b, []byte(`"type":"welcome"`)) || json.Unmarshal(b, &ev) != nil {
+			return b
+		}
+		limits, ok := ev["limits"].(map[string]any)
+		if !ok {
+			return b
+		}
+		set(limits)
+		out, err := json.Marshal(ev)
+		if err != nil {
+			return b
+		}
+		return out
+	})
+}
+
+// timeline returns copies of what passed each way so far.
+func (p *proxy) timeline() (toPage, toServer []timed) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.toPage), slices.Clone(p.toSrv)
+}
+
 // closeClients sends every page connection a close frame with code and reason, as if the server had, and
 // then cuts it.
 func (p *proxy) closeClients(code frame.CloseCode, reason string) {
@@ -140,7 +213,7 @@ func (p *proxy) closeClients(code frame.CloseCode, reason string) {
 	}
 }
 
-// webSockets is the number of WebSocket connections the proxy has forwarded.
+// webSockets is the number of WebSocket upgrade requests the proxy has forwarded.
 func (p *proxy) webSockets() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -162,6 +235,11 @@ func (p *proxy) handle(c net.Conn) {
 	head, upgrade, err := readHead(cr)
 	p.mu.Lock()
 	refuse := upgrade && p.noWS
+	n := 0
+	if upgrade && !refuse && err == nil {
+		p.ws++
+		n = p.ws
+	}
 	p.mu.Unlock()
 	if err != nil || refuse {
 		_ = c.Close()
@@ -191,7 +269,7 @@ func (p *proxy) handle(c net.Conn) {
 	go func() {
 		defer close(done)
 		if upgrade {
-			p.pumpToServer(l, cr)
+			p.pumpToServer(l, cr, n)
 		} else {
 			_, _ = io.Copy(s, cr)
 		}
@@ -214,15 +292,12 @@ func (p *proxy) handle(c net.Conn) {
 	if _, err := c.Write(resp); err != nil {
 		return
 	}
-	p.mu.Lock()
-	p.ws++
-	p.mu.Unlock()
-	p.pumpFrames(l, sr)
+	p.pumpFrames(l, sr, n)
 }
 
 // pumpToServer forwards the page's frames to the server as they are, keeping an unmasked copy of each
 // text message.
-func (p *proxy) pumpToServer(l *link, cr *bufio.Reader) {
+func (p *proxy) pumpToServer(l *link, cr *bufio.Reader, n int) {
 	var buf []byte
 	for {
 		h, err := frame.ReadHeader(cr)
@@ -234,17 +309,18 @@ func (p *proxy) pumpToServer(l *link, cr *bufio.Reader) {
 			return
 		}
 		buf = append(frame.AppendHeader(buf[:0], h), payload...)
-		if _, err := l.server.Write(buf); err != nil {
-			return
-		}
+		// Kept before it is forwarded, so that a test that sees the server's answer finds the request.
 		if h.Opcode == frame.OpText && h.Fin {
 			if h.Masked {
 				// RFC 6455, Section 5.3: every frame from the client is masked with its key.
 				frame.Mask(h.MaskKey, 0, payload)
 			}
 			p.mu.Lock()
-			p.toSrv = append(p.toSrv, payload)
+			p.toSrv = append(p.toSrv, timed{time.Now(), n, payload})
 			p.mu.Unlock()
+		}
+		if _, err := l.server.Write(buf); err != nil {
+			return
 		}
 	}
 }
@@ -255,8 +331,8 @@ func (p *proxy) sentByPage(sub string) [][]byte {
 	defer p.mu.Unlock()
 	var out [][]byte
 	for _, m := range p.toSrv {
-		if bytes.Contains(m, []byte(sub)) {
-			out = append(out, m)
+		if bytes.Contains(m.payload, []byte(sub)) {
+			out = append(out, m.payload)
 		}
 	}
 	return out
@@ -268,15 +344,28 @@ func (p *proxy) toPageMatching(sub string) [][]byte {
 	defer p.mu.Unlock()
 	var out [][]byte
 	for _, m := range p.toPage {
-		if bytes.Contains(m, []byte(sub)) {
-			out = append(out, m)
+		if bytes.Contains(m.payload, []byte(sub)) {
+			out = append(out, m.payload)
+		}
+	}
+	return out
+}
+
+// toPageOn returns the server's text messages on the n-th WebSocket connection that contain sub.
+func (p *proxy) toPageOn(n int, sub string) [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out [][]byte
+	for _, m := range p.toPage {
+		if m.n == n && bytes.Contains(m.payload, []byte(sub)) {
+			out = append(out, m.payload)
 		}
 	}
 	return out
 }
 
 // pumpFrames forwards the server's frames to the page one by one, looking at each text message.
-func (p *proxy) pumpFrames(l *link, sr *bufio.Reader) {
+func (p *proxy) pumpFrames(l *link, sr *bufio.Reader, n int) {
 	var buf []byte
 	for {
 		h, err := frame.ReadHeader(sr)
@@ -292,14 +381,27 @@ func (p *proxy) pumpFrames(l *link, sr *bufio.Reader) {
 		}
 		if h.Opcode == frame.OpText && h.Fin {
 			p.mu.Lock()
-			p.toPage = append(p.toPage, payload)
+			p.toPage = append(p.toPage, timed{time.Now(), n, payload})
 			cut := p.cutOn != nil && p.cutOn(payload)
 			if cut {
 				p.cutOn = nil
 			}
+			rewrite := p.rewrite
+			hold := !cut && p.holdOn != nil && p.holdOn(payload)
+			if hold {
+				p.holdOn = nil
+				p.held, p.heldOn = append(frame.AppendHeader(nil, h), payload...), l
+			}
 			p.mu.Unlock()
 			if cut {
 				return
+			}
+			if hold {
+				continue
+			}
+			if rewrite != nil {
+				payload = rewrite(payload)
+				h.Length = int64(len(payload))
 			}
 		}
 		buf = append(frame.AppendHeader(buf[:0], h), payload...)

@@ -24,6 +24,8 @@ type options struct {
 	logFormat       string
 	logLevel        slog.Level
 	shutdownTimeout time.Duration
+	tlsCert         string
+	tlsKey          string
 	cfg             chat.Config
 }
 
@@ -51,9 +53,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.cfg.InsecureSkipOriginCheck, "any-origin", false, "let pages from any origin connect (no cross-site protection)")
 	fs.StringVar(&o.cfg.DefaultRoom, "room", "lobby", "room for clients that name none")
 	fs.IntVar(&o.cfg.History, "history", 100, "messages and notices a room keeps for newcomers (0: none)")
-	fs.Int64Var(&o.cfg.MaxMessageSize, "max-message", 4096, "largest message a client may send, in bytes (larger: close 1009)")
-	fs.Float64Var(&o.cfg.Rate, "rate", 5, "messages per second a client may send on average (over: close 1008)")
+	fs.IntVar(&o.cfg.HistoryBytes, "history-bytes", 256<<10, "bytes of encoded events a room keeps for newcomers, at most")
+	fs.Int64Var(&o.cfg.MaxMessageSize, "max-message", 4096, "longest message text a client may send, in bytes (longer: refused with too_long;\na WebSocket message over 16 times this closes with 1009)")
+	fs.Float64Var(&o.cfg.Rate, "rate", 5, "messages per second a client may send on average (over: refused with rate_limited;\nmore than 50 refusals in a row close with 1008)")
 	fs.IntVar(&o.cfg.Burst, "burst", 10, "messages a client may send at once")
+	fs.IntVar(&o.cfg.MaxRoom, "max-room", 10000, "members a room may have (more: the join is refused with room_full)")
+	fs.DurationVar(&o.cfg.Grace, "grace", 10*time.Second, "time a member whose connection dropped stays in its room, for a reconnect to resume it (0: none)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve https and wss (with -tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key file of -tls-cert")
 	fs.IntVar(&o.cfg.QueueSize, "queue", 256, "messages that may wait for one client (full: close 1013)")
 	fs.IntVar(&o.cfg.MaxConnsPerIP, "max-conns-per-ip", 16, "simultaneous connections per client address (over: close 1008)")
 	fs.IntVar(&o.cfg.MaxRooms, "max-rooms", 100, "rooms kept at most; an empty room keeps its history until its place is needed")
@@ -104,6 +111,7 @@ func (o *options) check(args []string, origins, allowedHosts string) error {
 		{"-write-timeout", o.cfg.WriteTimeout, false},
 		{"-idle-timeout", o.idleTimeout, false},
 		{"-shutdown-timeout", o.shutdownTimeout, false},
+		{"-grace", o.cfg.Grace, true},
 	} {
 		if d.v < 0 || d.v == 0 && !d.zeroOK {
 			return fmt.Errorf("%s %v: must be positive", d.name, d.v)
@@ -114,6 +122,29 @@ func (o *options) check(args []string, origins, allowedHosts string) error {
 	}
 	if o.cfg.PingInterval == 0 {
 		o.cfg.PingInterval = -1 // likewise: the flag's 0 turns keepalive off
+	}
+	if o.cfg.Grace == 0 {
+		o.cfg.Grace = -1 // and the flag's 0 means no grace
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return errors.New("-tls-cert and -tls-key go together")
+	}
+	for _, n := range []struct {
+		name string
+		v    int64
+	}{
+		{"-history-bytes", int64(o.cfg.HistoryBytes)},
+		{"-max-message", o.cfg.MaxMessageSize},
+		{"-max-room", int64(o.cfg.MaxRoom)},
+		{"-burst", int64(o.cfg.Burst)},
+		{"-queue", int64(o.cfg.QueueSize)},
+	} {
+		if n.v <= 0 {
+			return fmt.Errorf("%s %d: must be positive", n.name, n.v)
+		}
+	}
+	if o.cfg.Rate <= 0 {
+		return fmt.Errorf("-rate %v: must be positive", o.cfg.Rate)
 	}
 	return nil
 }

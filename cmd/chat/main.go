@@ -24,6 +24,9 @@
 // which is all a browser on this machine uses, and a server listening on any other address answers for
 // any host and says so in its log: set -allowed-hosts there.
 //
+// With -tls-cert and -tls-key it serves https and wss (HTTP/1.1 over TLS 1.2 or later) instead of http
+// and ws; the page connects with the scheme it was loaded with.
+//
 // SIGINT or SIGTERM shuts it down gracefully: every client receives what was already sent to it, then a
 // close frame with 1001 (going away). The exit status is 0 after a shutdown or -h, 1 when serving failed,
 // and 2 for a bad command line.
@@ -31,6 +34,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -104,9 +108,23 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
+	scheme := "http"
+	if o.tlsCert != "" {
+		// Loaded here, not in ServeTLS's goroutine, so that a bad file is a failed start, not a log line.
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("-tls-cert, -tls-key: %w", err)
+		}
+		// HTTP/1.1 only: the WebSocket handshake of RFC 6455 is an HTTP/1.1 upgrade, which an HTTP/2
+		// connection (negotiated by ALPN) cannot carry.
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	log.Info("chat: listening", "addr", ln.Addr().String(), "url", pageURL(o.addr, ln.Addr()))
+	log.Info("chat: listening", "addr", ln.Addr().String(), "url", pageURL(scheme, o.addr, ln.Addr()))
 	if hosts.any() {
 		log.Warn("chat: answering for any Host header; set -allowed-hosts to the names this server has, against DNS rebinding")
 	}
@@ -132,7 +150,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 
 // pageURL is the page's address to print: the host as the user wrote it (localhost stays localhost), and
 // localhost for an unspecified one, with the port actually bound (it may have been 0).
-func pageURL(listen string, bound net.Addr) string {
+func pageURL(scheme, listen string, bound net.Addr) string {
 	host, _, err := net.SplitHostPort(listen)
 	if ip := net.ParseIP(host); err != nil || host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
@@ -141,5 +159,5 @@ func pageURL(listen string, bound net.Addr) string {
 	if tcp, ok := bound.(*net.TCPAddr); ok {
 		port = strconv.Itoa(tcp.Port)
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + "://" + net.JoinHostPort(host, port)
 }

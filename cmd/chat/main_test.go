@@ -120,6 +120,16 @@ func TestFlags(t *testing.T) {
 	assert.Zero(t, o.cfg.PongTimeout, "the connection's default: the interval")
 	assert.Equal(t, 10*time.Second, o.cfg.WriteTimeout)
 	assert.Equal(t, time.Minute, o.idleTimeout)
+	assert.Equal(t, 10*time.Second, o.cfg.Grace)
+	assert.Equal(t, 10000, o.cfg.MaxRoom)
+	assert.Equal(t, 256<<10, o.cfg.HistoryBytes)
+	assert.Empty(t, o.tlsCert, "plain http by default")
+
+	o, err = parseFlags([]string{"-grace", "0", "-max-room", "5", "-history-bytes", "1000"}, io.Discard)
+	require.NoError(t, err)
+	assert.Negative(t, o.cfg.Grace, "-grace 0 means none, which Config spells negative")
+	assert.Equal(t, 5, o.cfg.MaxRoom)
+	assert.Equal(t, 1000, o.cfg.HistoryBytes)
 
 	o, err = parseFlags([]string{"-origins", "chat.example.com, *.example.org", "-history", "0", "-rate", "2",
 		"-allowed-hosts", "chat.example.com,,[::1]:8080 ", "-ping-interval", "0", "-pong-timeout", "5s",
@@ -149,6 +159,13 @@ func TestFlags(t *testing.T) {
 		{"-pong-timeout", "-1ns"},
 		{"-write-timeout", "0"},
 		{"-idle-timeout", "0"},
+		{"-grace", "-1s"},
+		{"-max-room", "0"},
+		{"-history-bytes", "-1"},
+		{"-max-message", "0"},
+		{"-rate", "0"},
+		{"-tls-cert", "cert.pem"},
+		{"-tls-key", "key.pem"},
 	} {
 		var stderr bytes.Buffer
 		_, err = parseFlags(args, &stderr)
@@ -167,6 +184,7 @@ func TestPageURL(t *testing.T) {
 		"127.0.0.1:0":    "http://127.0.0.1:8080",
 		"[::1]:8080":     "http://[::1]:8080",
 	} {
-		assert.Equal(t, want, pageURL(listen, bound), listen)
+		assert.Equal(t, want, pageURL("http", listen, bound), listen)
 	}
+	assert.Equal(t, "https://localhost:8443", pageURL("https", ":8443", &net.TCPAddr{Port: 8443}))
 }
