@@ -205,7 +205,9 @@ func (b *Broker) subscribe(ctx context.Context, room string, last *uint64, fn fu
 		cancel()
 		return err
 	}
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	// One reset attempt: the ordered consumer's own retries back off to 10s between tries, while
+	// the loop in Subscribe retries every ReconnectWait from the last delivered record.
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, MaxResetAttempts: 1}
 	if *last > 0 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = *last + 1
