@@ -76,6 +76,10 @@ type Broker struct {
 
 	mu      sync.Mutex
 	streams map[string]bool // room streams known to exist with this Broker's config
+	// conn ends when the connection it was made for is lost, so consumers made on it start
+	// over at once after a reconnect instead of waiting to miss heartbeats.
+	conn    context.Context
+	endConn context.CancelFunc
 }
 
 // Connect connects to NATS and returns a Broker. It fails when no server in cfg.URLs answers; once
@@ -101,7 +105,14 @@ func Connect(cfg Config) (*Broker, error) {
 		cfg.Replicas = 1
 	}
 	b := &Broker{cfg: cfg, streams: map[string]bool{}}
+	b.conn, b.endConn = context.WithCancel(context.Background())
 	status := func(up bool) {
+		if up {
+			b.mu.Lock()
+			b.endConn()
+			b.conn, b.endConn = context.WithCancel(context.Background())
+			b.mu.Unlock()
+		}
 		if b.up.Swap(up) != up && cfg.OnStatus != nil {
 			cfg.OnStatus(up)
 		}
@@ -145,7 +156,19 @@ func (b *Broker) ConnectedURL() string { return b.nc.ConnectedUrl() }
 // Close closes the connection. Running Subscribe and Watch calls return; later calls fail with
 // ErrClosed. Presence entries of this node are not removed: call [Presence.Close] first for a
 // clean leave, or they expire after the presence TTL.
-func (b *Broker) Close() { b.nc.Close() }
+func (b *Broker) Close() {
+	b.nc.Close()
+	b.mu.Lock()
+	b.endConn()
+	b.mu.Unlock()
+}
+
+// connContext returns a context that ends when the current connection is replaced or closed.
+func (b *Broker) connContext() context.Context {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.conn
+}
 
 // check returns why a call cannot be made now, or nil.
 func (b *Broker) check() error {

@@ -100,11 +100,14 @@ func TestClusterOneRoomThreeNodes(t *testing.T) {
 		}
 	}
 	require.True(t, servers[0].JetStreamIsStreamLeader("$G", "CHAT_ROOM_"+room))
+	status := make(chan bool, 16)
 	var brokers []*broker.Broker
 	for i, s := range servers {
-		brokers = append(brokers, connect(t, broker.Config{
-			URLs: s.ClientURL(), Name: fmt.Sprint("node-", i), Replicas: nodes, Timeout: 2 * time.Second,
-		}))
+		cfg := broker.Config{URLs: s.ClientURL(), Name: fmt.Sprint("node-", i), Replicas: nodes, Timeout: 2 * time.Second}
+		if i == 0 {
+			cfg.OnStatus = func(up bool) { status <- up }
+		}
+		brokers = append(brokers, connect(t, cfg))
 	}
 	var subs []*collector
 	for _, b := range brokers {
@@ -182,6 +185,7 @@ func TestClusterOneRoomThreeNodes(t *testing.T) {
 		}
 		c.mu.Unlock()
 	}
+	assert.Equal(t, []bool{false, true}, drain(status), "the first node saw NATS go and come back")
 	assert.True(t, brokers[0].Available(), "the first node reconnected")
 	assert.NotEqual(t, killed, brokers[0].ConnectedURL(), "to a surviving server")
 	info, err := brokers[1].Info(ctxT(t), room)
@@ -204,5 +208,17 @@ func appendRetrying(b *broker.Broker, room, id string, payload []byte, within ti
 			return 0, tries, err
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func drain(c chan bool) []bool {
+	var out []bool
+	for {
+		select {
+		case v := <-c:
+			out = append(out, v)
+		default:
+			return out
+		}
 	}
 }

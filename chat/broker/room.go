@@ -186,8 +186,8 @@ func (b *Broker) Subscribe(ctx context.Context, room string, after uint64, fn fu
 		if b.nc.IsClosed() {
 			return fmt.Errorf("broker: subscribe to %q: %w", room, ErrClosed)
 		}
-		// The ordered consumer recovers by itself from missed heartbeats and reconnects; this
-		// outer loop covers what it gives up on (e.g. JetStream unreachable when it started).
+		// Any failure (NATS away, the consumer's server gone, a gap) is retried from the last
+		// record handed to fn.
 		_ = err
 		select {
 		case <-ctx.Done():
@@ -197,44 +197,78 @@ func (b *Broker) Subscribe(ctx context.Context, room string, after uint64, fn fu
 	}
 }
 
-// subscribe runs one ordered consumer from *last+1 until it fails or ctx ends, advancing *last.
+// errGap means a consumer's delivery sequence skipped: a message was lost between server and client
+// (a slow-consumer drop, a reconnect mid-batch), so delivery must restart after the last record.
+var errGap = errors.New("broker: delivery gap")
+
+// subscribe runs one consumer from *last+1 until it fails or ctx ends, advancing *last.
+//
+// It is an ordered consumer done by hand: an ephemeral, unacknowledged, in-memory consumer that is
+// dropped and created again after the last delivered record whenever anything goes wrong. nats.go's
+// OrderedConsumer does the same but waits up to 10s on each attempt to recreate itself, which is
+// a 10s silence in a room after a server dies; here every attempt is bounded by Config.Timeout.
 func (b *Broker) subscribe(ctx context.Context, room string, last *uint64, fn func(Record)) error {
+	conn := b.connContext()
 	cctx, cancel := b.withTimeout(ctx)
-	s, err := b.stream(cctx, room)
-	if err != nil {
-		cancel()
+	defer cancel()
+	if _, err := b.stream(cctx, room); err != nil {
 		return err
 	}
-	// One reset attempt: the ordered consumer's own retries back off to 10s between tries, while
-	// the loop in Subscribe retries every ReconnectWait from the last delivered record.
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, MaxResetAttempts: 1}
+	name := streamPrefix + token(room)
+	cfg := jetstream.ConsumerConfig{
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckNonePolicy,
+		MemoryStorage: true,
+		Replicas:      1,
+		// If this node dies, the server removes its consumers by itself.
+		InactiveThreshold: 30 * time.Second,
+	}
 	if *last > 0 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = *last + 1
 	}
-	cons, err := s.OrderedConsumer(cctx, cfg)
-	cancel()
+	cons, err := b.js.CreateConsumer(cctx, name, cfg)
 	if err != nil {
 		return unavailable(err)
 	}
-	// A consumer whose server vanished shows as missing heartbeats after 2 x PullHeartbeat, and
-	// the ordered consumer then recreates itself from the last delivered sequence.
-	it, err := cons.Messages(jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	defer func() {
+		if b.check() != nil {
+			return // InactiveThreshold will remove it
+		}
+		dctx, cancel := context.WithTimeout(context.Background(), min(b.cfg.Timeout, time.Second))
+		_ = b.js.DeleteConsumer(dctx, name, cons.CachedInfo().Name)
+		cancel()
+	}()
+	// A consumer whose server vanished shows as missing heartbeats after 2 x PullHeartbeat.
+	it, err := cons.Messages(jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second),
+		jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
 		return unavailable(err)
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	// After a reconnect the consumer may be gone with its server, or have lost messages in flight.
+	stopConn := context.AfterFunc(conn, it.Stop)
+	defer stopConn()
 	defer it.Stop()
+	var delivered uint64 // the consumer's own sequence: 1, 2, 3... with no gap if nothing was lost
 	for {
 		msg, err := it.Next()
 		if err != nil {
 			return err
 		}
-		r, ok := record(msg)
-		// The ordered consumer never repeats or reorders, but a restart of this loop must not
-		// hand fn a record twice either.
-		if !ok || r.Seq <= *last {
+		md, err := msg.Metadata()
+		if err != nil {
+			return err
+		}
+		if md.Sequence.Consumer != delivered+1 {
+			return errGap
+		}
+		delivered = md.Sequence.Consumer
+		r, _ := record(msg)
+		// A restart may begin before records already handed to fn (a consumer created just as
+		// the old one delivered): never hand one twice.
+		if r.Seq <= *last {
 			continue
 		}
 		*last = r.Seq
