@@ -25,6 +25,11 @@ type Options struct {
 	// Name is the server's name, kept stable across restarts so the JetStream state is
 	// recognised as its own; empty means "duplex-chat".
 	Name string
+	// SyncAlways makes JetStream flush every record to disk before acknowledging it. Without it an
+	// acknowledged record is in the operating system's cache and is flushed every two minutes
+	// (nats-server's default): it survives a crash of the process, not a power cut. A cluster with
+	// three replicas covers the power cut too, without the cost of a flush per message.
+	SyncAlways bool
 	// ReadyTimeout bounds the wait for the server to accept clients; 0 means 10s. Recovering a
 	// large store takes longer than an empty start.
 	ReadyTimeout time.Duration
@@ -82,6 +87,7 @@ func StartEmbedded(opts Options) (*Server, error) {
 		Port:       port,
 		JetStream:  true,
 		StoreDir:   dir,
+		SyncAlways: opts.SyncAlways,
 		// The chat owns signals and logging; an embedded server must not install its own
 		// SIGTERM handler or print to stderr.
 		NoSigs: true,

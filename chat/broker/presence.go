@@ -77,10 +77,13 @@ func (b *Broker) Presence(ctx context.Context, cfg PresenceConfig) (*Presence, e
 	kv, err := b.js.KeyValue(ctx, presenceBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = b.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:   presenceBucket,
-			History:  1,
-			TTL:      ttl,
-			Storage:  jetstream.MemoryStorage, // presence is rebuilt by heartbeats after a restart
+			Bucket:  presenceBucket,
+			History: 1,
+			TTL:     ttl,
+			// On file, so the bucket itself outlives a NATS restart (a memory stream's
+			// definition does not, and heartbeats would then write into nothing); entries
+			// left from before the restart age out like any other.
+			Storage:  jetstream.FileStorage,
 			Replicas: b.cfg.Replicas,
 			// The marker JetStream leaves when an entry ages out is what tells watchers a
 			// member's node is gone; it must outlive a watcher's reconnect.

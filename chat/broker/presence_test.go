@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -157,4 +158,35 @@ func TestPresenceCloseLeavesAtOnce(t *testing.T) {
 	require.Eventually(t, func() bool { return len(w.list()) == 2 }, 5*time.Second, 10*time.Millisecond)
 	assert.Equal(t, left("ada"), w.list()[1])
 	assert.Less(t, w.at(1).Sub(closed), time.Second, "well before the 15s TTL")
+}
+
+// Presence outlives a NATS restart: the bucket is still there, and the heartbeats of a node that stayed
+// up keep its members in every node's view.
+func TestPresenceSurvivesServerRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir, 0)
+	url := s.ClientURL()
+	status := make(chan bool, 16)
+	pa := presence(t, connect(t, broker.Config{URLs: url, OnStatus: func(up bool) { status <- up }}), "node-a")
+	require.NoError(t, pa.Join(ctxT(t), "lobby", "ada"))
+	// Both nodes bound the bucket before the restart; neither creates it again after.
+	pb := presence(t, connect(t, broker.Config{URLs: url}), "node-b")
+
+	s.Shutdown()
+	require.False(t, <-status)
+	var port int
+	_, err := fmt.Sscanf(url, "nats://127.0.0.1:%d", &port)
+	require.NoError(t, err)
+	start(t, dir, port)
+	select {
+	case up := <-status:
+		require.True(t, up)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reconnect")
+	}
+	// Past one TTL, only a resumed heartbeat can have kept ada's entry.
+	time.Sleep(testTTL + testBeat)
+	members, err := pb.Members(ctxT(t), "lobby")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ada"}, members)
 }
