@@ -221,7 +221,7 @@ func token(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
+		if plain(c) {
 			b.WriteByte(c)
 			continue
 		}
@@ -232,27 +232,36 @@ func token(s string) string {
 	return b.String()
 }
 
-// untoken reverses token; ok is false for a string token cannot have produced.
+func plain(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
+}
+
+// untoken reverses token. ok is false for anything token cannot have produced (such as a key another
+// program wrote into the bucket), so such keys are ignored rather than misread.
 func untoken(t string) (string, bool) {
 	var b strings.Builder
 	for i := 0; i < len(t); i++ {
-		if t[i] != '_' {
-			b.WriteByte(t[i])
+		c := t[i]
+		if plain(c) {
+			b.WriteByte(c)
 			continue
 		}
-		if i+2 >= len(t) {
+		if c != '_' || i+2 >= len(t) {
 			return "", false
 		}
 		var v byte
-		for _, h := range t[i+1 : i+3] {
+		for _, h := range []byte(t[i+1 : i+3]) {
 			switch {
 			case h >= '0' && h <= '9':
-				v = v<<4 | byte(h-'0')
+				v = v<<4 | (h - '0')
 			case h >= 'A' && h <= 'F':
-				v = v<<4 | byte(h-'A'+10)
+				v = v<<4 | (h - 'A' + 10)
 			default:
 				return "", false
 			}
+		}
+		if plain(v) {
+			return "", false // token writes these as themselves
 		}
 		b.WriteByte(v)
 		i += 2

@@ -236,7 +236,18 @@ func TestServerDownAndBack(t *testing.T) {
 
 func TestClosedBroker(t *testing.T) {
 	_, b := server(t, broker.Config{})
+	appendN(t, b, "r", "m", 1)
+	got := make(chan broker.Record, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- b.Subscribe(context.Background(), "r", 0, func(r broker.Record) { got <- r }) }()
+	<-got
 	b.Close()
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, broker.ErrClosed, "a running Subscribe ends when the Broker closes")
+	case <-time.After(5 * time.Second):
+		t.Fatal("Subscribe still running after Close")
+	}
 	_, _, err := b.Append(ctxT(t), "r", "id", []byte("x"))
 	require.ErrorIs(t, err, broker.ErrClosed)
 	require.ErrorIs(t, b.Subscribe(ctxT(t), "r", 0, func(broker.Record) {}), broker.ErrClosed)
