@@ -20,6 +20,9 @@ var (
 	ErrUnavailable = errors.New("broker: nats unavailable")
 	// ErrClosed means the Broker was closed.
 	ErrClosed = errors.New("broker: closed")
+	// ErrNewEpoch means a room's stream was deleted and created again under a running
+	// Subscribe: sequence numbers restarted at 1.
+	ErrNewEpoch = errors.New("broker: room has a new epoch")
 	// ErrBadName means a room, member or node name is empty or longer than [MaxNameLen].
 	ErrBadName = errors.New("broker: bad name")
 )

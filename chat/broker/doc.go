@@ -35,7 +35,8 @@
 // Epoch: [RoomInfo.Epoch] is derived from the stream's creation time, which JetStream keeps with the
 // stream, so it is the same after a restart (of a node or of NATS) and changes only when the room's
 // stream is created anew, i.e. exactly when numbering restarts. A client that resumes with the epoch
-// and its last seq gets exactly what it missed from Subscribe or Range.
+// and its last seq gets exactly what it missed from Subscribe or Range. A running Subscribe whose room
+// is created anew ends with [ErrNewEpoch].
 //
 // Retention: [Retention] bounds each room by count, bytes and age; the oldest records go first and
 // seqs are never reused, so a subscriber sees dropped history as a jump in Seq and [RoomInfo.First]
@@ -92,5 +93,5 @@
 // # Errors
 //
 // Errors start with "broker:" and wrap the NATS error; branch with errors.Is on [ErrUnavailable],
-// [ErrClosed] and [ErrBadName].
+// [ErrClosed], [ErrNewEpoch] and [ErrBadName].
 package broker

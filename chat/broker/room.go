@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -85,14 +86,27 @@ func (b *Broker) Append(ctx context.Context, room, id string, payload []byte) (s
 	}
 	ctx, cancel := b.withTimeout(ctx)
 	defer cancel()
-	if _, err := b.stream(ctx, room); err != nil {
-		return 0, false, err
+	name := streamPrefix + token(room)
+	b.mu.Lock()
+	known := b.streams[name]
+	b.mu.Unlock()
+	// Only the first Append to a room asks for its stream: after that one round trip per record.
+	if !known {
+		if _, err := b.stream(ctx, room); err != nil {
+			return 0, false, err
+		}
 	}
-	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(streamPrefix + token(room))}
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(name)}
 	if id != "" {
 		opts = append(opts, jetstream.WithMsgID(id))
 	}
 	ack, err := b.js.Publish(ctx, subjectPrefix+token(room), payload, opts...)
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) {
+		// No stream listens on the subject (deleted behind our back): the next call creates it.
+		b.mu.Lock()
+		delete(b.streams, name)
+		b.mu.Unlock()
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("broker: append to %q: %w", room, unavailable(err))
 	}
@@ -134,8 +148,8 @@ func (b *Broker) stream(ctx context.Context, room string) (jetstream.Stream, err
 		MaxAge:     r.MaxAge,
 		Duplicates: b.cfg.Duplicates,
 		Replicas:   b.cfg.Replicas,
-		// History is immutable: nobody may delete or purge single records through the API,
-		// so what was acknowledged stays until retention drops it.
+		// Nobody may delete single records through the API, so what was acknowledged stays
+		// until retention drops it (or an operator purges the whole room).
 		DenyDelete: true,
 	}
 	var s jetstream.Stream
@@ -171,15 +185,21 @@ func orUnlimited(n int64) int64 {
 // skipped, which fn sees as a jump in Seq.
 //
 // fn is called from one goroutine, one record at a time; a slow fn slows this subscription only.
-// Subscribe returns early with ErrClosed when the Broker is closed, and with ErrBadName for a bad room.
+// Subscribe returns early with ErrClosed when the Broker is closed, with ErrBadName for a bad room, and
+// with ErrNewEpoch when the room's stream was created anew while it ran (its numbering restarted, so
+// going on from the last seq would skip the new records): the caller starts over from the new epoch.
 // While NATS is unreachable when it starts, it keeps trying until ctx ends.
 func (b *Broker) Subscribe(ctx context.Context, room string, after uint64, fn func(Record)) error {
 	if err := validName(room); err != nil {
 		return err
 	}
 	last := after
+	var epoch time.Time
 	for {
-		err := b.subscribe(ctx, room, &last, fn)
+		err := b.subscribe(ctx, room, &last, &epoch, fn)
+		if errors.Is(err, ErrNewEpoch) {
+			return fmt.Errorf("broker: subscribe to %q: %w", room, err)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -207,12 +227,19 @@ var errGap = errors.New("broker: delivery gap")
 // dropped and created again after the last delivered record whenever anything goes wrong. nats.go's
 // OrderedConsumer does the same but waits up to 10s on each attempt to recreate itself, which is
 // a 10s silence in a room after a server dies; here every attempt is bounded by Config.Timeout.
-func (b *Broker) subscribe(ctx context.Context, room string, last *uint64, fn func(Record)) error {
+func (b *Broker) subscribe(ctx context.Context, room string, last *uint64, epoch *time.Time, fn func(Record)) error {
 	conn := b.connContext()
 	cctx, cancel := b.withTimeout(ctx)
 	defer cancel()
-	if _, err := b.stream(cctx, room); err != nil {
+	s, err := b.stream(cctx, room)
+	if err != nil {
 		return err
+	}
+	created := s.CachedInfo().Created
+	if epoch.IsZero() {
+		*epoch = created
+	} else if !created.Equal(*epoch) {
+		return ErrNewEpoch
 	}
 	name := streamPrefix + token(room)
 	cfg := jetstream.ConsumerConfig{

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -259,4 +261,43 @@ func seqsOf(recs []broker.Record) []uint64 {
 		out[i] = r.Seq
 	}
 	return out
+}
+
+// A room whose stream is deleted behind the Broker's back (an operator's nats stream rm) comes back
+// empty under a new epoch, and a running subscription ends with ErrNewEpoch instead of going on from
+// its last seq in the new numbering, so no client mixes the two.
+func TestRecreatedRoomHasNewEpoch(t *testing.T) {
+	s, b := server(t, broker.Config{})
+	appendN(t, b, "r", "m", 2)
+	before, err := b.Info(ctxT(t), "r")
+	require.NoError(t, err)
+	got := make(chan broker.Record, 8)
+	errc := make(chan error, 1)
+	go func() { errc <- b.Subscribe(context.Background(), "r", 0, func(r broker.Record) { got <- r }) }()
+	<-got
+	<-got
+
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	require.NoError(t, js.DeleteStream(ctxT(t), "CHAT_ROOM_r"))
+
+	// The first Append after the deletion may find no stream (and store nothing, saying so) or one
+	// the subscription already created again; a resend settles it either way.
+	seq, _, err := appendRetrying(b, "r", "kept", []byte("y"), 5*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), seq)
+	after, err := b.Info(ctxT(t), "r")
+	require.NoError(t, err)
+	assert.NotEqual(t, before.Epoch, after.Epoch)
+	assert.Equal(t, uint64(1), after.Count)
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, broker.ErrNewEpoch, "the subscriber must not go on in the new numbering")
+	case <-time.After(5 * time.Second):
+		t.Fatal("Subscribe did not notice the new epoch")
+	}
+	assert.Empty(t, got, "nothing of the new epoch reached the old subscription")
 }
