@@ -20,7 +20,7 @@ import (
 
 // freePorts reserves n loopback ports and releases them for the servers to take. Cluster routes must
 // name every member before any starts, so the ports cannot come from the servers themselves.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int
 	var ls []net.Listener
@@ -38,7 +38,7 @@ func freePorts(t *testing.T, n int) []int {
 
 // startCluster starts n clustered JetStream servers on loopback, each with its own store, and waits
 // until JetStream accepts a replicated stream.
-func startCluster(t *testing.T, n int) []*natsserver.Server {
+func startCluster(t testing.TB, n int) []*natsserver.Server {
 	t.Helper()
 	ports := freePorts(t, n)
 	var routes []string
