@@ -172,57 +172,122 @@ func (p *Presence) Members(ctx context.Context, room string) ([]string, error) {
 // Watch calls fn with a join for every member present in room when it starts, then with each
 // change, until ctx ends; it then returns ctx.Err(). A member present through several nodes joins
 // once and leaves when the last of its entries goes. fn is called from one goroutine.
+//
+// After a reconnect Watch reads the room's entries afresh and reports the difference from what it
+// had reported, so a leave whose marker expired while this node was cut off is not missed. It
+// returns ErrClosed when the Broker is closed.
 func (p *Presence) Watch(ctx context.Context, room string, fn func(Change)) error {
 	if err := validName(room); err != nil {
 		return err
 	}
-	w, err := p.kv.Watch(ctx, token(room)+".>", jetstream.MetaOnly())
+	view := map[string]map[string]bool{} // member -> nodes, as reported to fn
+	for {
+		err := p.watch(ctx, room, view, fn)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case p.b.nc.IsClosed():
+			return fmt.Errorf("broker: watch %q: %w", room, ErrClosed)
+		}
+		_ = err // retried: NATS away, or the connection was replaced
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(p.b.cfg.ReconnectWait):
+		}
+	}
+}
+
+// watch runs one KV watcher until it fails, ctx ends or the connection is replaced, keeping view and
+// fn in step with the bucket.
+func (p *Presence) watch(ctx context.Context, room string, view map[string]map[string]bool, fn func(Change)) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(p.b.connContext(), cancel)
+	defer stop()
+	if err := p.b.check(); err != nil {
+		return err
+	}
+	w, err := p.kv.Watch(wctx, token(room)+".>", jetstream.MetaOnly())
 	if err != nil {
-		return fmt.Errorf("broker: watch %q: %w", room, unavailable(err))
+		return unavailable(err)
 	}
 	defer func() { _ = w.Stop() }()
-	nodes := map[string]map[string]bool{} // member -> nodes it is present through
+	fresh := map[string]map[string]bool{} // the entries as read anew, until the initial values end
 	for {
 		var e jetstream.KeyValueEntry
 		var open bool
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-wctx.Done():
+			return wctx.Err()
 		case e, open = <-w.Updates():
 		}
 		if !open {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("broker: watch %q: %w", room, ErrClosed)
+			return ErrClosed
 		}
-		if e == nil {
-			continue // the end of the initial values, or the watcher stopping
+		if e == nil { // the initial values are all in
+			if fresh != nil {
+				reconcile(view, fresh, fn)
+				fresh = nil
+			}
+			continue
 		}
 		_, member, node, ok := parseKey(e.Key())
 		if !ok {
 			continue
 		}
-		set := nodes[member]
-		if e.Operation() == jetstream.KeyValuePut {
-			if set == nil {
-				set = map[string]bool{}
-				nodes[member] = set
-			}
-			if len(set) == 0 {
-				set[node] = true
-				fn(Change{Member: member, Joined: true})
-			}
-			set[node] = true
+		put := e.Operation() == jetstream.KeyValuePut
+		if fresh != nil {
+			setEntry(fresh, member, node, put)
 			continue
 		}
-		if set[node] {
-			delete(set, node)
-			if len(set) == 0 {
-				delete(nodes, member)
-				fn(Change{Member: member, Joined: false})
-			}
+		was := len(view[member]) > 0
+		setEntry(view, member, node, put)
+		if now := len(view[member]) > 0; now != was {
+			fn(Change{Member: member, Joined: now})
 		}
+	}
+}
+
+// setEntry records that member is (put) or is not present through node.
+func setEntry(m map[string]map[string]bool, member, node string, put bool) {
+	if put {
+		if m[member] == nil {
+			m[member] = map[string]bool{}
+		}
+		m[member][node] = true
+		return
+	}
+	delete(m[member], node)
+	if len(m[member]) == 0 {
+		delete(m, member)
+	}
+}
+
+// reconcile reports to fn how fresh differs from view, leaves first, then makes view equal fresh.
+func reconcile(view, fresh map[string]map[string]bool, fn func(Change)) {
+	var gone, come []string
+	for m := range view {
+		if fresh[m] == nil {
+			gone = append(gone, m)
+		}
+	}
+	for m := range fresh {
+		if view[m] == nil {
+			come = append(come, m)
+		}
+	}
+	slices.Sort(gone)
+	slices.Sort(come)
+	for _, m := range gone {
+		fn(Change{Member: m, Joined: false})
+	}
+	for _, m := range come {
+		fn(Change{Member: m, Joined: true})
+	}
+	clear(view)
+	for m, nodes := range fresh {
+		view[m] = nodes
 	}
 }
 

@@ -190,3 +190,51 @@ func TestPresenceSurvivesServerRestart(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ada"}, members)
 }
+
+// A watch carries on across a NATS restart, and a node that died during the outage is reported gone
+// once the watcher is back, whether it sees the expiry or reads the room afresh.
+func TestPresenceWatchAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir, 0)
+	url := s.ClientURL()
+	ba := connect(t, broker.Config{URLs: url})
+	pa := presence(t, ba, "node-a")
+	pb := presence(t, connect(t, broker.Config{URLs: url}), "node-b")
+	require.NoError(t, pa.Join(ctxT(t), "lobby", "ada"))
+	require.NoError(t, pb.Join(ctxT(t), "lobby", "bob"))
+	w := watch(t, pb, "lobby")
+	require.Eventually(t, func() bool { return len(w.list()) == 2 }, 5*time.Second, 10*time.Millisecond)
+
+	s.Shutdown()
+	ba.Close()                       // node a dies while NATS is away
+	time.Sleep(testTTL + 2*testBeat) // past ada's TTL
+	var port int
+	_, err := fmt.Sscanf(url, "nats://127.0.0.1:%d", &port)
+	require.NoError(t, err)
+	start(t, dir, port)
+
+	present := func() []string {
+		in := map[string]bool{}
+		for _, c := range w.list() {
+			in[c.Member] = c.Joined
+		}
+		var out []string
+		for m, ok := range in {
+			if ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	require.Eventually(t, func() bool {
+		p := present()
+		return len(p) == 1 && p[0] == "bob"
+	}, 10*time.Second, 20*time.Millisecond, "changes seen: %v", w.list())
+	// Each change alternates per member: never two joins or two leaves in a row.
+	last := map[string]bool{}
+	for _, c := range w.list() {
+		prev, seen := last[c.Member]
+		assert.True(t, !seen || prev != c.Joined, "%v repeated", c)
+		last[c.Member] = c.Joined
+	}
+}
