@@ -57,8 +57,10 @@
 // keys at once. This costs one small write per member per heartbeat per node; keys with TTLs were
 // chosen over a per-node liveness key plus clean-up because there is no state that a dead node can
 // leave behind wrong. [Presence.Watch] turns the keys into one join and one leave per member, however
-// many nodes the member is connected through. The bucket is kept on file so that it outlives a NATS
-// restart; the nodes' heartbeats carry on writing into it once they reconnect.
+// many nodes the member is connected through, and after a reconnect reads the room afresh and reports
+// the difference, so a leave that happened while the node was cut off is not lost. The bucket is kept
+// on file so that it outlives a NATS restart; the nodes' heartbeats carry on writing into it once they
+// reconnect. An outage longer than the TTL shows as the members of live nodes leaving and coming back.
 //
 // # Failures
 //
