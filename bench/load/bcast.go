@@ -261,9 +261,14 @@ func newPeer(id int, nc net.Conn, br *bufio.Reader) *client {
 // after its handshake, which the client may have seen end before.
 func awaitMembers(ctl *client, want int, deflate bool, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	_ = ctl.nc.SetDeadline(deadline)
+	// The socket's deadline is only the backstop for a server that stops
+	// answering: the room's count decides first.
+	_ = ctl.nc.SetDeadline(deadline.Add(timeout))
 	defer ctl.nc.SetDeadline(time.Time{})
-	for {
+	for got := 0; ; {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %d of %d after %v", errJoin, got, want, timeout)
+		}
 		if err := ctl.writeText([]byte(membersQuery)); err != nil {
 			return err
 		}
@@ -276,7 +281,8 @@ func awaitMembers(ctl *client, want int, deflate bool, timeout time.Duration) er
 		if err != nil {
 			return err
 		}
-		got, ok := parseMembers(p)
+		var ok bool
+		got, ok = parseMembers(p)
 		if op != opText || !ok {
 			return fmt.Errorf("%w: %q in answer to %q", errBroadcast, p, membersQuery)
 		}
@@ -285,8 +291,6 @@ func awaitMembers(ctl *client, want int, deflate bool, timeout time.Duration) er
 			return nil
 		case got > want:
 			return fmt.Errorf("%w: the room holds %d connections, %d opened", errJoin, got, want)
-		case time.Now().After(deadline.Add(-20 * time.Millisecond)):
-			return fmt.Errorf("%w: %d of %d after %v", errJoin, got, want, timeout)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
