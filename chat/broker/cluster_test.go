@@ -109,6 +109,21 @@ func TestClusterOneRoomThreeNodes(t *testing.T) {
 		}
 		brokers = append(brokers, connect(t, cfg))
 	}
+	// Presence is shared too: each node sees the members of every node, whichever server it is on.
+	var pres []*broker.Presence
+	for i, b := range brokers {
+		p, err := b.Presence(ctxT(t), broker.PresenceConfig{Node: fmt.Sprint("node-", i)})
+		require.NoError(t, err)
+		t.Cleanup(p.Close)
+		require.NoError(t, p.Join(ctxT(t), room, fmt.Sprint("user-", i)))
+		pres = append(pres, p)
+	}
+	for i, p := range pres {
+		members, err := p.Members(ctxT(t), room)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"user-0", "user-1", "user-2"}, members, "node %d", i)
+	}
+
 	var subs []*collector
 	for _, b := range brokers {
 		subs = append(subs, subscribe(t, b, room, 0))
