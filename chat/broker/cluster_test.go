@@ -91,7 +91,7 @@ func TestClusterOneRoomThreeNodes(t *testing.T) {
 	// Put the first node on the server that leads the room's stream, so the kill below is the worst
 	// case: the stream has no leader until the survivors elect one (4-9s in nats-server).
 	setup := connect(t, broker.Config{URLs: servers[0].ClientURL(), Replicas: nodes})
-	_, err := setup.Info(ctxT(t), room)
+	before, err := setup.Info(ctxT(t), room)
 	require.NoError(t, err)
 	setup.Close()
 	for i, s := range servers {
@@ -206,6 +206,7 @@ func TestClusterOneRoomThreeNodes(t *testing.T) {
 	info, err := brokers[1].Info(ctxT(t), room)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(total), info.Count, "retried appends stored once")
+	assert.Equal(t, before.Epoch, info.Epoch, "a new stream leader keeps the room's epoch")
 }
 
 // appendRetrying appends like a chat client that resends with the same id until it gets an ack.
