@@ -91,7 +91,7 @@ func TestClusterOneRoomThreeNodes(t *testing.T) {
 	// Put the first node on the server that leads the room's stream, so the kill below is the worst
 	// case: the stream has no leader until the survivors elect one (4-9s in nats-server).
 	setup := connect(t, broker.Config{URLs: servers[0].ClientURL(), Replicas: nodes})
-	_, err := setup.Info(ctxT(t), room)
+	before, err := setup.Info(ctxT(t), room)
 	require.NoError(t, err)
 	setup.Close()
 	for i, s := range servers {
@@ -109,6 +109,21 @@ func TestClusterOneRoomThreeNodes(t *testing.T) {
 		}
 		brokers = append(brokers, connect(t, cfg))
 	}
+	// Presence is shared too: each node sees the members of every node, whichever server it is on.
+	var pres []*broker.Presence
+	for i, b := range brokers {
+		p, err := b.Presence(ctxT(t), broker.PresenceConfig{Node: fmt.Sprint("node-", i)})
+		require.NoError(t, err)
+		t.Cleanup(p.Close)
+		require.NoError(t, p.Join(ctxT(t), room, fmt.Sprint("user-", i)))
+		pres = append(pres, p)
+	}
+	for i, p := range pres {
+		members, err := p.Members(ctxT(t), room)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"user-0", "user-1", "user-2"}, members, "node %d", i)
+	}
+
 	var subs []*collector
 	for _, b := range brokers {
 		subs = append(subs, subscribe(t, b, room, 0))
@@ -191,6 +206,7 @@ func TestClusterOneRoomThreeNodes(t *testing.T) {
 	info, err := brokers[1].Info(ctxT(t), room)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(total), info.Count, "retried appends stored once")
+	assert.Equal(t, before.Epoch, info.Epoch, "a new stream leader keeps the room's epoch")
 }
 
 // appendRetrying appends like a chat client that resends with the same id until it gets an ack.

@@ -99,3 +99,15 @@ func ctxT(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// nextStatus returns the next value an OnStatus callback sent, failing the test after 10s.
+func nextStatus(t *testing.T, c <-chan bool) bool {
+	t.Helper()
+	select {
+	case up := <-c:
+		return up
+	case <-time.After(10 * time.Second):
+		t.Fatal("no status change")
+		return false
+	}
+}

@@ -132,9 +132,9 @@ func TestPresenceOfADeadNodeExpires(t *testing.T) {
 	assert.Equal(t, left("ada"), w.list()[2])
 	took := w.at(2).Sub(died)
 	t.Logf("dead node's member left after %v (TTL %v)", took, testTTL)
-	// The last beat was at most one beat before the death, so the entry can go a beat early; the
-	// server's expiry pass may add a little.
-	assert.GreaterOrEqual(t, took, testTTL-testBeat-50*time.Millisecond)
+	// The entry goes by expiry, not because the connection closed: not long before the TTL (the
+	// last beat came up to a beat before the death, later under load), and within the stated time.
+	assert.GreaterOrEqual(t, took, testTTL/2)
 	assert.Less(t, took, testTTL+time.Second)
 
 	members, err := pb.Members(ctx, "lobby")
@@ -173,17 +173,12 @@ func TestPresenceSurvivesServerRestart(t *testing.T) {
 	pb := presence(t, connect(t, broker.Config{URLs: url}), "node-b")
 
 	s.Shutdown()
-	require.False(t, <-status)
+	require.False(t, nextStatus(t, status))
 	var port int
 	_, err := fmt.Sscanf(url, "nats://127.0.0.1:%d", &port)
 	require.NoError(t, err)
 	start(t, dir, port)
-	select {
-	case up := <-status:
-		require.True(t, up)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no reconnect")
-	}
+	require.True(t, nextStatus(t, status), "reconnected")
 	// Past one TTL, only a resumed heartbeat can have kept ada's entry.
 	time.Sleep(testTTL + testBeat)
 	members, err := pb.Members(ctxT(t), "lobby")
