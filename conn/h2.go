@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"duplex/frame"
 	"duplex/handshake"
@@ -25,6 +26,13 @@ func upgradeConnect(w http.ResponseWriter, r *http.Request, so *ServerOptions, c
 // which w answers.
 func serverStream(w http.ResponseWriter, r *http.Request) *h2Stream {
 	rc := http.NewResponseController(w)
+	// The http.Server's ReadTimeout and WriteTimeout are, on HTTP/2,
+	// deadlines of this stream that reset it when they pass: they bound the
+	// request, as they bound an HTTP/1.1 upgrade's, and must not end the
+	// WebSocket it became, which has deadlines of its own (the stream's,
+	// Options.WriteTimeout, keepalive).
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	var local net.Addr
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		local = a

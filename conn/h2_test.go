@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -38,6 +39,13 @@ type h2Request struct {
 // returns; over HTTP/2 the handler must wait, since the stream ends with it.
 func h2Server(t testing.TB, opts *conn.AcceptOptions, fn func(*conn.Conn)) (*httptest.Server, <-chan h2Request) {
 	t.Helper()
+	return h2ServerWith(t, nil, opts, fn)
+}
+
+// h2ServerWith is h2Server with setup applied to the http.Server before it
+// starts.
+func h2ServerWith(t testing.TB, setup func(*http.Server), opts *conn.AcceptOptions, fn func(*conn.Conn)) (*httptest.Server, <-chan h2Request) {
+	t.Helper()
 	reqs := make(chan h2Request, 16)
 	var wg sync.WaitGroup
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -53,6 +61,9 @@ func h2Server(t testing.TB, opts *conn.AcceptOptions, fn func(*conn.Conn)) (*htt
 	}))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.EnableHTTP2 = true
+	if setup != nil {
+		setup(srv.Config)
+	}
 	srv.StartTLS()
 	t.Cleanup(func() {
 		srv.Close()
@@ -111,6 +122,25 @@ func TestH2Echo(t *testing.T) {
 	assert.Equal(t, "héllo", string(got))
 	require.NoError(t, c.Close(frame.CloseNormal, ""))
 	assert.Equal(t, conn.StateClosed, c.State())
+}
+
+// The http.Server's read and write timeouts bound the extended CONNECT,
+// not the WebSocket on its stream: on HTTP/2 they are deadlines of the
+// stream, which would reset it mid-conversation, so Upgrade clears them as
+// an HTTP/1.1 upgrade leaves net/http's deadlines behind.
+func TestH2ServerTimeoutsEndWithTheHandshake(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	srv, _ := h2ServerWith(t, func(s *http.Server) {
+		s.ReadTimeout, s.WriteTimeout = timeout, timeout
+	}, nil, echo)
+	c, _ := dialH2(t, srv, nil)
+	for i := range 3 {
+		time.Sleep(2 * timeout)
+		msg := fmt.Appendf(nil, "still here %d", i)
+		_, got := roundTrip(t, c, conn.MessageText, msg)
+		assert.Equal(t, string(msg), string(got))
+	}
+	require.NoError(t, c.Close(frame.CloseNormal, ""))
 }
 
 // A ping is answered with its payload (RFC 6455, Section 5.5.3) over the
