@@ -52,6 +52,8 @@ func NewServer(cfg *Config) *Server {
 	}
 	s.mux.Handle("GET /", http.FileServerFS(page))
 	s.mux.HandleFunc("GET /ws", s.serveWS)
+	// RFC 8441: over HTTP/2 the WebSocket handshake is an extended CONNECT.
+	s.mux.HandleFunc("CONNECT /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	return s
@@ -95,6 +97,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// connection holds, until then, its 4 KiB read and write buffers and the request, which an idle
 	// member would otherwise keep for as long as it stays (8 KiB of its memory).
 	s.conns.Add(1)
+	if r.ProtoMajor >= 2 {
+		// RFC 8441: the WebSocket is this request's stream, which ends when the handler returns; the
+		// HTTP/2 connection's buffers are shared by its streams, so serving it here holds nothing more.
+		defer s.conns.Done()
+		s.hub.Serve(NewSocket(c), remoteIP(r.RemoteAddr))
+		return
+	}
 	go func() {
 		defer s.conns.Done()
 		s.hub.Serve(NewSocket(c), remoteIP(r.RemoteAddr))

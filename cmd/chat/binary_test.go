@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +37,33 @@ func TestBinary(t *testing.T) {
 		require.NoError(t, p.Stop(time.Minute))
 	})
 	t.Run("allowed-hosts-421", func(t *testing.T) { testAllowedHosts(t, bin) })
+	t.Run("http2-websockets", func(t *testing.T) { testHTTP2(t, bin) })
+}
+
+// testHTTP2: started over TLS without GODEBUG=http2xconnect=1, the command starts itself again with it,
+// and WebSockets then arrive as extended CONNECTs on HTTP/2 (RFC 8441) and outlive net/http's write
+// timeout; with -h2=false the same client falls back to an HTTP/1.1 upgrade.
+func testHTTP2(t *testing.T, bin string) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	t.Setenv("GODEBUG", "") // as a user's shell starts it
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	opts := &conn.DialOptions{HTTP2: true, TLSConfig: &tls.Config{RootCAs: pool}}
+	for _, tc := range []struct {
+		h2    string
+		proto int
+	}{{"true", 2}, {"false", 1}} {
+		p := servertest.Start(t, bin, listening, "-addr", "127.0.0.1:0", "-tls-cert", certFile, "-tls-key", keyFile,
+			"-write-timeout", "1s", "-h2="+tc.h2)
+		url := "wss://" + p.Addr + "/ws"
+		ada, resp := joinChatAt(ctx, t, url, opts, "ada")
+		assert.Equal(t, tc.proto, resp.ProtoMajor, "-h2=%s", tc.h2)
+		bob, _ := joinChatAt(ctx, t, url, opts, "bob")
+		say(ctx, t, ada, bob, "over HTTP/"+strconv.Itoa(tc.proto))
+		time.Sleep(1500 * time.Millisecond) // past -write-timeout, which bounds HTTP responses only
+		say(ctx, t, bob, ada, "still here")
+		require.NoError(t, p.Stop(time.Minute))
+	}
 }
 
 // testIdleConnections: a thousand keep-alive connections that made one request each and then sent
@@ -100,14 +129,21 @@ func testAllowedHosts(t *testing.T, bin string) {
 // joinChat connects to the chat at addr and joins the default room as nick.
 func joinChat(ctx context.Context, t *testing.T, addr, nick string) *conn.Conn {
 	t.Helper()
-	c, _, err := conn.Dial(ctx, "ws://"+addr+"/ws", nil)
+	c, _ := joinChatAt(ctx, t, "ws://"+addr+"/ws", nil, nick)
+	return c
+}
+
+// joinChatAt is joinChat for any URL and dial options; it returns the handshake's response too.
+func joinChatAt(ctx context.Context, t *testing.T, url string, opts *conn.DialOptions, nick string) (*conn.Conn, *conn.Response) {
+	t.Helper()
+	c, resp, err := conn.Dial(ctx, url, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.CloseNow() })
 	b, err := json.Marshal(chat.Event{Type: chat.KindJoin, Nick: nick})
 	require.NoError(t, err)
 	require.NoError(t, c.WriteMessage(ctx, conn.MessageText, b))
 	nextEvent(ctx, t, c, func(ev chat.Event) bool { return ev.Type == chat.KindWelcome })
-	return c
+	return c, resp
 }
 
 // say sends text from one member and waits for the other to receive it.

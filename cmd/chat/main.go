@@ -24,8 +24,11 @@
 // which is all a browser on this machine uses, and a server listening on any other address answers for
 // any host and says so in its log: set -allowed-hosts there.
 //
-// With -tls-cert and -tls-key it serves https and wss (HTTP/1.1 over TLS 1.2 or later) instead of http
-// and ws; the page connects with the scheme it was loaded with.
+// With -tls-cert and -tls-key it serves https and wss (TLS 1.2 or later) instead of http and ws; the page
+// connects with the scheme it was loaded with. Over TLS it offers HTTP/2 too (unless -h2=false), and
+// accepts WebSockets on HTTP/2 streams (RFC 8441), so a browser's chat socket shares the connection that
+// loaded the page. net/http allows that only in a process started with GODEBUG=http2xconnect=1, so the
+// command starts itself again with that setting added when it lacks it.
 //
 // SIGINT or SIGTERM shuts it down gracefully: every client receives what was already sent to it, then a
 // close frame with 1001 (going away). The exit status is 0 after a shutdown or -h, 1 when serving failed,
@@ -50,9 +53,15 @@ import (
 
 	"duplex/chat"
 	"duplex/handshake"
+	"duplex/internal/godebug"
 )
 
 func main() {
+	if wantsXConnect(os.Args[1:]) {
+		if err := execXConnect(); err != nil {
+			fmt.Fprintln(os.Stderr, "chat: starting again with GODEBUG="+godebug.XConnect+":", err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stderr, nil)
@@ -108,6 +117,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
+	listenersClosed := make(chan struct{})
+	hs.RegisterOnShutdown(func() { close(listenersClosed) })
 	scheme := "http"
 	if o.tlsCert != "" {
 		// Loaded here, not in ServeTLS's goroutine, so that a bad file is a failed start, not a log line.
@@ -116,9 +127,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 			ln.Close()
 			return fmt.Errorf("-tls-cert, -tls-key: %w", err)
 		}
-		// HTTP/1.1 only: the WebSocket handshake of RFC 6455 is an HTTP/1.1 upgrade, which an HTTP/2
-		// connection (negotiated by ALPN) cannot carry.
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: tlsProtocols(o, log)}
 		ln = tls.NewListener(ln, hs.TLSConfig)
 		scheme = "https"
 	}
@@ -140,9 +149,19 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	log.Info("chat: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
-	// Stop accepting first, so no client arrives while the others are told to go away.
-	errHTTP := hs.Shutdown(sctx)
+	// Stop accepting first, so no client arrives while the others are told to go away. net/http's
+	// Shutdown closes the listeners, then waits for its handlers, among them every WebSocket on an
+	// HTTP/2 stream, which ends only once the chat has closed it: so the chat shuts down while
+	// net/http waits.
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Shutdown(sctx) }()
+	select {
+	case <-listenersClosed:
+	case err := <-httpDone:
+		httpDone <- err
+	}
 	errChat := srv.Shutdown(sctx)
+	errHTTP := <-httpDone
 	<-served // http.ErrServerClosed
 	log.Info("chat: stopped")
 	return errors.Join(errHTTP, errChat)

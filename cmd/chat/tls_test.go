@@ -24,6 +24,7 @@ import (
 
 	"duplex/chat"
 	"duplex/conn"
+	"duplex/frame"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key to dir and returns their paths and a pool
@@ -102,6 +103,51 @@ func TestTLS(t *testing.T) {
 	assert.Equal(t, chat.KindWelcome, welcome.Type)
 
 	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(wait):
+		t.Fatal("run did not return after shutdown")
+	}
+}
+
+// TestTLSHTTP2 serves WebSockets on HTTP/2 streams (RFC 8441) when the process has the setting net/http
+// needs for it, as TestMain gives this one, and shuts them down with 1001 like the others.
+func TestTLSHTTP2(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-tls-cert", certFile, "-tls-key", keyFile}, io.Discard,
+			func(a string) { ready <- a })
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), wait)
+	defer dcancel()
+	c, resp, err := conn.Dial(dctx, "wss://"+addr+"/ws", &conn.DialOptions{HTTP2: true, TLSConfig: &tls.Config{RootCAs: pool}})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	assert.Equal(t, 2, resp.ProtoMajor, "an extended CONNECT on HTTP/2")
+	join, _ := json.Marshal(chat.Event{Type: chat.KindJoin, Nick: "ada"})
+	require.NoError(t, c.WriteMessage(dctx, conn.MessageText, join))
+	_, b, err := c.ReadMessage(dctx)
+	require.NoError(t, err)
+	var welcome chat.Event
+	require.NoError(t, json.Unmarshal(b, &welcome))
+	assert.Equal(t, chat.KindWelcome, welcome.Type)
+
+	cancel()
+	for err == nil {
+		_, _, err = c.ReadMessage(dctx)
+	}
+	assert.Equal(t, frame.CloseGoingAway, conn.CloseStatus(err), "%v", err)
 	select {
 	case err := <-done:
 		require.NoError(t, err)
