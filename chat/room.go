@@ -231,7 +231,9 @@ func (r *room) post(c *client, id, text string, now time.Time) (code string, ret
 	if id != "" {
 		if seq, ok := r.sent[key]; ok {
 			// Resent after a reconnect, or twice by a page that did not see the ack: the first one counts.
-			c.enqueue(&outMsg{b: encode(&Event{Type: KindAck, ID: id, Seq: seq})})
+			if !c.enqueue(&outMsg{b: encode(&Event{Type: KindAck, ID: id, Seq: seq})}) {
+				r.dropLocked(m)
+			}
 			return "", 0
 		}
 	}
