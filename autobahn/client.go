@@ -29,12 +29,23 @@ func RunClient(ctx context.Context, rawURL, agent string, cases []*Case, progres
 	if u.Scheme != "ws" {
 		return nil, fmt.Errorf("autobahn: URL scheme %q is not ws", u.Scheme)
 	}
+	return runClient(ctx, u, agent, cases, progress, dialHTTP1)
+}
+
+// caseDialer opens the connection of one case to u, offering the case's
+// extensions, and returns it with what the opening handshake left
+// buffered, the raw request and response heads for the report, and the
+// extensions the server accepted.
+type caseDialer func(ctx context.Context, u *url.URL, offer []string) (nc net.Conn, br *bufio.Reader, req, resp, exts string, err error)
+
+// runClient runs cases in order, each on a connection from dial.
+func runClient(ctx context.Context, u *url.URL, agent string, cases []*Case, progress io.Writer, dial caseDialer) (*Report, error) {
 	rep := NewReport()
 	for i, c := range cases {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		r := runClientCase(ctx, u, c, agent, i+1)
+		r := runClientCase(ctx, u, c, agent, i+1, dial)
 		rep.Add(r)
 		if progress != nil {
 			fmt.Fprintf(progress, "%-8s %-14s %-14s %5dms\n", r.ID, r.Behavior, r.BehaviorClose, r.Duration)
@@ -43,9 +54,26 @@ func RunClient(ctx context.Context, rawURL, agent string, cases []*Case, progres
 	return rep, nil
 }
 
-func runClientCase(ctx context.Context, u *url.URL, c *Case, agent string, index int) *Result {
+func runClientCase(ctx context.Context, u *url.URL, c *Case, agent string, index int, dial caseDialer) *Result {
 	ctx, cancel := context.WithTimeout(ctx, caseTimeout)
 	defer cancel()
+	nc, br, req, resp, exts, err := dial(ctx, u, c.Offer)
+	if err != nil {
+		r := connectFailure(c, agent, index, false, err)
+		r.HTTPRequest, r.HTTPResponse = req, resp
+		return r
+	}
+	s := newSession(c, nc, br, false)
+	s.extensions = exts
+	s.run(ctx)
+	r := s.resultFor(agent, index)
+	r.HTTPRequest, r.HTTPResponse = req, resp
+	return r
+}
+
+// dialHTTP1 is the caseDialer of RunClient: TCP, then the HTTP/1.1
+// upgrade of RFC 6455, Section 4.1.
+func dialHTTP1(ctx context.Context, u *url.URL, offer []string) (net.Conn, *bufio.Reader, string, string, string, error) {
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
@@ -55,24 +83,17 @@ func runClientCase(ctx context.Context, u *url.URL, c *Case, agent string, index
 	nc, err := d.DialContext(dctx, "tcp", host)
 	dcancel()
 	if err != nil {
-		return connectFailure(c, agent, index, false, err)
+		return nil, nil, "", "", "", err
 	}
 	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	rw := bufio.NewReadWriter(bufio.NewReader(nc), bufio.NewWriter(nc))
-	req, resp, exts, err := clientHandshake(rw, u, c.Offer)
+	req, resp, exts, err := clientHandshake(rw, u, offer)
 	if err != nil {
 		_ = nc.Close()
-		r := connectFailure(c, agent, index, false, err)
-		r.HTTPRequest, r.HTTPResponse = req, resp
-		return r
+		return nil, nil, req, resp, "", err
 	}
 	_ = nc.SetDeadline(time.Time{})
-	s := newSession(c, nc, rw.Reader, false)
-	s.extensions = exts
-	s.run(ctx)
-	r := s.resultFor(agent, index)
-	r.HTTPRequest, r.HTTPResponse = req, resp
-	return r
+	return nc, rw.Reader, req, resp, exts, nil
 }
 
 // connectFailure is the result of a case that never got a WebSocket connection.

@@ -16,7 +16,9 @@ usage: bench/run.sh [options]
   --sizes LIST      message sizes of the echo rows (default "16 1024 65536")
   --conns LIST      connections of the echo rows (default "50 500")
   --idle-conns N    connections of the idle row (default 10000)
-  --rows LIST       rows to run: "echo idle", "echo" or "idle" (default both)
+  --bcast-conns N   connections of the broadcast row (default 10000)
+  --rounds R        measured broadcasts of a broadcast run (default 10)
+  --rows LIST       rows to run, any of "echo idle broadcast" (default all)
   --only LIST       servers to run, by name (default all in servers.conf)
   --out FILE        report to write (default bench/RESULTS.md)
   --max-load X      the machine counts as busy when its 1-minute load
@@ -30,14 +32,16 @@ usage: bench/run.sh [options]
   --retries N       measure a run again, up to N times (default 2), when
                     other work kept more than --max-load cores busy before
                     or during it; the least disturbed try is kept
-  --smoke           a short verified echo on every server and a small idle
-                    run, plus the harness's tests and the microbenchmarks
-                    once each; writes no report (for CI)
+  --smoke           a short verified echo on every server, a small idle
+                    run and a small broadcast (plain and compressed), plus
+                    the harness's tests and the microbenchmarks once each;
+                    writes no report (for CI)
 EOF
 }
 
 reps=3 duration=5s warmup=1s window=4 idle_conns=10000 sizes="16 1024 65536" conn_counts="50 500"
-rows="echo idle" only="" out="" max_load=0.5 strict=0 smoke=0 quiet_wait=60 waited=0 retries=2
+bcast_conns=10000 rounds=10
+rows="echo idle broadcast" only="" out="" max_load=0.5 strict=0 smoke=0 quiet_wait=60 waited=0 retries=2
 args=("$@")
 while (($#)); do
 	case $1 in
@@ -48,6 +52,8 @@ while (($#)); do
 	--sizes) sizes=$2; shift ;;
 	--conns) conn_counts=$2; shift ;;
 	--idle-conns) idle_conns=$2; shift ;;
+	--bcast-conns) bcast_conns=$2; shift ;;
+	--rounds) rounds=$2; shift ;;
 	--rows) rows=$2; shift ;;
 	--only) only=$2; shift ;;
 	--out) out=$2; shift ;;
@@ -128,10 +134,14 @@ if ! ((smoke)); then
 	fi
 fi
 
-# Enough descriptors for the idle row, on both sides of it.
+# Enough descriptors for the idle and broadcast rows, on both sides of
+# them.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [[ " $rows " == *" idle "* ]] && (($(ulimit -n) < idle_conns + 64)); then
 	die "ulimit -n is $(ulimit -n), below the $idle_conns idle connections"
+fi
+if [[ " $rows " == *" broadcast "* ]] && (($(ulimit -n) < bcast_conns + 64)); then
+	die "ulimit -n is $(ulimit -n), below the $bcast_conns broadcast connections"
 fi
 
 log "building"
@@ -257,6 +267,13 @@ if ((smoke)); then
 			measure "${names[i]}" "${commands[i]}" -mode idle -conns 200 -per-source 100 \
 				-size 16 -settle 300ms -settle-max 3s
 		fi
+		if serves "$i" broadcast; then
+			for deflate in "" -deflate; do
+				log "smoke: ${names[i]} broadcast ${deflate:-plain}"
+				measure "${names[i]}" "${commands[i]} -broadcast $deflate" -mode broadcast -conns 50 \
+					-per-source 100 -size 1024 -rounds 3 -quiet 100ms $deflate
+			done
+		fi
 	done
 	log "smoke passed: ${#names[@]} servers"
 	exit 0
@@ -286,6 +303,20 @@ if [[ " $rows " == *" idle "* ]]; then
 		for i in "${!names[@]}"; do
 			serves "$i" idle || continue
 			measure "${names[i]}" "${commands[i]}" -mode idle -conns "$idle_conns" -size 16
+		done
+	done
+fi
+# The broadcast row: one 1 KiB message to every connection of one room,
+# uncompressed and then compressed (permessage-deflate, no context
+# takeover, level 1, for every server alike).
+if [[ " $rows " == *" broadcast "* ]]; then
+	for deflate in "" -deflate; do
+		for ((rep = 1; rep <= reps; rep++)); do
+			for i in "${!names[@]}"; do
+				serves "$i" broadcast || continue
+				measure "${names[i]}" "${commands[i]} -broadcast $deflate" -mode broadcast \
+					-conns "$bcast_conns" -size 1024 -rounds "$rounds" $deflate
+			done
 		done
 	done
 fi

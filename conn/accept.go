@@ -76,12 +76,23 @@ func Accept(ctx context.Context, nc net.Conn, opts *AcceptOptions) (*Conn, error
 // hijacked) and the error is a *handshake.Error carrying the status. The
 // returned Conn is not tied to r.Context, which net/http cancels when the
 // handler returns.
+//
+// Over HTTP/2, an extended CONNECT (RFC 8441; r.ProtoMajor 2, r.Method
+// CONNECT) is answered with 200 instead, and the connection runs on the
+// request's stream (see handshake.AcceptConnect): nothing is hijacked, and
+// the stream, so the connection, ends when the handler returns, which must
+// therefore wait until the connection is closed (as a handler running
+// Serve or a read loop does). See "WebSockets over HTTP/2" in the package
+// documentation.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
 	var so ServerOptions
 	co, err := opts.handshakeOptions(&so)
 	if err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return nil, fmt.Errorf("conn: upgrade: %w", err)
+	}
+	if handshake.IsConnect(r) {
+		return upgradeConnect(w, r, &so, co)
 	}
 	nc, res, err := handshake.Upgrade(w, r, &so)
 	if err != nil {

@@ -145,6 +145,9 @@ func (c *Conn) closeTCP() bool {
 	c.stateMu.Unlock()
 	_ = c.nc.Close()
 	c.toClosed()
+	if c.ev != nil {
+		c.ev.closedElsewhere()
+	}
 	return true
 }
 

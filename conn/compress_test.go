@@ -305,3 +305,34 @@ func TestCompressionRSV1WithoutNegotiation(t *testing.T) {
 	code, _ := answer.wait(t)
 	assert.Equal(t, frame.CloseProtocolError, code)
 }
+
+// TestCompressionDefaultThreshold checks the default thresholds: a message
+// compressed on its own is worth it from DefaultCompressionThresholdAlone
+// bytes, one that can refer to the earlier ones from
+// DefaultCompressionThreshold. Under the threshold a message goes out as
+// it is, RSV1 clear (RFC 7692, Section 6).
+func TestCompressionDefaultThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		offer string
+		lo    int // the smallest size compressed
+	}{
+		{"7692-7.1.1/takeover", "permessage-deflate", conn.DefaultCompressionThreshold},
+		{"7692-7.1.1.1/server-no-takeover", "permessage-deflate; server_no_context_takeover", conn.DefaultCompressionThresholdAlone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, peer, _ := compressedRaw(t, tc.offer, &conn.Options{Compression: &conn.CompressionOptions{}})
+			ctx := testCtx(t)
+			long := chatText(1000)
+			for _, n := range []int{tc.lo - 1, tc.lo} {
+				require.NoError(t, s.WriteMessage(ctx, conn.MessageText, long[:n]))
+				h, payload := peer.readFrame()
+				assert.Equal(t, n >= tc.lo, h.RSV1, "RSV1 on a message of %d bytes", n)
+				if h.RSV1 {
+					payload = inflateRaw(t, payload)
+				}
+				assert.Equal(t, long[:n], payload)
+			}
+		})
+	}
+}

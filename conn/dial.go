@@ -40,7 +40,7 @@ type DialOptions struct {
 	// TLSConfig configures the client side of TLS for wss and https URLs. It is
 	// cloned; an empty ServerName defaults to the URL's host, and NextProtos is
 	// always set to "http/1.1" because the opening handshake is an HTTP/1.1
-	// request (RFC 6455, Section 4.1).
+	// request (RFC 6455, Section 4.1), or to "h2", "http/1.1" with HTTP2.
 	TLSConfig *tls.Config
 
 	// Proxy returns the HTTP proxy to tunnel through with CONNECT, or nil for a
@@ -51,6 +51,18 @@ type DialOptions struct {
 	// localhost or loopback addresses. Proxy URLs must have the http scheme;
 	// their user info, if any, is sent as Basic Proxy-Authorization.
 	Proxy func(target *url.URL) (*url.URL, error)
+
+	// HTTP2, for a wss or https URL, opens the connection on an HTTP/2
+	// stream with an extended CONNECT (RFC 8441) when the server allows it:
+	// TLS offers h2 in ALPN, and if the server picks it and its SETTINGS
+	// carry SETTINGS_ENABLE_CONNECT_PROTOCOL, the handshake is a CONNECT
+	// with :protocol websocket answered by 200. A server that picks
+	// http/1.1 gets the HTTP/1.1 upgrade on the same connection; one that
+	// speaks HTTP/2 without the setting, the upgrade on a new connection.
+	// The response head Dial returns tells which (ProtoMajor 2 or 1). The
+	// HTTP/2 connection carries this one WebSocket. Proxy and NetDial apply
+	// as for HTTP/1.1; ws and http URLs ignore HTTP2.
+	HTTP2 bool
 
 	// Options configures the connection once it is open.
 	Options
@@ -91,10 +103,19 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *handsh
 		defer cancel()
 	}
 
-	nc, err := dialTransport(ctx, u, &o)
+	if o.HTTP2 && secure(u) {
+		return dialConnect(ctx, u, &o)
+	}
+	nc, err := dialTransport(ctx, u, &o, alpnHTTP1)
 	if err != nil {
 		return nil, nil, err
 	}
+	return dialUpgrade(ctx, u, nc, &o)
+}
+
+// dialUpgrade runs the HTTP/1.1 opening handshake on nc and opens the
+// connection.
+func dialUpgrade(ctx context.Context, u *url.URL, nc net.Conn, o *DialOptions) (*Conn, *handshake.Response, error) {
 	// The handshake honours ctx itself and closes nc on error.
 	co := o.ClientOptions
 	co.Extensions = o.Compression.clientOffer()
@@ -155,7 +176,7 @@ func hostPort(u *url.URL) string {
 
 // dialTransport returns the connection the handshake runs on: TCP to the
 // server or a CONNECT tunnel through the proxy, with TLS on top for wss.
-func dialTransport(ctx context.Context, u *url.URL, o *DialOptions) (net.Conn, error) {
+func dialTransport(ctx context.Context, u *url.URL, o *DialOptions, alpn []string) (net.Conn, error) {
 	proxyURL, err := o.Proxy(httpURL(u))
 	if err != nil {
 		return nil, fmt.Errorf("conn: dial %s: proxy: %w", u.Redacted(), err)
@@ -181,8 +202,9 @@ func dialTransport(ctx context.Context, u *url.URL, o *DialOptions) (net.Conn, e
 	if cfg.ServerName == "" {
 		cfg.ServerName = u.Hostname()
 	}
-	// ALPN must not offer h2: the handshake needs an HTTP/1.1 connection.
-	cfg.NextProtos = []string{"http/1.1"}
+	// ALPN offers h2 only for an extended CONNECT: the upgrade needs an
+	// HTTP/1.1 connection.
+	cfg.NextProtos = alpn
 	tc := tls.Client(nc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = nc.Close()

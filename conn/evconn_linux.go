@@ -25,16 +25,19 @@ type evConn struct {
 	l *readyLoop
 	h Handler
 
-	mu sync.Mutex // guards busy, ready, wantOut and done
+	mu sync.Mutex // guards busy, ready and done
 	fd int32
 	// busy says a worker has the connection, or will; ready what happened
-	// while it was busy (evRead, evWrite, evTimer); wantOut that output
-	// waits for the socket to be writable; done that OnClose ran and the
-	// descriptor is closed.
-	busy    bool
-	ready   uint8
-	wantOut bool
-	done    bool
+	// while it was busy (evRead, evWrite, evTimer); done that OnClose ran
+	// and the descriptor is closed.
+	busy  bool
+	ready uint8
+	done  bool
+	// drained says the last read returned less than it asked for: the
+	// socket was empty then, and epoll, edge-triggered, reports what
+	// arrives after, so the next read is answered "would block" without
+	// asking the kernel. Owned by the worker, as the reads are.
+	drained bool
 
 	// Owned by the worker that has the connection: the message in
 	// progress, as read so far; whether this side's close frame went and
@@ -60,9 +63,14 @@ const (
 	evRead  uint8 = 1 << iota // readable, or hung up
 	evWrite                   // writable, with output waiting
 	evTimer                   // a deadline passed
+	evEnded                   // the TCP connection was closed outside a worker
 )
 
 func (ev *evConn) Read(p []byte) (int, error) {
+	if ev.drained {
+		ev.drained = false
+		return 0, errWouldBlock
+	}
 	for {
 		n, err := unix.Read(int(ev.fd), p)
 		switch {
@@ -75,6 +83,7 @@ func (ev *evConn) Read(p []byte) (int, error) {
 		case n == 0 && len(p) > 0:
 			return 0, io.EOF
 		}
+		ev.drained = n < len(p)
 		return n, nil
 	}
 }
@@ -167,8 +176,11 @@ func (ev *evConn) run() {
 				ev.finish()
 				return
 			}
+			// Whatever epoll reports from now on finds the connection
+			// idle and schedules it again; what it reported before is in
+			// ready, read under the same lock.
 			ev.busy = false
-			ev.l.arm(ev, ev.wantOut)
+			ev.drained = false
 			ev.mu.Unlock()
 			return
 		}
@@ -180,6 +192,8 @@ func (ev *evConn) run() {
 			ev.timer()
 		}
 		if what&evRead != 0 {
+			// Input arrived since the read that found the socket empty.
+			ev.drained = false
 			ev.readable()
 		}
 	}
@@ -286,6 +300,13 @@ func (ev *evConn) ended(err error) {
 	}
 }
 
+// closedElsewhere hands a connection closed by another goroutine (a failed write,
+// the close timer) to a worker, which ends it in the loop. Edge-triggered,
+// epoll may have reported the shutdown already, to a worker that found
+// the connection not yet closed and let it go idle: nothing would report
+// it again.
+func (ev *evConn) closedElsewhere() { ev.schedule(evEnded) }
+
 // beginDrain makes the loop read for the peer's close frame, after this
 // side's went (failWith).
 func (ev *evConn) beginDrain() { ev.draining = true }
@@ -358,7 +379,10 @@ func (ev *evConn) writable() {
 	if !c.w.frameLock.tryAcquire() {
 		return // the writer holding it flushes
 	}
-	_ = ev.flush()
+	// Edge-triggered, epoll says writable with every event, output or not.
+	if len(c.w.out) > 0 {
+		_ = ev.flush()
+	}
 	c.w.frameLock.release()
 }
 
@@ -374,21 +398,13 @@ func (ev *evConn) flush() error {
 	if n == len(c.w.out) {
 		c.releaseOut()
 		ev.outSince.Store(0)
-		ev.mu.Lock()
-		ev.wantOut = false
-		ev.mu.Unlock()
 		return nil
 	}
+	// The socket is full: epoll reports it writable once it has room
+	// again (the write that found it full arms that report), and a worker
+	// sends the rest then (writable).
 	c.w.out = (*c.w.outp)[:copy(*c.w.outp, c.w.out[n:])]
 	ev.outSince.CompareAndSwap(0, time.Now().UnixNano())
-	ev.mu.Lock()
-	if !ev.wantOut {
-		ev.wantOut = true
-		if !ev.busy && !ev.done {
-			ev.l.arm(ev, true)
-		}
-	}
-	ev.mu.Unlock()
 	return nil
 }
 

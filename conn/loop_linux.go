@@ -18,9 +18,10 @@ import (
 // handles the connections that are ready, and one timer looks at the
 // deadlines of all of them.
 //
-// Each descriptor is registered one-shot: once it reports, epoll holds
-// back until the worker that handled it arms it again, so that one worker
-// at a time has a connection, without a lock around the read path.
+// Each descriptor is registered once, edge-triggered: epoll reports what
+// changed, and a connection's busy flag, not epoll, makes sure one worker
+// at a time has it, so the read path needs no lock of its own; what
+// reports while a worker has it waits in its ready bits.
 type readyLoop struct {
 	l       *Loop
 	epfd    int
@@ -108,21 +109,15 @@ func (r *readyLoop) adopt(c *Conn, h Handler) bool {
 	}
 	r.conns[fd] = ev
 	r.mu.Unlock()
-	// Registered one-shot and busy, so that a worker reads what the
-	// handshake left buffered first; it arms the descriptor when done.
-	_ = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLONESHOT, Fd: int32(fd)})
+	// Registered edge-triggered, once for the connection's life: epoll
+	// reports each change (input arrived, the peer hung up, room to write
+	// after a write found none), never a state that did not change, so a
+	// connection costs no epoll_ctl per event. It starts busy, so that a
+	// worker first reads what the handshake left buffered; what epoll
+	// reports meanwhile waits in ready.
+	_ = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)})
 	r.tasks <- ev
 	return true
-}
-
-// arm lets epoll report the connection again: readable, and writable when
-// output waits.
-func (r *readyLoop) arm(ev *evConn, out bool) {
-	events := uint32(unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT)
-	if out {
-		events |= unix.EPOLLOUT
-	}
-	_ = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_MOD, int(ev.fd), &unix.EpollEvent{Events: events, Fd: int32(int(ev.fd))})
 }
 
 // remove forgets a finished connection, before its descriptor is closed.

@@ -18,3 +18,4 @@ func (*readyLoop) shutdown()                 {}
 func (*evConn) flush() error                 { return nil }
 func (*evConn) admit(int) error              { return nil }
 func (*evConn) beginDrain()                  {}
+func (*evConn) closedElsewhere()             {}

@@ -1,13 +1,28 @@
 package conn_test
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"duplex/internal/godebug"
 )
 
 // TestMain fails the run if any test leaves a goroutine behind: every
-// goroutine a connection starts must end with it.
+// goroutine a connection starts must end with it. The tests run in a
+// process started with GODEBUG=http2xconnect=1, without which net/http's
+// HTTP/2 server refuses the extended CONNECT of RFC 8441 (h2_test.go).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	godebug.Main(m, godebug.XConnect, func(m *testing.M) int {
+		code := m.Run()
+		if code == 0 {
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintln(os.Stderr, "goleak:", err)
+				code = 1
+			}
+		}
+		return code
+	})
 }

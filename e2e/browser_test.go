@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,34 +38,62 @@ func chromiumPath(t testing.TB) string {
 	return ""
 }
 
-// newBrowser starts a headless Chromium with a fresh profile and returns a context holding it; the browser
-// ends with the test.
+// browser is the one headless Chromium the tests share: starting one takes a second or two, and every
+// page opens in a browser context of its own (see openPage), so tests share no cookies, storage or cache.
+var browser struct {
+	once sync.Once
+	ctx  context.Context
+	stop func()
+	err  error
+	dir  string // its profile, removed by TestMain
+}
+
+// newBrowser returns a context holding the shared headless Chromium, started with a fresh profile on
+// first use and ended by TestMain.
 func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		// Chromium runs as root here, which its sandbox refuses.
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 720),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
+	browser.once.Do(func() {
+		browser.dir, browser.err = os.MkdirTemp("", "duplex-e2e-chromium-")
+		if browser.err != nil {
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.Headless,
+			// Chromium runs as root here, which its sandbox refuses.
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.UserDataDir(browser.dir),
+			chromedp.WindowSize(1100, 720),
+		)
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		bctx, cancelBrowser := chromedp.NewContext(actx)
+		browser.ctx = bctx
+		browser.stop = func() {
+			cancelBrowser()
+			cancelAlloc()
+		}
+		// The first Run starts the browser; it must not carry a timeout, which would end the browser with it.
+		browser.err = chromedp.Do(bctx)
 	})
-	// The first Run starts the browser; it must not carry a timeout, which would end the browser with it.
-	require.NoError(t, chromedp.Do(bctx), "start chromium")
-	return bctx
+	require.NoError(t, browser.err, "start chromium")
+	return browser.ctx
+}
+
+// stopBrowser ends the shared browser, if one was started, and removes its profile.
+func stopBrowser() {
+	if browser.stop != nil {
+		browser.stop()
+	}
+	if browser.dir != "" {
+		_ = os.RemoveAll(browser.dir)
+	}
 }
 
 // page is one tab in a browser context of its own, so two pages are two users with separate state.

@@ -98,7 +98,7 @@ func TestRecordFollowsNewest(t *testing.T) {
 	c := dialChat(t, srv.url("/ws"), "bob")
 	const n = 60
 	for i := range n {
-		sendEvent(t, c, chat.Event{Type: chat.KindSend, Text: fmt.Sprint("line ", i)})
+		sendEvent(t, c, chat.Event{Type: chat.KindSend, ID: newID(), Text: fmt.Sprint("line ", i)})
 	}
 	p.waitFor(hasMessage("bob", fmt.Sprint("line ", n-1)))
 	p.waitFor(`(() => { const p = document.querySelector(".record-panel");

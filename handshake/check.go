@@ -177,10 +177,18 @@ func (q *upgradeRequest) check() (accepted, *Error) {
 	if err := q.checkOrigin(); err != nil {
 		return accepted{}, err
 	}
+	return q.agree(q.key)
+}
+
+// agree selects the subprotocol and the extensions, once the request is known to be an
+// opening handshake from an accepted origin; key is the Sec-WebSocket-Key to answer, "" over
+// HTTP/2, which has none. The HTTP/1.1 upgrade and the extended CONNECT of HTTP/2 share it:
+// RFC 8441, Section 5 keeps the subprotocol and extension negotiation of RFC 6455.
+func (q *upgradeRequest) agree(key string) (accepted, *Error) {
 	if q.badProtocol != "" {
 		return accepted{}, fail(http.StatusBadRequest, ErrBadSubprotocol, "invalid token %q", q.badProtocol)
 	}
-	a := accepted{key: q.key}
+	a := accepted{key: key}
 	if q.subprotocol > 0 {
 		a.subprotocol = q.o.Subprotocols[q.subprotocol-1]
 	}

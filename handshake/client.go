@@ -264,12 +264,19 @@ func checkResponse(res *Result, key string, o *ClientOptions) error {
 	if acc := h.Values("Sec-WebSocket-Accept"); len(acc) != 1 || acc[0] != AcceptKey(key) {
 		return fail(resp.StatusCode, ErrBadAccept, "%q", acc)
 	}
+	return checkAgreed(res, resp.StatusCode, h, o)
+}
+
+// checkAgreed checks the subprotocol and the extensions a server accepted, whose response
+// had the given status and header, and records them in res. The HTTP/1.1 response and the
+// HTTP/2 one of RFC 8441, Section 5 share it: only the status and the key differ.
+func checkAgreed(res *Result, status int, h http.Header, o *ClientOptions) error {
 	// "If the response includes a |Sec-WebSocket-Protocol| header field and this header field
 	// indicates the use of a subprotocol that was not present in the client's handshake ...,
 	// the client MUST _Fail the WebSocket Connection_."
 	if p := h.Values("Sec-WebSocket-Protocol"); len(p) > 0 {
 		if len(p) != 1 || !contains(o.Subprotocols, p[0]) {
-			return fail(resp.StatusCode, ErrBadSubprotocol, "%q not offered", p)
+			return fail(status, ErrBadSubprotocol, "%q not offered", p)
 		}
 		res.Subprotocol = p[0]
 	}
@@ -278,17 +285,17 @@ func checkResponse(res *Result, key string, o *ClientOptions) error {
 	// handshake ..., the client MUST _Fail the WebSocket Connection_."
 	exts, err := ParseExtensions(h.Values("Sec-WebSocket-Extensions"))
 	if err != nil {
-		return &Error{Status: resp.StatusCode, Err: err}
+		return &Error{Status: status, Err: err}
 	}
 	for _, e := range exts {
 		if !offered(o.Extensions, e.Name) {
-			return fail(resp.StatusCode, ErrBadExtension, "%q not offered", e.Name)
+			return fail(status, ErrBadExtension, "%q not offered", e.Name)
 		}
 	}
 	// RFC 7692, Section 7: a permessage-deflate response that is malformed or that the offer
 	// does not allow means the client "MUST _Fail the WebSocket Connection_".
 	if err := checkDeflateResponses(o.Extensions, exts); err != nil {
-		return &Error{Status: resp.StatusCode, Err: err}
+		return &Error{Status: status, Err: err}
 	}
 	res.Extensions = exts
 	return nil

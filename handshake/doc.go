@@ -12,6 +12,13 @@
 // ([ParseExtensions], [AppendExtensions]) are exported for the layers above and for
 // fuzzing.
 //
+// Over HTTP/2 ([RFC 8441]) the opening handshake is an extended CONNECT on a stream:
+// [AcceptConnect] checks one that net/http read ([IsConnect] tells it from an HTTP/1.1
+// upgrade) with the same origin, subprotocol and extension rules and options as [Accept],
+// and answers 200 or a refusal through the ResponseWriter; [NewConnectRequest] and
+// [CheckConnectResponse] are the client's side, for golang.org/x/net/http2's client. No
+// key is exchanged (RFC 8441, Section 5). Package conn runs the connection on the stream.
+//
 // # Conformance
 //
 // Server (RFC 6455, Section 4.2): every requirement of Section 4.2.1 is checked, including
@@ -120,4 +127,5 @@
 //
 // [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 // [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
+// [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
 package handshake

@@ -166,3 +166,34 @@ func ExampleCheckDeflateResponse() {
 	// permessage-deflate; client_max_window_bits
 	// {ServerNoContextTakeover:true ClientNoContextTakeover:false ServerMaxWindowBits:0 ClientMaxWindowBits:9} <nil>
 }
+
+func ExampleAcceptConnect() {
+	// An extended CONNECT as net/http's HTTP/2 server hands it to a handler
+	// (RFC 8441, Section 5.1).
+	r := httptest.NewRequest(http.MethodConnect, "/chat", nil)
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
+	r.Host = "server.example.com"
+	r.Header = http.Header{
+		":protocol":              {"websocket"},
+		"Sec-Websocket-Version":  {"13"},
+		"Sec-Websocket-Protocol": {"chat, superchat"},
+	}
+	w := httptest.NewRecorder()
+	fmt.Println(handshake.IsConnect(r))
+	res, err := handshake.AcceptConnect(w, r, &handshake.ServerOptions{Subprotocols: []string{"superchat"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(w.Code, w.Header().Get("Sec-WebSocket-Protocol"), res.Subprotocol)
+
+	// A request for another protocol is refused with an HTTP/2 response.
+	r.Header.Set(":protocol", "webtransport")
+	w = httptest.NewRecorder()
+	_, err = handshake.AcceptConnect(w, r, nil)
+	fmt.Println(w.Code, err)
+	// Output:
+	// true
+	// 200 superchat superchat
+	// 400 handshake: not a websocket upgrade: :protocol "webtransport" (status 400 Bad Request)
+}

@@ -29,7 +29,8 @@ type client struct {
 	out    []byte // the frame being sent: header, then masked payload
 	hdrLen int
 	key    [4]byte // the masking key of out, when it is reused
-	in     []byte  // the payload received
+	in     []byte  // the payload received (in a broadcast, inflated)
+	msg    []byte  // a broadcast message as it came, compressed or not
 	want   []byte  // the payload expected, in verify mode
 	ctrl   [125]byte
 

@@ -17,6 +17,8 @@ type dialConfig struct {
 	addr    string
 	timeout time.Duration
 	bufSize int
+	// deflate offers permessage-deflate, which the server must accept.
+	deflate bool
 	// source is the local address to dial from, nil for the system's
 	// choice.
 	source func(i int) net.IP
@@ -34,7 +36,7 @@ func (d dialConfig) dial(i int) (net.Conn, *bufio.Reader, error) {
 		return nil, nil, fmt.Errorf("load: conn %d: %w", i, err)
 	}
 	_ = nc.SetDeadline(time.Now().Add(d.timeout))
-	br, err := upgrade(nc, d.addr, d.bufSize)
+	br, err := upgrade(nc, d.addr, d.bufSize, d.deflate)
 	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("load: conn %d: %w", i, err)

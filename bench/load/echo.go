@@ -95,13 +95,22 @@ type cpuMark struct {
 }
 
 func (r *echoRun) mark() (cpuMark, error) {
-	m := cpuMark{at: time.Now(), echoed: r.echoed.Load()}
+	echoed := r.echoed.Load()
+	m, err := markCPU(r.cfg.pid)
+	m.echoed = echoed
+	return m, err
+}
+
+// markCPU reads the CPU times of now: of the server pid (none when 0), of
+// this process and of every core.
+func markCPU(pid int) (cpuMark, error) {
+	m := cpuMark{at: time.Now()}
 	var err error
 	if m.cores, err = readCPUTimes(); err != nil {
 		return m, err
 	}
-	if r.cfg.pid != 0 {
-		if m.server, err = procCPU(r.cfg.pid); err != nil {
+	if pid != 0 {
+		if m.server, err = procCPU(pid); err != nil {
 			return m, err
 		}
 	}

@@ -11,7 +11,13 @@
 // opens -conns connections spread over source addresses 127.0.0.2 and up,
 // echoes one message on each, waits for the server's memory to settle and
 // reports the growth of its VmRSS per connection, then checks that every
-// connection still echoes.
+// connection still echoes. In broadcast mode it opens -conns connections
+// (spread over source addresses as in idle mode) and one control
+// connection, which sends a -size text message per round that the server
+// sends on to every connection; every connection must receive every
+// round's message, exactly, once; it reports when they arrived, from the
+// send, and the server's CPU time per broadcast. With -deflate it offers
+// permessage-deflate without context takeover and inflates what arrives.
 //
 // Every run is bounded: it stops by itself, and a server that stalls past
 // the run's deadline fails it. It exits with status 1 when anything was
@@ -29,7 +35,7 @@ import (
 
 func main() {
 	var (
-		mode      = flag.String("mode", "echo", "echo or idle")
+		mode      = flag.String("mode", "echo", "echo, idle or broadcast")
 		addr      = flag.String("addr", "", "server address, host:port on loopback")
 		label     = flag.String("label", "", "server name to put in the result")
 		pid       = flag.Int("pid", 0, "server process ID, for its CPU time and memory")
@@ -39,10 +45,13 @@ func main() {
 		warmup    = flag.Duration("warmup", time.Second, "echo: time before measuring")
 		duration  = flag.Duration("duration", 5*time.Second, "echo: measured time")
 		verify    = flag.Bool("verify", false, "echo: check every byte of every echo")
-		perSource = flag.Int("per-source", 1000, "idle: connections per source address")
+		perSource = flag.Int("per-source", 1000, "idle, broadcast: connections per source address")
+		rounds    = flag.Int("rounds", 10, "broadcast: measured rounds")
+		warmupR   = flag.Int("warmup-rounds", 1, "broadcast: rounds before measuring")
+		deflate   = flag.Bool("deflate", false, "broadcast: offer permessage-deflate, no context takeover")
 		settleFor = flag.Duration("settle", 2*time.Second, "idle: how long the server's RSS must hold")
 		settleMax = flag.Duration("settle-max", 20*time.Second, "idle: longest wait for the RSS to settle")
-		timeout   = flag.Duration("timeout", 10*time.Second, "deadline of a handshake, of the drain and of the close")
+		timeout   = flag.Duration("timeout", 10*time.Second, "deadline of a handshake, of the drain, of the close and of a broadcast round")
 		quiet     = flag.Duration("quiet", 500*time.Millisecond, "how long to sample the machine's load before the run")
 		asJSON    = flag.Bool("json", false, "print the result as one JSON line (and in words on stderr)")
 	)
@@ -67,6 +76,17 @@ func main() {
 			return runIdle(idleConfig{
 				dial: d, label: *label, conns: *conns, size: *size, pid: *pid,
 				settle: *settleFor, settleMax: *settleMax, quiet: *quiet,
+			}, n)
+		case "broadcast":
+			n, err := sourcesNeeded(*conns+1, *perSource)
+			if err != nil {
+				return nil, err
+			}
+			// A broadcast message (1 KiB and its header) fits the buffer.
+			d.source, d.bufSize, d.deflate = sourceFor(*perSource), 2048, *deflate
+			return runBroadcast(bcastConfig{
+				dial: d, label: *label, conns: *conns, size: *size, rounds: *rounds, warmup: *warmupR,
+				pid: *pid, timeout: *timeout, quiet: *quiet,
 			}, n)
 		}
 		return nil, fmt.Errorf("load: unknown mode %q", *mode)
@@ -111,6 +131,20 @@ func describe(res any) string {
 			s += fmt.Sprintf(", cores busy: server's %.0f%%, load's %.0f%%, %.2f cores by others", r.ServerCore*100, r.LoadCore*100, r.OtherDuring)
 		}
 		return s + fmt.Sprintf("; %.2f cores busy before", r.BusyBefore)
+	case *bcastResult:
+		comp := "plain"
+		if r.Deflate {
+			comp = "deflate"
+		}
+		s := fmt.Sprintf("%s broadcast %d B (%s, %d B on the wire) to %d conns, %d rounds: last arrival median %.2f ms, arrival p50 %.2f ms p99 %.2f ms max %.2f ms, load CPU %.0f%%",
+			r.Label, r.Size, comp, r.WireBytes, r.Conns, r.Rounds, r.LastMedianms, r.ArrivalP50ms, r.ArrivalP99ms, r.ArrivalMaxms, r.LoadCPU*100)
+		if r.ServerCPU != 0 {
+			s += fmt.Sprintf(", server CPU %.2f ms/broadcast (%.2f us/delivery, %.0f%%)", r.ServerCPUms, r.ServerCPUus, r.ServerCPU*100)
+		}
+		if r.ServerCore != 0 && r.LoadCore != 0 {
+			s += fmt.Sprintf(", cores busy: server's %.0f%%, load's %.0f%%, %.2f cores by others", r.ServerCore*100, r.LoadCore*100, r.OtherDuring)
+		}
+		return s + fmt.Sprintf(", %d clean closes; %.2f cores busy before", r.CleanCloses, r.BusyBefore)
 	case *idleResult:
 		return fmt.Sprintf("%s idle %d conns over %d sources: RSS %d -> %d KiB, %.2f KiB/conn, %d threads (settled %t after %.1fs); %.2f cores busy before",
 			r.Label, r.Conns, r.Sources, r.RSSBefore, r.RSSAfter, r.KiBPerConn, r.Threads, r.Settled, r.SettleSecs, r.BusyBefore)

@@ -71,8 +71,10 @@ var (
 
 // upgrade runs the client side of the opening handshake on nc and returns
 // the reader the connection must be read through from then on (the server
-// may have sent bytes right after its response).
-func upgrade(nc net.Conn, host string, bufSize int) (*bufio.Reader, error) {
+// may have sent bytes right after its response). With deflate it offers
+// permessage-deflate without context takeover and requires the server to
+// accept it.
+func upgrade(nc net.Conn, host string, bufSize int, deflate bool) (*bufio.Reader, error) {
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
 	key := base64.StdEncoding.EncodeToString(nonce[:])
@@ -81,7 +83,11 @@ func upgrade(nc net.Conn, host string, bufSize int) (*bufio.Reader, error) {
 		"Upgrade: websocket\r\n" +
 		"Connection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + key + "\r\n" +
-		"Sec-WebSocket-Version: 13\r\n\r\n"
+		"Sec-WebSocket-Version: 13\r\n"
+	if deflate {
+		req += "Sec-WebSocket-Extensions: " + deflateOffer + "\r\n"
+	}
+	req += "\r\n"
 	if _, err := io.WriteString(nc, req); err != nil {
 		return nil, fmt.Errorf("load: write request: %w", err)
 	}
@@ -90,15 +96,17 @@ func upgrade(nc net.Conn, host string, bufSize int) (*bufio.Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load: read response: %w", err)
 	}
-	if err := checkResponse(resp, key); err != nil {
+	if err := checkResponse(resp, key, deflate); err != nil {
 		return nil, err
 	}
 	return br, nil
 }
 
 // checkResponse applies the client's checks of RFC 6455, Section 4.1, to a
-// response to a request that offered neither subprotocols nor extensions.
-func checkResponse(resp *http.Response, key string) error {
+// response to a request that offered no subprotocol and, unless deflate,
+// no extension; with deflate, those of RFC 7692 to the answer to
+// deflateOffer, which must accept it.
+func checkResponse(resp *http.Response, key string, deflate bool) error {
 	// "If the status code received from the server is not 101, the client
 	// handles the response per HTTP [RFC2616] procedures."
 	if resp.StatusCode != http.StatusSwitchingProtocols {
@@ -130,10 +138,15 @@ func checkResponse(resp *http.Response, key string) error {
 	// and this header field indicates the use of an extension that was not
 	// present in the client's handshake ..., the client MUST _Fail the
 	// WebSocket Connection_." (Likewise for a subprotocol.)
-	for _, h := range []string{"Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol"} {
-		if v := resp.Header.Get(h); v != "" {
-			return fmt.Errorf("%w: %s %q was not offered", errHandshake, h, v)
-		}
+	if v := resp.Header.Get("Sec-WebSocket-Protocol"); v != "" {
+		return fmt.Errorf("%w: Sec-WebSocket-Protocol %q was not offered", errHandshake, v)
+	}
+	ext := strings.Join(resp.Header.Values("Sec-WebSocket-Extensions"), ", ")
+	if deflate {
+		return checkDeflateResponse(ext)
+	}
+	if ext != "" {
+		return fmt.Errorf("%w: Sec-WebSocket-Extensions %q was not offered", errHandshake, ext)
 	}
 	return nil
 }

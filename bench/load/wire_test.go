@@ -152,8 +152,8 @@ func TestCheckResponse(t *testing.T) {
 		require.NoError(t, err)
 		return resp
 	}
-	require.NoError(t, checkResponse(parse(t, good), key))
-	require.NoError(t, checkResponse(parse(t, strings.Replace(good, "Connection: Upgrade", "Connection: keep-alive, upgrade", 1)), key))
+	require.NoError(t, checkResponse(parse(t, good), key, false))
+	require.NoError(t, checkResponse(parse(t, strings.Replace(good, "Connection: Upgrade", "Connection: keep-alive, upgrade", 1)), key, false))
 	for _, tc := range []struct{ name, resp string }{
 		{"4.1/status-200", strings.Replace(good, "101 Switching Protocols", "200 OK", 1)},
 		{"4.1/no-upgrade", strings.Replace(good, "Upgrade: websocket\r\n", "", 1)},
@@ -164,7 +164,7 @@ func TestCheckResponse(t *testing.T) {
 		{"4.1/subprotocol-not-offered", good + "Sec-WebSocket-Protocol: chat\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.ErrorIs(t, checkResponse(parse(t, tc.resp), key), errHandshake)
+			require.ErrorIs(t, checkResponse(parse(t, tc.resp), key, false), errHandshake)
 		})
 	}
 }

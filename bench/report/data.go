@@ -8,8 +8,8 @@ import (
 	"slices"
 )
 
-// record is one line the load generator printed with -json: an echo or an
-// idle result (the fields of the other mode stay zero).
+// record is one line the load generator printed with -json: an echo, an
+// idle or a broadcast result (the fields of the other modes stay zero).
 type record struct {
 	Mode   string `json:"mode"`
 	Label  string `json:"label"`
@@ -34,17 +34,29 @@ type record struct {
 	Threads    int64   `json:"threads"`
 	Settled    bool    `json:"settled"`
 
+	Deflate      bool    `json:"deflate"`
+	Rounds       int     `json:"rounds"`
+	WireBytes    int     `json:"wire_bytes"`
+	ArrivalP50ms float64 `json:"arrival_p50_ms"`
+	ArrivalP99ms float64 `json:"arrival_p99_ms"`
+	ArrivalMaxms float64 `json:"arrival_max_ms"`
+	LastMedianms float64 `json:"last_median_ms"`
+	BcastCPUms   float64 `json:"server_cpu_ms_per_bcast"`
+	DeliveryCPU  float64 `json:"server_cpu_us_per_delivery"`
+	CleanCloses  int     `json:"clean_closes"`
+
 	BusyBefore  float64    `json:"busy_before"`
 	OtherDuring float64    `json:"other_during"`
 	LoadAvg     [3]float64 `json:"loadavg"`
 }
 
-// row identifies a row of the results: a mode, a message size and a number
-// of connections.
+// row identifies a row of the results: a mode, a message size, a number
+// of connections and, for a broadcast, whether it was compressed.
 type row struct {
-	mode  string
-	size  int
-	conns int
+	mode    string
+	size    int
+	conns   int
+	deflate bool
 }
 
 // throughputSize is the message size from which a row is headed by
@@ -59,10 +71,25 @@ const (
 	metricCPU        metric = iota // server CPU us per message, lower is better
 	metricThroughput               // messages/s, higher is better
 	metricMemory                   // KiB of RSS per idle connection, lower is better
+	metricBcastLast                // ms until every connection had a broadcast, lower is better
+	metricBcastCPU                 // server CPU ms per broadcast, lower is better
 )
 
+// metrics returns the figures that head a row, in the summary and the
+// ratios: a broadcast has two, how long until the last connection had the
+// message and what it cost the server.
+func (r row) metrics() []metric {
+	if r.mode == "broadcast" {
+		return []metric{metricBcastLast, metricBcastCPU}
+	}
+	return []metric{r.metric()}
+}
+
+// metric returns the first figure of a row.
 func (r row) metric() metric {
 	switch {
+	case r.mode == "broadcast":
+		return metricBcastLast
 	case r.mode == "idle":
 		return metricMemory
 	case r.size >= throughputSize:
@@ -78,6 +105,10 @@ func (m metric) value(rec record) float64 {
 		return rec.MsgsPerSec
 	case metricMemory:
 		return rec.KiBPerConn
+	case metricBcastLast:
+		return rec.LastMedianms
+	case metricBcastCPU:
+		return rec.BcastCPUms
 	}
 	return rec.ServerCPUus
 }
@@ -103,10 +134,10 @@ func readResults(r io.Reader) (*results, error) {
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			return nil, fmt.Errorf("report: line %d: %w", n, err)
 		}
-		if rec.Mode != "echo" && rec.Mode != "idle" {
+		if rec.Mode != "echo" && rec.Mode != "idle" && rec.Mode != "broadcast" {
 			return nil, fmt.Errorf("report: line %d: unknown mode %q", n, rec.Mode)
 		}
-		k := row{rec.Mode, rec.Size, rec.Conns}
+		k := row{rec.Mode, rec.Size, rec.Conns, rec.Deflate}
 		if k.mode == "idle" {
 			k.size = 0
 		}

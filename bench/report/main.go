@@ -1,8 +1,8 @@
 // Command report turns the JSON lines the load generator printed during
 // bench/run.sh into bench/RESULTS.md: the machine, the Go version, the date
-// and the load average, then for every row the median and spread of each
-// server's runs and the ratios of the reference server (duplex) to each
-// peer.
+// and the load average, then for every row (echo, idle, broadcast) the
+// median and spread of each server's runs and the ratios of the reference
+// server (duplex) to each peer.
 package main
 
 import (

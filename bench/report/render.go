@@ -55,9 +55,16 @@ func render(w io.Writer, m meta, res *results) error {
 	return err
 }
 
-// title names a row's headline figure.
-func (r row) title() string {
-	switch r.metric() {
+// title names a row's headline figure: its first.
+func (r row) title() string { return r.measure(r.metric()) }
+
+// measure names figure m of row r.
+func (r row) measure(m metric) string {
+	switch m {
+	case metricBcastLast:
+		return fmt.Sprintf("%s broadcast to %s conns, %s: until the last had it (ms)", sizeName(r.size), thousands(float64(r.conns)), r.compression())
+	case metricBcastCPU:
+		return fmt.Sprintf("%s broadcast to %s conns, %s: server CPU per broadcast (ms)", sizeName(r.size), thousands(float64(r.conns)), r.compression())
 	case metricMemory:
 		return fmt.Sprintf("idle RSS per connection, %s conns (KiB)", thousands(float64(r.conns)))
 	case metricThroughput:
@@ -96,16 +103,18 @@ func renderSummary(b *strings.Builder, m meta, res *results) {
 	b.WriteString("## Summary\n\n| measure | " + strings.Join(cols, " | ") + " |\n")
 	b.WriteString("|---" + strings.Repeat("|---:", len(cols)) + "|\n")
 	for _, r := range res.rows {
-		b.WriteString("| " + r.title())
-		for _, name := range cols {
-			s := summarize(res.runs[r][name], r.metric().value)
-			if s.n == 0 {
-				b.WriteString(" | –")
-				continue
+		for _, met := range r.metrics() {
+			b.WriteString("| " + r.measure(met))
+			for _, name := range cols {
+				s := summarize(res.runs[r][name], met.value)
+				if s.n == 0 {
+					b.WriteString(" | –")
+					continue
+				}
+				fmt.Fprintf(b, " | %s ±%.0f%%", num(s.median), s.spread()*100)
 			}
-			fmt.Fprintf(b, " | %s ±%.0f%%", num(s.median), s.spread()*100)
+			b.WriteString(" |\n")
 		}
-		b.WriteString(" |\n")
 	}
 	b.WriteString("\n")
 }
@@ -128,32 +137,38 @@ func renderRatios(b *strings.Builder, m meta, res *results) {
 		return
 	}
 	fmt.Fprintf(b, "## %s / peer\n\n", m.ref)
-	fmt.Fprintf(b, "The ratio of medians, %s's over the peer's. For CPU per message and memory below 1 means %s spends less; for messages/s above 1 means %s is faster. \"best peer\" is the best of the peers in that row.\n\n", m.ref, m.ref, m.ref)
+	fmt.Fprintf(b, "The ratio of medians, %s's over the peer's. For CPU, memory and time below 1 means %s spends less; for messages/s above 1 means %s is faster. \"best peer\" is the best of the peers in that row.\n\n", m.ref, m.ref, m.ref)
 	b.WriteString("| measure | " + strings.Join(peers, " | ") + " | best peer |\n")
 	b.WriteString("|---" + strings.Repeat("|---:", len(peers)+1) + "|\n")
 	for _, r := range res.rows {
-		met := r.metric()
-		ref := summarize(res.runs[r][m.ref], met.value)
-		b.WriteString("| " + r.title())
-		best := math.NaN()
-		for _, p := range peers {
-			s := summarize(res.runs[r][p], met.value)
-			if ref.n == 0 || s.n == 0 || s.median == 0 {
-				b.WriteString(" | –")
-				continue
-			}
-			fmt.Fprintf(b, " | %.2f", ref.median/s.median)
-			if math.IsNaN(best) || met.lowerIsBetter() == (s.median < best) {
-				best = s.median
-			}
+		for _, met := range r.metrics() {
+			renderRatio(b, m, res, r, met, peers)
 		}
-		if math.IsNaN(best) {
-			b.WriteString(" | – |\n")
-			continue
-		}
-		fmt.Fprintf(b, " | %.2f |\n", ref.median/best)
 	}
 	b.WriteString("\n")
+}
+
+// renderRatio writes the ratios of figure met of row r.
+func renderRatio(b *strings.Builder, m meta, res *results, r row, met metric, peers []string) {
+	ref := summarize(res.runs[r][m.ref], met.value)
+	b.WriteString("| " + r.measure(met))
+	best := math.NaN()
+	for _, p := range peers {
+		s := summarize(res.runs[r][p], met.value)
+		if ref.n == 0 || s.n == 0 || s.median == 0 {
+			b.WriteString(" | –")
+			continue
+		}
+		fmt.Fprintf(b, " | %.2f", ref.median/s.median)
+		if math.IsNaN(best) || met.lowerIsBetter() == (s.median < best) {
+			best = s.median
+		}
+	}
+	if math.IsNaN(best) {
+		b.WriteString(" | – |\n")
+		return
+	}
+	fmt.Fprintf(b, " | %.2f |\n", ref.median/best)
 }
 
 // Thresholds past which a run is flagged.
@@ -227,6 +242,10 @@ func dedupe(notes []string) []string {
 }
 
 func renderDetail(b *strings.Builder, m meta, res *results, r row) {
+	if r.mode == "broadcast" {
+		renderBroadcastDetail(b, m, res, r)
+		return
+	}
 	fmt.Fprintf(b, "## %s\n\n", r.title())
 	if r.mode == "idle" {
 		b.WriteString("| server | runs | KiB/conn | RSS before (KiB) | RSS after (KiB) | threads |\n|---|---:|---:|---:|---:|---:|\n")

@@ -50,9 +50,9 @@ func fixture(t *testing.T) string {
 func TestReadResults(t *testing.T) {
 	res, err := readResults(strings.NewReader(fixture(t)))
 	require.NoError(t, err)
-	assert.Equal(t, []row{{"echo", 16, 50}, {"echo", 65536, 50}, {"idle", 0, 10000}}, res.rows)
-	assert.Len(t, res.runs[row{"echo", 16, 50}]["gorilla"], 3)
-	assert.Len(t, res.runs[row{"idle", 0, 10000}]["nbio"], 1)
+	assert.Equal(t, []row{{"echo", 16, 50, false}, {"echo", 65536, 50, false}, {"idle", 0, 10000, false}}, res.rows)
+	assert.Len(t, res.runs[row{"echo", 16, 50, false}]["gorilla"], 3)
+	assert.Len(t, res.runs[row{"idle", 0, 10000, false}]["nbio"], 1)
 
 	_, err = readResults(strings.NewReader(`{"mode":"bogus"}`))
 	require.Error(t, err)
@@ -71,13 +71,13 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestRowMetric(t *testing.T) {
-	assert.Equal(t, metricCPU, row{"echo", 16, 50}.metric())
-	assert.Equal(t, metricCPU, row{"echo", 1024, 500}.metric())
-	assert.Equal(t, metricThroughput, row{"echo", 65536, 50}.metric())
-	assert.Equal(t, metricMemory, row{"idle", 0, 10000}.metric())
-	assert.Equal(t, "server CPU per echoed 16 B message, 50 conns (us)", row{"echo", 16, 50}.title())
-	assert.Equal(t, "64 KiB echo, 500 conns (msgs/s)", row{"echo", 65536, 500}.title())
-	assert.Equal(t, "idle RSS per connection, 10,000 conns (KiB)", row{"idle", 0, 10000}.title())
+	assert.Equal(t, metricCPU, row{"echo", 16, 50, false}.metric())
+	assert.Equal(t, metricCPU, row{"echo", 1024, 500, false}.metric())
+	assert.Equal(t, metricThroughput, row{"echo", 65536, 50, false}.metric())
+	assert.Equal(t, metricMemory, row{"idle", 0, 10000, false}.metric())
+	assert.Equal(t, "server CPU per echoed 16 B message, 50 conns (us)", row{"echo", 16, 50, false}.title())
+	assert.Equal(t, "64 KiB echo, 500 conns (msgs/s)", row{"echo", 65536, 500, false}.title())
+	assert.Equal(t, "idle RSS per connection, 10,000 conns (KiB)", row{"idle", 0, 10000, false}.title())
 }
 
 func TestRender(t *testing.T) {
@@ -154,4 +154,85 @@ func TestRenderKeepsHandWritten(t *testing.T) {
 	assert.True(t, strings.HasSuffix(md, tail), "the hand-written part ends the new report")
 	assert.Contains(t, md, "## Summary")
 	assert.Equal(t, 1, strings.Count(md, keptMarker))
+}
+
+func bcast(label string, deflate bool, last, cpu float64) record {
+	return record{Mode: "broadcast", Label: label, Conns: 10000, Size: 1024, Deflate: deflate, Rounds: 10,
+		WireBytes: 1024, LastMedianms: last, ArrivalP50ms: last / 2, ArrivalP99ms: last * 0.9, ArrivalMaxms: last * 1.1,
+		BcastCPUms: cpu, DeliveryCPU: cpu * 1000 / 10001, ServerCPU: 0.9, ServerCore: 1, LoadCore: 0.7}
+}
+
+// bcastFixture is two runs of both broadcast rows for duplex, its loop
+// variant, gorilla and gws, after an echo row that coder ran in.
+func bcastFixture(t *testing.T) string {
+	var lines []string
+	lines = append(lines, line(t, echo("duplex", 16, 50, 6, 1000)), line(t, echo("coder", 16, 50, 12, 1000)))
+	for _, f := range []float64{1, 1.5} {
+		for _, deflate := range []bool{false, true} {
+			lines = append(lines,
+				line(t, bcast("duplex", deflate, 40*f, 30*f)),
+				line(t, bcast("duplex-loop", deflate, 30*f, 20*f)),
+				line(t, bcast("gorilla", deflate, 80*f, 60*f)),
+				line(t, bcast("gws", deflate, 50*f, 40*f)))
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func TestReadBroadcastResults(t *testing.T) {
+	res, err := readResults(strings.NewReader(bcastFixture(t)))
+	require.NoError(t, err)
+	plain, comp := row{"broadcast", 1024, 10000, false}, row{"broadcast", 1024, 10000, true}
+	assert.Equal(t, []row{{"echo", 16, 50, false}, plain, comp}, res.rows, "compressed and not are two rows")
+	assert.Len(t, res.runs[plain]["gws"], 2)
+	assert.Len(t, res.runs[comp]["duplex-loop"], 2)
+	assert.Equal(t, []metric{metricBcastLast, metricBcastCPU}, plain.metrics())
+	assert.Equal(t, []metric{metricCPU}, row{"echo", 16, 50, false}.metrics())
+	assert.Equal(t, "1 KiB broadcast to 10,000 conns, permessage-deflate: until the last had it (ms)", comp.title())
+	assert.Equal(t, "1 KiB broadcast to 10,000 conns, uncompressed: server CPU per broadcast (ms)", plain.measure(metricBcastCPU))
+}
+
+func TestRenderBroadcast(t *testing.T) {
+	res, err := readResults(strings.NewReader(bcastFixture(t)))
+	require.NoError(t, err)
+	var b strings.Builder
+	m := meta{servers: []string{"duplex", "duplex-loop", "gorilla", "coder", "gws"}, ref: "duplex", pinned: true}
+	require.NoError(t, render(&b, m, res))
+	md := b.String()
+
+	// Summary: medians of 40 and 60 (±20%), 30 and 45, ... per server;
+	// coder ran no broadcast.
+	assert.Contains(t, md, "| 1 KiB broadcast to 10,000 conns, uncompressed: until the last had it (ms) | 50.0 ±20% | 37.5 ±20% | 100 ±20% | – | 62.5 ±20% |")
+	assert.Contains(t, md, "| 1 KiB broadcast to 10,000 conns, permessage-deflate: server CPU per broadcast (ms) | 37.5 ±20% | 25.0 ±20% | 75.0 ±20% | – | 50.0 ±20% |")
+	// Ratios against gorilla and gws (coder has none): 50/100, 50/62.5,
+	// the best peer being gws; the loop variant is no peer.
+	assert.Contains(t, md, "| measure | gorilla | coder | gws | best peer |")
+	assert.Contains(t, md, "| 1 KiB broadcast to 10,000 conns, uncompressed: until the last had it (ms) | 0.50 | – | 0.80 | 0.80 |")
+	assert.Contains(t, md, "| 1 KiB broadcast to 10,000 conns, permessage-deflate: server CPU per broadcast (ms) | 0.50 | – | 0.75 | 0.75 |")
+	// The detail of each row, every server that ran it.
+	assert.Contains(t, md, "## 1 KiB broadcast to 10,000 conns, uncompressed\n")
+	assert.Contains(t, md, "## 1 KiB broadcast to 10,000 conns, permessage-deflate\n")
+	assert.Contains(t, md, "| duplex | 2 | 10 | 50.0 (40.0–60.0) | 25.0 | 45.0 | 55.0 | 37.5 (30.0–45.0) | 3.75 | 1,024 | 90% | 100% | 70% | 0.00 |")
+	assert.Equal(t, 2, strings.Count(md, "\n| gws | 2 | 10 |"))
+	assert.NotContains(t, md, "| coder | 2 |")
+}
+
+// TestRenderBroadcastKeepsHandWritten checks that a report of the
+// broadcast rows alone keeps, as any report does, what was written by
+// hand below the marker in the report it replaces.
+func TestRenderBroadcastKeepsHandWritten(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "r.jsonl")
+	require.NoError(t, os.WriteFile(in, []byte(bcastFixture(t)), 0o644))
+	out := filepath.Join(dir, "RESULTS.md")
+	tail := keptMarker + "\n\n## Idle, by hand\n\n| idle | 6.4 |\n"
+	require.NoError(t, os.WriteFile(out, []byte("# old\n\n"+tail), 0o644))
+	m := meta{command: "bench/run.sh --rows broadcast", servers: []string{"duplex", "gorilla", "gws"}, ref: "duplex", pinned: true}
+	require.NoError(t, run(in, out, m, time.Now().Format(time.RFC3339)))
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	md := string(b)
+	assert.True(t, strings.HasSuffix(md, tail))
+	assert.Contains(t, md, "## 1 KiB broadcast to 10,000 conns, permessage-deflate\n")
+	assert.Less(t, strings.Index(md, "## 1 KiB broadcast"), strings.Index(md, keptMarker), "the generated part comes first")
 }

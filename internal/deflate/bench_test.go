@@ -158,3 +158,81 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFlateDecode compares, for the messages of BenchmarkFlateEncode at level 1
+// without context takeover, the Decoder (lib=duplex, reading from an io.Reader that is
+// not a buffer, as a connection's payload is) with the libraries' inflaters on their
+// own, each reset for every message on a bytes.Buffer holding it and the tail (the way
+// gws inflates). Compare with benchstat -col /lib.
+func BenchmarkFlateDecode(b *testing.B) {
+	libs := []struct {
+		name string
+		new  func() io.ReadCloser
+	}{
+		{"std", func() io.ReadCloser { return flate.NewReader(nil) }},
+		{"klauspost", func() io.ReadCloser { return kflate.NewReader(nil) }},
+	}
+	tail := []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+	for _, n := range benchSizes {
+		enc := deflate.NewEncoder(15, 1, false)
+		var payloads [][]byte
+		for _, msg := range deflatetest.Messages(n) {
+			payloads = append(payloads, enc.Finish(enc.Append(nil, msg)))
+		}
+		prefix := fmt.Sprintf("size=%s/lib=", sizeName(n))
+		buf := make([]byte, 64<<10)
+		b.Run(prefix+"duplex", func(b *testing.B) {
+			dec := deflate.NewDecoder(15, false)
+			var r onlyReader
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			start := cpuTime()
+			i := 0
+			for b.Loop() {
+				r.Reader.Reset(payloads[i%len(payloads)])
+				dec.Begin(&r)
+				readAll(b, dec, buf)
+				dec.End()
+				i++
+			}
+			reportCPU(b, start)
+		})
+		for _, lib := range libs {
+			b.Run(prefix+lib.name, func(b *testing.B) {
+				fr := lib.new()
+				var src bytes.Buffer
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				start := cpuTime()
+				i := 0
+				for b.Loop() {
+					src.Reset()
+					src.Write(payloads[i%len(payloads)])
+					src.Write(tail)
+					_ = fr.(flate.Resetter).Reset(&src, nil)
+					readAll(b, fr, buf)
+					i++
+				}
+				reportCPU(b, start)
+			})
+		}
+	}
+}
+
+// onlyReader hides bytes.Reader's other methods, as a connection's payload reader has
+// none of them.
+type onlyReader struct{ bytes.Reader }
+
+func (r *onlyReader) Read(p []byte) (int, error) { return r.Reader.Read(p) }
+
+func readAll(b *testing.B, r io.Reader, buf []byte) {
+	for {
+		_, err := r.Read(buf)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

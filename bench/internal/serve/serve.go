@@ -1,10 +1,13 @@
-// Package serve holds what every echo server of the harness shares: the
-// -addr flag, a listener kept on loopback, the line that tells bench/run.sh
-// where the server listens, and a read helper that reuses one buffer.
+// Package serve holds what every server of the harness shares: the -addr
+// flag, a listener kept on loopback, the line that tells bench/run.sh where
+// the server listens, a read helper that reuses one buffer, and, for the
+// broadcast row, the [Room] of connections and the little protocol a
+// server in -broadcast mode speaks (see [MembersQuery]).
 //
 // Each server under bench/servers is a small main that echoes every message
-// it reads, written the way its library documents as its fast path; only
-// this scaffolding is common, so that it costs every server the same.
+// it reads (or, with -broadcast, sends it to every connection), written the
+// way its library documents as its fast path; only this scaffolding is
+// common, so that it costs every server the same.
 package serve
 
 import (

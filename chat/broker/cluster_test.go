@@ -1,0 +1,224 @@
+package broker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"duplex/chat/broker"
+)
+
+// freePorts reserves n loopback ports and releases them for the servers to take. Cluster routes must
+// name every member before any starts, so the ports cannot come from the servers themselves.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		require.NoError(t, l.Close())
+	}
+	return ports
+}
+
+// startCluster starts n clustered JetStream servers on loopback, each with its own store, and waits
+// until JetStream accepts a replicated stream.
+func startCluster(t testing.TB, n int) []*natsserver.Server {
+	t.Helper()
+	ports := freePorts(t, n)
+	var routes []string
+	for _, p := range ports {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	var servers []*natsserver.Server
+	for i := range n {
+		s, err := natsserver.NewServer(&natsserver.Options{
+			ServerName: fmt.Sprintf("s%d", i),
+			Host:       "127.0.0.1",
+			Port:       natsserver.RANDOM_PORT,
+			JetStream:  true,
+			StoreDir:   t.TempDir(),
+			Cluster:    natsserver.ClusterOpts{Name: "duplex-test", Host: "127.0.0.1", Port: ports[i]},
+			Routes:     natsserver.RoutesFromStr(strings.Join(routes, ",")),
+			NoSigs:     true,
+			NoLog:      true,
+		})
+		require.NoError(t, err)
+		s.Start()
+		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+		require.True(t, s.ReadyForConnections(10*time.Second))
+		servers = append(servers, s)
+	}
+	// The meta group elects its leader a moment after the routes are up.
+	b := connect(t, broker.Config{URLs: servers[0].ClientURL(), Replicas: n, Timeout: time.Second})
+	require.Eventually(t, func() bool {
+		_, err := b.Info(context.Background(), "warm-up")
+		return err == nil
+	}, 20*time.Second, 100*time.Millisecond, "JetStream cluster did not form")
+	b.Close()
+	return servers
+}
+
+// Three servers in a cluster, three Brokers (one per server, as three chat nodes would be) appending
+// to one room at once: every append is acknowledged, every subscriber sees every record exactly once
+// and all in the same order. Halfway, the server under the first Broker is killed: the others carry
+// on, the first Broker reconnects to a surviving server, its subscription resumes without a gap, and
+// its appends, retried with the same id as a chat client would resend, are stored once.
+func TestClusterOneRoomThreeNodes(t *testing.T) {
+	const (
+		nodes   = 3
+		perNode = 20
+		room    = "lobby"
+	)
+	t0 := time.Now()
+	servers := startCluster(t, nodes)
+	t.Logf("cluster formed in %v", time.Since(t0))
+	// Put the first node on the server that leads the room's stream, so the kill below is the worst
+	// case: the stream has no leader until the survivors elect one (4-9s in nats-server).
+	setup := connect(t, broker.Config{URLs: servers[0].ClientURL(), Replicas: nodes})
+	_, err := setup.Info(ctxT(t), room)
+	require.NoError(t, err)
+	setup.Close()
+	for i, s := range servers {
+		if s.JetStreamIsStreamLeader("$G", "CHAT_ROOM_"+room) {
+			servers[0], servers[i] = servers[i], servers[0]
+		}
+	}
+	require.True(t, servers[0].JetStreamIsStreamLeader("$G", "CHAT_ROOM_"+room))
+	status := make(chan bool, 16)
+	var brokers []*broker.Broker
+	for i, s := range servers {
+		cfg := broker.Config{URLs: s.ClientURL(), Name: fmt.Sprint("node-", i), Replicas: nodes, Timeout: 2 * time.Second}
+		if i == 0 {
+			cfg.OnStatus = func(up bool) { status <- up }
+		}
+		brokers = append(brokers, connect(t, cfg))
+	}
+	var subs []*collector
+	for _, b := range brokers {
+		subs = append(subs, subscribe(t, b, room, 0))
+	}
+
+	type ack struct {
+		id  string
+		seq uint64
+	}
+	acks := make(chan ack, nodes*perNode)
+	var sent sync.WaitGroup
+	half := make(chan struct{}, nodes*perNode)
+	errs := make(chan error, nodes)
+	var retries atomic.Int64
+	for n, b := range brokers {
+		sent.Add(1)
+		go func() {
+			defer sent.Done()
+			for i := range perNode {
+				id := fmt.Sprintf("n%d-%d", n, i)
+				seq, tries, err := appendRetrying(b, room, id, []byte(id), 30*time.Second)
+				retries.Add(int64(tries - 1))
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", id, err)
+					return
+				}
+				acks <- ack{id, seq}
+				half <- struct{}{}
+			}
+		}()
+	}
+	for range nodes * perNode / 2 {
+		<-half
+	}
+	killed := servers[0].ClientURL()
+	t.Logf("half sent at %v", time.Since(t0))
+	servers[0].Shutdown()
+	t.Logf("killed at %v", time.Since(t0))
+	sent.Wait()
+	t.Logf("all sent at %v", time.Since(t0))
+	close(acks)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	t.Logf("appends retried after a failure: %d", retries.Load())
+	seqOf := map[string]uint64{}
+	bySeq := map[uint64]string{}
+	for a := range acks {
+		seqOf[a.id] = a.seq
+		other, dup := bySeq[a.seq]
+		assert.False(t, dup, "seq %d acknowledged for %s and %s", a.seq, other, a.id)
+		bySeq[a.seq] = a.id
+	}
+	const total = nodes * perNode
+	require.Len(t, seqOf, total, "every append acknowledged")
+	for s := uint64(1); s <= total; s++ {
+		assert.Contains(t, bySeq, s, "acknowledged seqs are 1..%d with no gap", total)
+	}
+
+	for i, c := range subs {
+		require.Eventually(t, func() bool { return c.len() >= total }, 20*time.Second, 20*time.Millisecond,
+			"subscriber %d got %d of %d", i, c.len(), total)
+	}
+	t.Logf("all received at %v", time.Since(t0))
+	time.Sleep(100 * time.Millisecond) // room for a wrong repeat to arrive
+	for i, c := range subs {
+		assert.Equal(t, seqRange(1, total), c.seqs(), "subscriber %d: every record once, in order", i)
+		c.mu.Lock()
+		for _, r := range c.recs {
+			assert.Equal(t, bySeq[r.Seq], string(r.Payload), "subscriber %d seq %d", i, r.Seq)
+			assert.Equal(t, bySeq[r.Seq], r.ID)
+		}
+		c.mu.Unlock()
+	}
+	assert.Equal(t, []bool{false, true}, drain(status), "the first node saw NATS go and come back")
+	assert.True(t, brokers[0].Available(), "the first node reconnected")
+	assert.NotEqual(t, killed, brokers[0].ConnectedURL(), "to a surviving server")
+	info, err := brokers[1].Info(ctxT(t), room)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(total), info.Count, "retried appends stored once")
+}
+
+// appendRetrying appends like a chat client that resends with the same id until it gets an ack.
+func appendRetrying(b *broker.Broker, room, id string, payload []byte, within time.Duration) (seq uint64, tries int, err error) {
+	deadline := time.Now().Add(within)
+	for {
+		tries++
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		seq, _, err = b.Append(ctx, room, id, payload)
+		cancel()
+		if err == nil {
+			return seq, tries, nil
+		}
+		if errors.Is(err, broker.ErrClosed) || time.Now().After(deadline) {
+			return 0, tries, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func drain(c chan bool) []bool {
+	var out []bool
+	for {
+		select {
+		case v := <-c:
+			out = append(out, v)
+		default:
+			return out
+		}
+	}
+}
