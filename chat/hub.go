@@ -84,8 +84,7 @@ func (h *Hub) Serve(s Socket, remote string) {
 		// that the purpose for which the connection was established has been fulfilled"); any other end
 		// (1001 from a closed tab, a dropped network, keepalive) keeps the member for the grace period.
 		deliberate := conn.CloseStatus(cause) == frame.CloseNormal
-		c.room.disconnect(c, deliberate, h.now())
-		if deliberate {
+		if c.room.disconnect(c, deliberate, h.now()) {
 			h.log.Info("chat: left", "room", c.room.name, "nick", c.nick, "remote", remote)
 		}
 	}

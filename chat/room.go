@@ -185,15 +185,17 @@ func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
 }
 
 // disconnect is called when c's connection ended. A member that left on purpose (deliberate) leaves at
-// once; one whose connection dropped stays for the grace period, for a resume.
-func (r *room) disconnect(c *client, deliberate bool, now time.Time) {
+// once; one whose connection dropped stays for the grace period, for a resume. It reports whether the
+// member left now.
+func (r *room) disconnect(c *client, deliberate bool, now time.Time) bool {
 	r.mu.Lock()
 	defer r.unlock()
 	m := c.member
 	if m == nil || r.members[m.key] != m || m.c != c {
-		return // resumed elsewhere, or already gone
+		return false // resumed elsewhere, or already gone
 	}
 	r.detachLocked(m, deliberate, now)
+	return r.members[m.key] != m
 }
 
 // detachLocked takes m's connection away and starts its grace period, or removes it when there is none.
