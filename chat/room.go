@@ -211,11 +211,12 @@ func (r *room) detachLocked(m *member, leave bool, now time.Time) {
 // expire ends m's grace period: m leaves unless it was resumed meanwhile.
 func (r *room) expire(m *member) {
 	r.mu.Lock()
-	defer r.unlock()
 	if m.c != nil || r.members[m.key] != m || r.closed {
+		r.unlock()
 		return
 	}
 	r.removeLocked(m, r.hub.now())
+	r.unlock()
 	r.hub.log.Info("chat: left", "room", r.name, "nick", m.nick, "cause", "grace period over")
 }
 
