@@ -72,11 +72,6 @@ func (h *Hub) Serve(s Socket, remote string) {
 			c.end(frame.ClosePolicyViolation, "no join within "+h.cfg.JoinTimeout.String(), true)
 		}
 	})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.writeLoop()
-	}()
 	cause := c.readLoop()
 	joinTimer.Stop()
 	if c.room != nil {
@@ -89,7 +84,7 @@ func (h *Hub) Serve(s Socket, remote string) {
 		}
 	}
 	c.end(frame.CloseNormal, "", true) // the reader has ended, so the peer is gone: let the writer finish
-	<-done
+	c.writers.Wait()
 	h.log.Debug("chat: disconnected", "remote", remote, "nick", c.nick, "cause", cause)
 }
 
