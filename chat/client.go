@@ -38,13 +38,13 @@ type client struct {
 	cancel context.CancelFunc
 	inRoom atomic.Bool // read by the join timer
 
-	mu     sync.Mutex
+	mu      sync.Mutex
 	queue   []*outMsg
-	writing bool // a writer goroutine runs
+	writing bool  // a writer goroutine runs
 	behind  *room // set while the queue holds half its size or more: counted in that room's behind
-	ending bool
-	code   frame.CloseCode
-	reason string
+	ending  bool
+	code    frame.CloseCode
+	reason  string
 }
 
 // outMsg is one message queued for clients: a room's event is one outMsg shared by every member's queue.
