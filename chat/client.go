@@ -27,19 +27,24 @@ type client struct {
 	bucket  bucket
 	refused int // rate_limited refusals in a row
 
-	wake chan struct{} // capacity 1: "the queue or the ending changed"
+	wake chan struct{} // capacity 1: "the queue or the ending changed", for a writer that is running
+	// writers counts the writer goroutine, which runs only while there is something to write: an idle
+	// member costs no goroutine but its reader. At most one runs at a time (writing, under mu).
+	writers sync.WaitGroup
+	last    time.Time // the last write's start, owned by the writer running
 	// ctx is cancelled to abort the write in progress when the client must stop at once: a client too slow
 	// to keep up is usually stuck in a write, and it must not hold its goroutine for the whole WriteTimeout.
 	ctx    context.Context
 	cancel context.CancelFunc
 	inRoom atomic.Bool // read by the join timer
 
-	mu     sync.Mutex
-	queue  []*outMsg
-	behind *room // set while the queue holds half its size or more: counted in that room's behind
-	ending bool
-	code   frame.CloseCode
-	reason string
+	mu      sync.Mutex
+	queue   []*outMsg
+	writing bool  // a writer goroutine runs
+	behind  *room // set while the queue holds half its size or more: counted in that room's behind
+	ending  bool
+	code    frame.CloseCode
+	reason  string
 }
 
 // outMsg is one message queued for clients: a room's event is one outMsg shared by every member's queue.
@@ -114,30 +119,51 @@ func (c *client) end(code frame.CloseCode, reason string, drain bool) bool {
 	return true
 }
 
+// signal starts the writer, or wakes the one running, after the queue or the ending changed.
 func (c *client) signal() {
+	c.mu.Lock()
+	start := !c.writing
+	if start {
+		c.writing = true
+		c.writers.Add(1)
+	}
+	c.mu.Unlock()
+	if start {
+		go func() {
+			defer c.writers.Done()
+			c.writeLoop()
+		}()
+		return
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-// writeLoop sends queued messages in order until the client ends, then closes the connection. A failed
-// write means the connection is unusable (the peer is gone, or too slow for WriteTimeout), so it is closed
-// at once; the reader then gets an error and the client leaves its room.
+// writeLoop sends queued messages in order until the queue is empty, and returns: the next message
+// starts a writer again. Once the client ends, it writes what is queued (unless told to drop it) and
+// closes the connection; no writer starts after that. A failed write means the connection is unusable
+// (the peer is gone, or too slow for WriteTimeout), so it is closed at once; the reader then gets an
+// error and the client leaves its room.
 func (c *client) writeLoop() {
 	bw, batched := c.sock.(batchWriter)
-	var last time.Time
-	for range c.wake {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 && !c.ending {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
 		// Under sustained traffic (a write less than the linger ago) the writer lets events gather
 		// before it drains the queue, so a member of a busy room gets several in one write; a lone event
 		// after a quiet spell leaves at once.
-		c.mu.Lock()
 		linger := c.lingerLocked()
 		c.mu.Unlock()
-		if d := time.Since(last); batched && d < linger {
+		if d := time.Since(c.last); batched && d < linger {
 			c.lingerFor(linger - d)
 		}
-		last = time.Now()
+		c.last = time.Now()
 		c.mu.Lock()
 		batch, ending, code, reason := c.takeQueueLocked(), c.ending, c.code, c.reason
 		c.mu.Unlock()

@@ -72,11 +72,6 @@ func (h *Hub) Serve(s Socket, remote string) {
 			c.end(frame.ClosePolicyViolation, "no join within "+h.cfg.JoinTimeout.String(), true)
 		}
 	})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.writeLoop()
-	}()
 	cause := c.readLoop()
 	joinTimer.Stop()
 	if c.room != nil {
@@ -84,13 +79,12 @@ func (h *Hub) Serve(s Socket, remote string) {
 		// that the purpose for which the connection was established has been fulfilled"); any other end
 		// (1001 from a closed tab, a dropped network, keepalive) keeps the member for the grace period.
 		deliberate := conn.CloseStatus(cause) == frame.CloseNormal
-		c.room.disconnect(c, deliberate, h.now())
-		if deliberate {
+		if c.room.disconnect(c, deliberate, h.now()) {
 			h.log.Info("chat: left", "room", c.room.name, "nick", c.nick, "remote", remote)
 		}
 	}
 	c.end(frame.CloseNormal, "", true) // the reader has ended, so the peer is gone: let the writer finish
-	<-done
+	c.writers.Wait()
 	h.log.Debug("chat: disconnected", "remote", remote, "nick", c.nick, "cause", cause)
 }
 

@@ -185,15 +185,17 @@ func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
 }
 
 // disconnect is called when c's connection ended. A member that left on purpose (deliberate) leaves at
-// once; one whose connection dropped stays for the grace period, for a resume.
-func (r *room) disconnect(c *client, deliberate bool, now time.Time) {
+// once; one whose connection dropped stays for the grace period, for a resume. It reports whether the
+// member left now.
+func (r *room) disconnect(c *client, deliberate bool, now time.Time) bool {
 	r.mu.Lock()
 	defer r.unlock()
 	m := c.member
 	if m == nil || r.members[m.key] != m || m.c != c {
-		return // resumed elsewhere, or already gone
+		return false // resumed elsewhere, or already gone
 	}
 	r.detachLocked(m, deliberate, now)
+	return r.members[m.key] != m
 }
 
 // detachLocked takes m's connection away and starts its grace period, or removes it when there is none.
@@ -209,11 +211,12 @@ func (r *room) detachLocked(m *member, leave bool, now time.Time) {
 // expire ends m's grace period: m leaves unless it was resumed meanwhile.
 func (r *room) expire(m *member) {
 	r.mu.Lock()
-	defer r.unlock()
 	if m.c != nil || r.members[m.key] != m || r.closed {
+		r.unlock()
 		return
 	}
 	r.removeLocked(m, r.hub.now())
+	r.unlock()
 	r.hub.log.Info("chat: left", "room", r.name, "nick", m.nick, "cause", "grace period over")
 }
 
@@ -231,7 +234,9 @@ func (r *room) post(c *client, id, text string, now time.Time) (code string, ret
 	if id != "" {
 		if seq, ok := r.sent[key]; ok {
 			// Resent after a reconnect, or twice by a page that did not see the ack: the first one counts.
-			c.enqueue(&outMsg{b: encode(&Event{Type: KindAck, ID: id, Seq: seq})})
+			if !c.enqueue(&outMsg{b: encode(&Event{Type: KindAck, ID: id, Seq: seq})}) {
+				r.dropLocked(m)
+			}
 			return "", 0
 		}
 	}

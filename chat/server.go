@@ -96,6 +96,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// ended. It runs on a goroutine of its own so that this handler returns: net/http's goroutine for the
 	// connection holds, until then, its 4 KiB read and write buffers and the request, which an idle
 	// member would otherwise keep for as long as it stays (8 KiB of its memory).
+	remote := remoteIP(r.RemoteAddr)
 	s.conns.Add(1)
 	if r.ProtoMajor >= 2 {
 		// RFC 8441: the WebSocket is this request's stream, which ends when the handler returns; the
@@ -106,7 +107,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	go func() {
 		defer s.conns.Done()
-		s.hub.Serve(NewSocket(c), remoteIP(r.RemoteAddr))
+		s.hub.Serve(NewSocket(c), remote)
 	}()
 }
 

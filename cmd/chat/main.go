@@ -17,6 +17,10 @@
 // pinged and dropped, leaving its room, if nothing arrives within -pong-timeout (by default the interval
 // again).
 //
+// A client that sends too much, too fast or too long a message is refused with an error event it can
+// show, and stays connected; only a message over the read limit (1009) or sustained disregard of the
+// rate limit (1008) closes it. A member whose connection drops keeps its place for -grace (10 s).
+//
 // A page from another origin may not connect (403) unless -origins lists it. Against DNS rebinding,
 // where a page of the attacker's name is served by this server and passes that check, -allowed-hosts
 // lists the Host names the server answers for; any other gets 421. Without it, a server listening on a
