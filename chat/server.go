@@ -102,7 +102,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		// RFC 8441: the WebSocket is this request's stream, which ends when the handler returns; the
 		// HTTP/2 connection's buffers are shared by its streams, so serving it here holds nothing more.
 		defer s.conns.Done()
-		s.hub.Serve(NewSocket(c), remoteIP(r.RemoteAddr))
+		s.hub.Serve(NewSocket(c), remote)
 		return
 	}
 	go func() {
