@@ -99,10 +99,10 @@ func (c *Config) withDefaults() Config {
 	if cfg.MaxRoom <= 0 {
 		cfg.MaxRoom = 10000
 	}
+	// A negative Grace stays negative: defaults may be applied twice (NewServer, then NewHub), and a
+	// "none" turned into 0 would become the default the second time.
 	if cfg.Grace == 0 {
 		cfg.Grace = 10 * time.Second
-	} else if cfg.Grace < 0 {
-		cfg.Grace = 0
 	}
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = 100
