@@ -3,6 +3,8 @@ package chat
 import (
 	"log/slog"
 	"time"
+
+	"duplex/conn"
 )
 
 // Config holds the hub's settings. A zero field takes the default written beside it.
@@ -61,6 +63,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock used for timestamps. Default time.Now.
 	Now func() time.Time
+	// Loop, if set, serves the WebSocket connections a Server upgrades over HTTP/1.1 readiness-driven
+	// (Hub.ServeLoop): an idle member then holds no goroutine and no buffer, only its connection. Nil: a
+	// goroutine reads each connection (Hub.Serve). The caller closes the Loop, after Server.Shutdown.
+	Loop *conn.Loop
 }
 
 // ReadLimitFactor is how many times MaxMessageSize the socket reads before it closes with 1009. The text of
