@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -27,16 +25,7 @@ import (
 // TestMain runs the tests in a process started with GODEBUG=http2xconnect=1, as the command starts
 // itself for HTTP/2 (h2.go), and fails the run if a test leaves a goroutine behind.
 func TestMain(m *testing.M) {
-	godebug.Main(m, godebug.XConnect, func(m *testing.M) int {
-		code := m.Run()
-		if code == 0 {
-			if err := goleak.Find(); err != nil {
-				fmt.Fprintln(os.Stderr, "goleak:", err)
-				code = 1
-			}
-		}
-		return code
-	})
+	godebug.Main(m, godebug.XConnect, godebug.Checked(func() error { return goleak.Find() }))
 }
 
 const wait = 10 * time.Second
