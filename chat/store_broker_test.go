@@ -28,7 +28,7 @@ func startNode(t testing.TB, urls string) *node {
 	b, err := broker.Connect(broker.Config{URLs: urls, ReconnectWait: 50 * time.Millisecond, Timeout: 2 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(b.Close) // runs after the harness's shutdown, registered below
-	return &node{h: newHarness(t, &chat.Config{Broker: b, Grace: -1}), b: b}
+	return &node{h: newHarness(t, &chat.Config{Broker: b, Grace: -1, Rate: 1000, Burst: 1000}), b: b}
 }
 
 func (n *node) stop(t testing.TB) {
@@ -141,4 +141,75 @@ func TestBrokerRestartKeepsHistoryAndEpoch(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, "four", got[0].Text)
 	assert.Equal(t, j+1, got[0].Seq)
+}
+
+// TestBrokerOutageRefusesSends: while the NATS server is down a send is refused with unavailable and
+// never acked; once it is back the node reconnects by itself, sends are stored again, the refused one
+// can be resent, and every member hears them in order.
+func TestBrokerOutageRefusesSends(t *testing.T) {
+	dir := t.TempDir()
+	ns := startEmbedded(t, dir, 0)
+	port := portOf(t, ns)
+	n := startNode(t, ns.ClientURL())
+	ada, _ := n.joinAs(t, "r", "ada", 0, "")
+	ada.nextOf(t, chat.KindJoined)
+	ada.send(t, chat.Event{Type: chat.KindSend, ID: "m1", Text: "one"})
+	s1, heard := nextAckOrMessage(t, ada, "m1", "one")
+	require.Equal(t, s1, heard)
+
+	ns.Shutdown()
+	require.Eventually(t, func() bool { return !n.b.Available() }, wait, tick)
+	ada.send(t, chat.Event{Type: chat.KindSend, ID: "m2", Text: "two"})
+	ev := ada.next(t)
+	require.Equal(t, chat.KindError, ev.Type, "a send while NATS is down: %+v", ev)
+	assert.Equal(t, chat.ErrCodeUnavailable, ev.Code)
+	assert.Equal(t, "m2", ev.ID)
+	assert.Positive(t, ev.RetryMS)
+
+	startEmbedded(t, dir, port)
+	require.Eventually(t, n.b.Available, wait, tick)
+	ada.send(t, chat.Event{Type: chat.KindSend, ID: "m2", Text: "two"})
+	s2, heard2 := nextAckOrMessage(t, ada, "m2", "two")
+	assert.Equal(t, s1+1, s2, "the refused send was not stored")
+	assert.Equal(t, s2, heard2, "the subscription resumed after the outage")
+}
+
+// TestBrokerNodesShareARoom: two chat nodes on one NATS server; members on both hear every message
+// once, in the same order, each sender acked with the seq every member sees.
+func TestBrokerNodesShareARoom(t *testing.T) {
+	ns := startEmbedded(t, t.TempDir(), 0)
+	a, b := startNode(t, ns.ClientURL()), startNode(t, ns.ClientURL())
+	ada, _ := a.joinAs(t, "r", "ada", 0, "")
+	bob, _ := b.joinAs(t, "r", "bob", 0, "")
+	const each = 10
+	acks := map[string]uint64{}
+	for i := range each {
+		for _, s := range []struct {
+			f    *fakeSocket
+			nick string
+		}{{ada, "ada"}, {bob, "bob"}} {
+			id := s.nick + strconv.Itoa(i)
+			s.f.send(t, chat.Event{Type: chat.KindSend, ID: id, Text: id})
+		}
+	}
+	order := func(f *fakeSocket, nick string) []string {
+		var texts []string
+		for len(texts) < 2*each {
+			ev := f.next(t)
+			switch ev.Type {
+			case chat.KindMessage:
+				texts = append(texts, ev.Text+"@"+strconv.FormatUint(ev.Seq, 10))
+			case chat.KindAck:
+				acks[ev.ID] = ev.Seq
+			case chat.KindError:
+				t.Fatalf("%s refused: %+v", nick, ev)
+			}
+		}
+		return texts
+	}
+	fromA, fromB := order(ada, "ada"), order(bob, "bob")
+	assert.Equal(t, fromA, fromB, "both nodes deliver the room in one order")
+	for id, seq := range acks {
+		assert.Contains(t, fromA, id+"@"+strconv.FormatUint(seq, 10), "ack of %s names the seq delivered", id)
+	}
 }
