@@ -109,6 +109,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	if err != nil {
 		return err
 	}
+	b, stopStore, err := o.store.open(log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// Deferred, so it runs after the chat's shutdown below: no room is left following its stream.
+	defer stopStore()
+	o.cfg.Broker = b
 	srv := chat.NewServer(&o.cfg)
 	hosts := newHostPolicy(o.allowedHosts, o.addr)
 	hs := &http.Server{
