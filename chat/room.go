@@ -48,6 +48,9 @@ type member struct {
 	session   string
 	c         *client     // nil while the member is in its grace period
 	grace     *time.Timer // runs while c is nil
+	// seen, on the broker, is the since of a join that was ahead of this node: the client saw events
+	// through another node that this one has not delivered yet, and is not sent them again.
+	seen uint64
 }
 
 // sentKey names one client message id of one nick in a room.
@@ -146,6 +149,9 @@ func (r *room) join(c *client, nick, session string, since uint64, epoch string,
 func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
 	if epoch != r.epoch {
 		since = 0 // another life of the room: the client's numbering means nothing here
+	}
+	if r.store != nil && since > r.seq {
+		m.seen = since
 	}
 	ev := &Event{Type: KindWelcome, Room: r.name, Nick: m.nick, Seq: r.seq, Epoch: r.epoch,
 		Session: m.session, Limits: &r.hub.limits, Users: r.users}

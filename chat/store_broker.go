@@ -115,7 +115,19 @@ func (r *room) deliver(rec broker.Record) {
 	}
 	r.seq = rec.Seq
 	r.keepLocked(b)
-	r.broadcastLocked(newOutMsg(b, r, ev.Type != KindMessage))
+	msg := newOutMsg(b, r, ev.Type != KindMessage)
+	var slow []*member
+	for _, m := range r.members {
+		if m.c == nil || m.seen >= rec.Seq {
+			continue // gone for now, or saw it through another node before it came here
+		}
+		if !m.c.enqueue(msg) {
+			slow = append(slow, m)
+		}
+	}
+	for _, m := range slow {
+		r.dropLocked(m)
+	}
 }
 
 // keepLocked adds an encoded event to the record, dropping the oldest past the history bounds.

@@ -25,7 +25,16 @@ type node struct {
 // closes, at the end of the test or at stop.
 func startNode(t testing.TB, urls string) *node {
 	t.Helper()
-	b, err := broker.Connect(broker.Config{URLs: urls, ReconnectWait: 50 * time.Millisecond, Timeout: 2 * time.Second})
+	return startNodeWith(t, broker.Config{URLs: urls})
+}
+
+func startNodeWith(t testing.TB, cfg broker.Config) *node {
+	t.Helper()
+	cfg.ReconnectWait = 50 * time.Millisecond
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	b, err := broker.Connect(cfg)
 	require.NoError(t, err)
 	t.Cleanup(b.Close) // runs after the harness's shutdown, registered below
 	return &node{h: newHarness(t, &chat.Config{Broker: b, Grace: -1, Rate: 1000, Burst: 1000}), b: b}
@@ -38,6 +47,17 @@ func (n *node) stop(t testing.TB) {
 	require.NoError(t, n.h.hub.Shutdown(ctx))
 	n.h.wg.Wait()
 	n.b.Close()
+}
+
+// kill is a node dying: its NATS connection goes first, with whatever was in flight, then its clients'
+// connections.
+func (n *node) kill(t testing.TB) {
+	t.Helper()
+	n.b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	require.NoError(t, n.h.hub.Shutdown(ctx))
+	n.h.wg.Wait()
 }
 
 // joinAs joins room as nick with since and epoch, and returns the socket and the welcome.
