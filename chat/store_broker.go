@@ -15,6 +15,10 @@ import (
 // reached: nothing was stored, so nothing is acked, and the client may send again after RetryMS.
 const ErrCodeUnavailable = "unavailable"
 
+// CodeAvailable is the code of the notice that the store is back after an unavailable one (see
+// [Hub.StoreStatus]).
+const CodeAvailable = "available"
+
 // unavailableRetry is the retry_ms of an unavailable refusal: about the broker's reconnect pace.
 const unavailableRetry = time.Second
 
@@ -234,4 +238,32 @@ func (st *stored) stop() {
 	}
 	st.cancel()
 	st.wg.Wait()
+}
+
+// StoreStatus tells every joined client that the rooms' store (NATS, with Config.Broker) went away
+// (up false) or came back: an error event without id, code unavailable, which a page shows as a
+// notice, and one with code available when it is back. Sends are refused meanwhile whether or not this is called;
+// it is what a Broker's Config.OnStatus should call. It does not block.
+func (h *Hub) StoreStatus(up bool) {
+	text := "messages cannot be stored now: sends are refused until the store is back"
+	if up {
+		text = "the store is back: messages are stored again"
+	}
+	code := ErrCodeUnavailable
+	if up {
+		code = CodeAvailable
+	}
+	b := encode(&Event{Type: KindError, Code: code, Text: text})
+	h.mu.Lock()
+	clients := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		if c.joined() {
+			clients = append(clients, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range clients {
+		// A client whose queue is full is being dropped for slowness anyway.
+		_ = c.enqueue(&outMsg{b: b})
+	}
 }

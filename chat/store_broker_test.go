@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,10 +35,18 @@ func startNodeWith(t testing.TB, cfg broker.Config) *node {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 2 * time.Second
 	}
+	var hub atomic.Pointer[chat.Hub]
+	cfg.OnStatus = func(up bool) {
+		if h := hub.Load(); h != nil {
+			h.StoreStatus(up)
+		}
+	}
 	b, err := broker.Connect(cfg)
 	require.NoError(t, err)
 	t.Cleanup(b.Close) // runs after the harness's shutdown, registered below
-	return &node{h: newHarness(t, &chat.Config{Broker: b, Grace: -1, Rate: 1000, Burst: 1000}), b: b}
+	n := &node{h: newHarness(t, &chat.Config{Broker: b, Grace: -1, Rate: 1000, Burst: 1000}), b: b}
+	hub.Store(n.h.hub)
+	return n
 }
 
 func (n *node) stop(t testing.TB) {
@@ -179,6 +188,10 @@ func TestBrokerOutageRefusesSends(t *testing.T) {
 
 	ns.Shutdown()
 	require.Eventually(t, func() bool { return !n.b.Available() }, wait, tick)
+	notice := ada.next(t)
+	assert.Equal(t, chat.KindError, notice.Type, "members are told the store is gone: %+v", notice)
+	assert.Equal(t, chat.ErrCodeUnavailable, notice.Code)
+	assert.Empty(t, notice.ID)
 	ada.send(t, chat.Event{Type: chat.KindSend, ID: "m2", Text: "two"})
 	ev := ada.next(t)
 	require.Equal(t, chat.KindError, ev.Type, "a send while NATS is down: %+v", ev)
@@ -188,6 +201,8 @@ func TestBrokerOutageRefusesSends(t *testing.T) {
 
 	startEmbedded(t, dir, port)
 	require.Eventually(t, n.b.Available, wait, tick)
+	back := ada.nextOf(t, chat.KindError)
+	assert.Equal(t, chat.CodeAvailable, back.Code, "and that it is back")
 	ada.send(t, chat.Event{Type: chat.KindSend, ID: "m2", Text: "two"})
 	s2, heard2 := nextAckOrMessage(t, ada, "m2", "two")
 	assert.Equal(t, s1+1, s2, "the refused send was not stored")

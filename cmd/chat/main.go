@@ -129,6 +129,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	defer stopStore()
 	o.cfg.Broker = b
 	srv := chat.NewServer(&o.cfg)
+	o.store.hub.Store(srv.Hub())
 	hosts := newHostPolicy(o.allowedHosts, o.addr)
 	hs := &http.Server{
 		Handler: hosts.guard(srv, log),

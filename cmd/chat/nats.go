@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
+	"duplex/chat"
 	"duplex/chat/broker"
 )
 
@@ -18,6 +20,9 @@ type storeFlags struct {
 	node      string
 	replicas  int
 	retention broker.Retention
+	// hub is told when NATS goes and comes back; set once the server exists, which is after the
+	// broker connects.
+	hub atomic.Pointer[chat.Hub]
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -73,6 +78,9 @@ func (s *storeFlags) open(log *slog.Logger) (*broker.Broker, func(), error) {
 	b, err := broker.Connect(broker.Config{
 		URLs: urls, Name: name, Retention: s.retention, Replicas: s.replicas,
 		OnStatus: func(up bool) {
+			if h := s.hub.Load(); h != nil {
+				h.StoreStatus(up)
+			}
 			if up {
 				log.Info("chat: NATS connection back")
 			} else {
