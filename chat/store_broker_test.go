@@ -44,7 +44,7 @@ func startNodeWith(t testing.TB, cfg broker.Config) *node {
 	b, err := broker.Connect(cfg)
 	require.NoError(t, err)
 	t.Cleanup(b.Close) // runs after the harness's shutdown, registered below
-	n := &node{h: newHarness(t, &chat.Config{Broker: b, Grace: -1, Rate: 1000, Burst: 1000}), b: b}
+	n := &node{h: newHarness(t, &chat.Config{Broker: b, Grace: -1, Rate: 1e9, Burst: 1 << 30, MaxConnsPerIP: 100, QueueSize: 1 << 16}), b: b}
 	hub.Store(n.h.hub)
 	return n
 }
