@@ -23,6 +23,8 @@ type storeFlags struct {
 	// hub is told when NATS goes and comes back; set once the server exists, which is after the
 	// broker connects.
 	hub atomic.Pointer[chat.Hub]
+	// closing is set once shutdown closes the broker, whose own close is no outage to report.
+	closing atomic.Bool
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -78,6 +80,9 @@ func (s *storeFlags) open(log *slog.Logger) (*broker.Broker, func(), error) {
 	b, err := broker.Connect(broker.Config{
 		URLs: urls, Name: name, Retention: s.retention, Replicas: s.replicas,
 		OnStatus: func(up bool) {
+			if s.closing.Load() {
+				return
+			}
 			if h := s.hub.Load(); h != nil {
 				h.StoreStatus(up)
 			}
@@ -98,6 +103,7 @@ func (s *storeFlags) open(log *slog.Logger) (*broker.Broker, func(), error) {
 		log.Info("chat: connected to NATS", "url", b.ConnectedURL())
 	}
 	stop := func() {
+		s.closing.Store(true)
 		b.Close()
 		if ns != nil {
 			ns.Shutdown()
