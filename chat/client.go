@@ -37,6 +37,8 @@ type client struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	inRoom atomic.Bool // read by the join timer
+	// joinTimer ends a client that does not join in time.
+	joinTimer *time.Timer
 
 	mu      sync.Mutex
 	queue   []*outMsg
@@ -174,6 +176,12 @@ func (c *client) writeLoop() {
 			err = c.writeEach(batch)
 		}
 		if err != nil && c.ctx.Err() == nil {
+			if errors.Is(err, conn.ErrSlowPeer) && c.end(frame.CloseAbnormal, "write failed", false) {
+				// In a conn.Loop writes never wait for the socket: a member that does not read fails
+				// the write once LoopOptions.MaxPending bytes wait for it, before its queue here fills.
+				c.hub.stats.slowDropped.Add(1)
+				c.hub.log.Info("chat: slow client dropped", "nick", c.nick, "remote", c.remote)
+			}
 			c.end(frame.CloseAbnormal, "write failed", false)
 			_ = c.sock.CloseNow()
 			return
@@ -270,32 +278,33 @@ func (c *client) writeEach(batch []*outMsg) error {
 // to end it keeps reading, without handling, so that the closing handshake can complete. It returns the
 // error that ended it, which tells how the connection closed.
 func (c *client) readLoop() error {
-	h := c.hub
 	for {
 		msg, err := c.sock.ReadMessage(context.Background())
 		if err != nil {
-			// The socket may enforce the read limit itself, before the payload arrives.
-			var pe frame.ProtocolError
-			if errors.As(err, &pe) && pe.Code == frame.CloseTooBig {
-				h.stats.tooBig.Add(1)
-			}
+			c.hub.countTooBig(err) // the socket may enforce the read limit itself, before the payload arrives
 			return err
 		}
-		h.stats.messagesIn.Add(1)
-		if c.isEnding() {
-			continue
-		}
-		// The hub checks the read limit itself, whatever the socket enforced, so it holds on any transport.
-		if int64(len(msg)) > h.readLimit {
-			h.stats.tooBig.Add(1)
-			h.log.Info("chat: kicked", "reason", "message over the read limit", "nick", c.nick, "remote", c.remote)
-			// RFC 6455, Section 7.4.1: 1009 "indicates that an endpoint is terminating the connection
-			// because it has received a message that is too big for it to process".
-			c.end(frame.CloseTooBig, "message too big", true)
-			continue
-		}
-		h.handle(c, msg)
+		c.message(msg)
 	}
+}
+
+// message handles one message the client sent, on the goroutine that read it.
+func (c *client) message(msg []byte) {
+	h := c.hub
+	h.stats.messagesIn.Add(1)
+	if c.isEnding() {
+		return
+	}
+	// The hub checks the read limit itself, whatever the socket enforced, so it holds on any transport.
+	if int64(len(msg)) > h.readLimit {
+		h.stats.tooBig.Add(1)
+		h.log.Info("chat: kicked", "reason", "message over the read limit", "nick", c.nick, "remote", c.remote)
+		// RFC 6455, Section 7.4.1: 1009 "indicates that an endpoint is terminating the connection
+		// because it has received a message that is too big for it to process".
+		c.end(frame.CloseTooBig, "message too big", true)
+		return
+	}
+	h.handle(c, msg)
 }
 
 func (c *client) markJoined()  { c.inRoom.Store(true) }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"duplex/chat/broker"
+	"duplex/conn"
 )
 
 // Config holds the hub's settings. A zero field takes the default written beside it.
@@ -69,6 +70,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock used for timestamps. Default time.Now.
 	Now func() time.Time
+	// Loop, if set, serves the WebSocket connections a Server upgrades over HTTP/1.1 readiness-driven
+	// (Hub.ServeLoop): an idle member then holds no goroutine and no buffer, only its connection. Nil: a
+	// goroutine reads each connection (Hub.Serve). The caller closes the Loop, after Server.Shutdown.
+	Loop *conn.Loop
 }
 
 // ReadLimitFactor is how many times MaxMessageSize the socket reads before it closes with 1009. The text of
@@ -107,10 +112,10 @@ func (c *Config) withDefaults() Config {
 	if cfg.MaxRoom <= 0 {
 		cfg.MaxRoom = 10000
 	}
+	// A negative Grace stays negative: defaults may be applied twice (NewServer, then NewHub), and a
+	// "none" turned into 0 would become the default the second time.
 	if cfg.Grace == 0 {
 		cfg.Grace = 10 * time.Second
-	} else if cfg.Grace < 0 {
-		cfg.Grace = 0
 	}
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = 100

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -54,38 +55,89 @@ func (h *Hub) now() time.Time { return h.cfg.Now() }
 // Serve closes s before it returns, and returns at once, closing s with 1001 (going away), once Shutdown
 // has begun.
 func (h *Hub) Serve(s Socket, remote string) {
-	c := &client{hub: h, sock: s, remote: remote, wake: make(chan struct{}, 1)}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
-	defer c.cancel()
-	refusal := h.admit(c)
-	if refusal != nil {
-		closeWith(s, refusal.Code, refusal.Reason)
+	c := h.open(s, remote)
+	if c == nil {
 		return
 	}
-	defer h.wg.Done()
-	defer h.release(c)
+	c.finish(c.readLoop())
+}
+
+// ServeLoop runs the client connection cn in l, readiness-driven: l reads cn and hands each message to
+// the hub on one of its goroutines, so an idle member holds no goroutine and no buffer (see conn.Loop),
+// and ServeLoop returns at once. The client ends as with Serve, which a connection l cannot watch (one
+// without a socket) gets from l instead. cn's options must be those Serve's connections get.
+func (h *Hub) ServeLoop(l *conn.Loop, cn *conn.Conn, remote string) {
+	c := h.open(NewSocket(cn), remote)
+	if c == nil {
+		return
+	}
+	err := l.Serve(cn, conn.Handler{
+		OnMessage: func(t conn.MessageType, b []byte) {
+			if t != conn.MessageText {
+				// As NewSocket's reader does: RFC 6455, Section 7.4.1, 1003 "indicates that an endpoint is
+				// terminating the connection because it has received a type of data it cannot accept".
+				_ = cn.Close(frame.CloseUnsupportedData, "binary messages are not supported")
+				return
+			}
+			c.message(b)
+		},
+		OnError: func(err error) { h.countTooBig(err) },
+		OnClose: func(ev conn.CloseEvent) { c.finish(conn.CloseError{Code: ev.Code, Reason: ev.Reason}) },
+	})
+	if err != nil { // the loop is closed: the server is shutting down
+		_ = cn.CloseNow()
+		c.finish(err)
+	}
+}
+
+// countTooBig counts a connection failed for a message over its read limit.
+func (h *Hub) countTooBig(err error) {
+	var pe frame.ProtocolError
+	if errors.As(err, &pe) && pe.Code == frame.CloseTooBig {
+		h.stats.tooBig.Add(1)
+	}
+}
+
+// open admits a new client on s, or refuses it (closing s) and returns nil.
+func (h *Hub) open(s Socket, remote string) *client {
+	c := &client{hub: h, sock: s, remote: remote, wake: make(chan struct{}, 1)}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	refusal := h.admit(c)
+	if refusal != nil {
+		c.cancel()
+		closeWith(s, refusal.Code, refusal.Reason)
+		return nil
+	}
 	h.stats.connsTotal.Add(1)
 	h.log.Debug("chat: connected", "remote", remote)
-
-	joinTimer := time.AfterFunc(h.cfg.JoinTimeout, func() {
+	c.joinTimer = time.AfterFunc(h.cfg.JoinTimeout, func() {
 		if !c.joined() {
 			c.end(frame.ClosePolicyViolation, "no join within "+h.cfg.JoinTimeout.String(), true)
 		}
 	})
-	cause := c.readLoop()
-	joinTimer.Stop()
+	return c
+}
+
+// finish ends an admitted client once its connection's reading ended with cause: it leaves its room
+// (at once or after the grace period), its writer finishes, and the hub forgets it.
+func (c *client) finish(cause error) {
+	h := c.hub
+	c.joinTimer.Stop()
 	if c.room != nil {
 		// A peer that closed with 1000 meant to leave (RFC 6455, Section 7.4.1: "normal closure, meaning
 		// that the purpose for which the connection was established has been fulfilled"); any other end
 		// (1001 from a closed tab, a dropped network, keepalive) keeps the member for the grace period.
 		deliberate := conn.CloseStatus(cause) == frame.CloseNormal
 		if c.room.disconnect(c, deliberate, h.now()) {
-			h.log.Info("chat: left", "room", c.room.name, "nick", c.nick, "remote", remote)
+			h.log.Info("chat: left", "room", c.room.name, "nick", c.nick, "remote", c.remote)
 		}
 	}
 	c.end(frame.CloseNormal, "", true) // the reader has ended, so the peer is gone: let the writer finish
 	c.writers.Wait()
-	h.log.Debug("chat: disconnected", "remote", remote, "nick", c.nick, "cause", cause)
+	h.log.Debug("chat: disconnected", "remote", c.remote, "nick", c.nick, "cause", cause)
+	h.release(c)
+	h.wg.Done()
+	c.cancel()
 }
 
 // closeWith closes s with code and reason, reading (and dropping) what the peer still sends meanwhile so

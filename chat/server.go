@@ -105,6 +105,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.hub.Serve(NewSocket(c), remote)
 		return
 	}
+	if s.hub.cfg.Loop != nil {
+		defer s.conns.Done()
+		s.hub.ServeLoop(s.hub.cfg.Loop, c, remote)
+		return
+	}
 	go func() {
 		defer s.conns.Done()
 		s.hub.Serve(NewSocket(c), remote)

@@ -25,7 +25,7 @@ import (
 // startServer runs a chat.Server on loopback; the hub is shut down and the listener closed with the test.
 func startServer(t testing.TB, cfg *chat.Config) (*chat.Server, *httptest.Server) {
 	t.Helper()
-	srv := chat.NewServer(quiet(cfg))
+	srv := chat.NewServer(quiet(withTestLoop(cfg)))
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)

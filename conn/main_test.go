@@ -1,8 +1,6 @@
 package conn_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -15,14 +13,5 @@ import (
 // process started with GODEBUG=http2xconnect=1, without which net/http's
 // HTTP/2 server refuses the extended CONNECT of RFC 8441 (h2_test.go).
 func TestMain(m *testing.M) {
-	godebug.Main(m, godebug.XConnect, func(m *testing.M) int {
-		code := m.Run()
-		if code == 0 {
-			if err := goleak.Find(); err != nil {
-				fmt.Fprintln(os.Stderr, "goleak:", err)
-				code = 1
-			}
-		}
-		return code
-	})
+	godebug.Main(m, godebug.XConnect, godebug.Checked(func() error { return goleak.Find() }))
 }

@@ -17,6 +17,7 @@ import (
 
 	"duplex/chat"
 	"duplex/conn"
+	"duplex/frame"
 	"duplex/internal/servertest"
 )
 
@@ -38,6 +39,27 @@ func TestBinary(t *testing.T) {
 	})
 	t.Run("allowed-hosts-421", func(t *testing.T) { testAllowedHosts(t, bin) })
 	t.Run("http2-websockets", func(t *testing.T) { testHTTP2(t, bin) })
+	t.Run("event", func(t *testing.T) { testEvent(t, bin) })
+}
+
+// testEvent: with -event the members are served readiness-driven, and the chat is the same: messages
+// both ways, a leave announced, a shutdown that closes with 1001.
+func testEvent(t *testing.T, bin string) {
+	p := servertest.Start(t, bin, listening, "-addr", "127.0.0.1:0", "-event")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ada := joinChat(ctx, t, p.Addr, "ada")
+	bob := joinChat(ctx, t, p.Addr, "bob")
+	say(ctx, t, ada, bob, "served by a loop")
+	say(ctx, t, bob, ada, "and back")
+	require.NoError(t, bob.Close(frame.CloseNormal, ""))
+	nextEvent(ctx, t, ada, func(ev chat.Event) bool { return ev.Type == chat.KindLeft && ev.Nick == "bob" })
+	require.NoError(t, p.Stop(time.Minute))
+	_, _, err := ada.ReadMessage(ctx)
+	for err == nil {
+		_, _, err = ada.ReadMessage(ctx)
+	}
+	assert.Equal(t, frame.CloseGoingAway, conn.CloseStatus(err), "%v", err)
 }
 
 // testHTTP2: started over TLS without GODEBUG=http2xconnect=1, the command starts itself again with it,

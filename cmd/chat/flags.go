@@ -27,6 +27,7 @@ type options struct {
 	tlsCert         string
 	tlsKey          string
 	h2              bool
+	event           bool
 	cfg             chat.Config
 	store           storeFlags // where rooms live: nats.go
 }
@@ -63,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.cfg.Grace, "grace", 10*time.Second, "time a member whose connection dropped stays in its room, for a reconnect to resume it (0: none)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve https and wss (with -tls-key)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key file of -tls-cert")
+	fs.BoolVar(&o.event, "event", false, "serve WebSocket connections readiness-driven (conn.Loop): no goroutine and no buffer per idle member")
 	fs.BoolVar(&o.h2, "h2", true, "with -tls-cert: offer HTTP/2, so a browser's WebSocket shares the page's connection (RFC 8441;\nthe command restarts itself with GODEBUG=http2xconnect=1 for it)")
 	fs.IntVar(&o.cfg.QueueSize, "queue", 256, "messages that may wait for one client (full: close 1013)")
 	fs.IntVar(&o.cfg.MaxConnsPerIP, "max-conns-per-ip", 16, "simultaneous connections per client address (over: close 1008)")

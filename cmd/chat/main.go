@@ -45,6 +45,10 @@
 // loaded the page. net/http allows that only in a process started with GODEBUG=http2xconnect=1, so the
 // command starts itself again with that setting added when it lacks it.
 //
+// With -event, connections upgraded over HTTP/1.1 are served readiness-driven (conn.Loop, epoll on
+// Linux): an idle member then holds no goroutine and no buffer, which is what a server with many idle
+// members wants; the chat behaves the same.
+//
 // SIGINT or SIGTERM shuts it down gracefully: every client receives what was already sent to it, then a
 // close frame with 1001 (going away). The exit status is 0 after a shutdown or -h, 1 when serving failed,
 // and 2 for a bad command line.
@@ -67,6 +71,7 @@ import (
 	"time"
 
 	"duplex/chat"
+	"duplex/conn"
 	"duplex/handshake"
 	"duplex/internal/godebug"
 )
@@ -128,6 +133,20 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	// Deferred, so it runs after the chat's shutdown below: no room is left following its stream.
 	defer stopStore()
 	o.cfg.Broker = b
+	if o.event {
+		// Readiness-driven: an idle member holds no goroutine and no buffer (conn.Loop). HTTP/2 streams
+		// are not sockets the loop can watch, and are served by goroutines as without -event.
+		l, err := conn.NewLoop(nil)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("-event: %w", err)
+		}
+		defer l.Close() // after the chat's shutdown below, which ends every member
+		if !l.Readiness() {
+			log.Warn("chat: -event has no readiness-driven mode on this system; a goroutine serves each connection")
+		}
+		o.cfg.Loop = l
+	}
 	srv := chat.NewServer(&o.cfg)
 	o.store.hub.Store(srv.Hub())
 	hosts := newHostPolicy(o.allowedHosts, o.addr)

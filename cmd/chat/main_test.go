@@ -36,14 +36,7 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(state)
 		os.Setenv("XDG_STATE_HOME", state)
-		code := m.Run()
-		if code == 0 {
-			if err := goleak.Find(); err != nil {
-				fmt.Fprintln(os.Stderr, "goleak:", err)
-				code = 1
-			}
-		}
-		return code
+		return godebug.Checked(func() error { return goleak.Find() })(m)
 	})
 }
 

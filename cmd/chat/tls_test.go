@@ -56,23 +56,39 @@ func selfSigned(t testing.TB, dir string) (certFile, keyFile string, pool *x509.
 	return certFile, keyFile, pool
 }
 
-// TestTLS serves the page over https and the chat over wss with a generated certificate.
-func TestTLS(t *testing.T) {
+// runTLS runs the command over TLS with a generated certificate, as main does, and returns its address,
+// a pool that trusts its certificate, a stop that begins the shutdown (as SIGTERM does), and a wait that
+// checks that run then returned cleanly.
+func runTLS(t *testing.T) (addr string, pool *x509.CertPool, stop, waitRun func()) {
+	t.Helper()
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-tls-cert", certFile, "-tls-key", keyFile}, io.Discard,
 			func(a string) { ready <- a })
 	}()
-	var addr string
 	select {
 	case addr = <-ready:
 	case err := <-done:
 		t.Fatalf("run returned early: %v", err)
 	}
+	return addr, pool, cancel, func() {
+		t.Helper()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(wait):
+			t.Fatal("run did not return after shutdown")
+		}
+	}
+}
+
+// TestTLS serves the page over https and the chat over wss with a generated certificate.
+func TestTLS(t *testing.T) {
+	addr, pool, stop, waitRun := runTLS(t)
 	tcfg := &tls.Config{RootCAs: pool}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tcfg}, Timeout: wait}
 	defer client.CloseIdleConnections()
@@ -102,33 +118,14 @@ func TestTLS(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &welcome))
 	assert.Equal(t, chat.KindWelcome, welcome.Type)
 
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(wait):
-		t.Fatal("run did not return after shutdown")
-	}
+	stop()
+	waitRun()
 }
 
 // TestTLSHTTP2 serves WebSockets on HTTP/2 streams (RFC 8441) when the process has the setting net/http
 // needs for it, as TestMain gives this one, and shuts them down with 1001 like the others.
 func TestTLSHTTP2(t *testing.T) {
-	certFile, keyFile, pool := selfSigned(t, t.TempDir())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-tls-cert", certFile, "-tls-key", keyFile}, io.Discard,
-			func(a string) { ready <- a })
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("run returned early: %v", err)
-	}
+	addr, pool, stop, waitRun := runTLS(t)
 	dctx, dcancel := context.WithTimeout(context.Background(), wait)
 	defer dcancel()
 	c, resp, err := conn.Dial(dctx, "wss://"+addr+"/ws", &conn.DialOptions{HTTP2: true, TLSConfig: &tls.Config{RootCAs: pool}})
@@ -143,17 +140,12 @@ func TestTLSHTTP2(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &welcome))
 	assert.Equal(t, chat.KindWelcome, welcome.Type)
 
-	cancel()
+	stop()
 	for err == nil {
 		_, _, err = c.ReadMessage(dctx)
 	}
 	assert.Equal(t, frame.CloseGoingAway, conn.CloseStatus(err), "%v", err)
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(wait):
-		t.Fatal("run did not return after shutdown")
-	}
+	waitRun()
 }
 
 func TestTLSBadFilesFailTheStart(t *testing.T) {

@@ -66,6 +66,7 @@ type options struct {
 	pid      int
 	room     string
 	par      int
+	event    bool
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -79,6 +80,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.IntVar(&o.pid, "pid", 0, "process id of the server at -addr, for its memory")
 	fs.StringVar(&o.room, "room", "load", "room to join")
 	fs.IntVar(&o.par, "par", 64, "connections dialled at once while joining")
+	fs.BoolVar(&o.event, "event", false, "the server it starts serves the members readiness-driven (chat.Config.Loop)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -188,7 +190,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 	addr, pid := o.addr, o.pid
 	var srv *child
 	if addr == "" {
-		if srv, err = startChild(o.clients); err != nil {
+		if srv, err = startChild(o.clients, o.event); err != nil {
 			return nil, err
 		}
 		defer srv.stop()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"duplex/chat"
+	"duplex/conn"
 )
 
 // serveEnv, set in a child's environment, makes chatload (or its test binary) serve the chat instead:
@@ -28,6 +29,9 @@ const profileEnv = "CHATLOAD_CPUPROFILE"
 
 // heapEnv names the file the child writes its heap profile to, at each collection.
 const heapEnv = "CHATLOAD_HEAPPROFILE"
+
+// eventEnv, set to 1 in a server child's environment, serves the members readiness-driven (chat.Config.Loop).
+const eventEnv = "CHATLOAD_EVENT"
 
 // serveChild is the child's main: it serves the chat on loopback with limits that let every load
 // client join one room, prints the address on stdout, and stops when stdin closes (the parent ended).
@@ -52,12 +56,21 @@ func serveChild(stdin io.Reader, stdout io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	srv := chat.NewServer(&chat.Config{
+	cfg := &chat.Config{
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		MaxConnsPerIP: clients + 16, // every client comes from 127.0.0.1
 		MaxRoom:       clients + 16,
 		JoinTimeout:   time.Minute,
-	})
+	}
+	if os.Getenv(eventEnv) == "1" {
+		l, err := conn.NewLoop(nil)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		cfg.Loop = l
+	}
+	srv := chat.NewServer(cfg)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -95,13 +108,16 @@ type child struct {
 }
 
 // startChild runs this executable as a server for clients load clients and waits for its address.
-func startChild(clients int) (*child, error) {
+func startChild(clients int, event bool) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "-test.run=^$") // the flag keeps a test binary from running its tests
 	cmd.Env = append(os.Environ(), serveEnv+"="+strconv.Itoa(clients))
+	if event {
+		cmd.Env = append(cmd.Env, eventEnv+"=1")
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -46,6 +46,22 @@ func Main(m *testing.M, setting string, run func(*testing.M) int) {
 	os.Exit(reexec(setting))
 }
 
+// Checked returns a body for [Main] that runs the tests, then check (a
+// goroutine-leak check, say), and fails a run whose tests passed when check
+// reports an error.
+func Checked(check func() error) func(*testing.M) int {
+	return func(m *testing.M) int {
+		code := m.Run()
+		if code == 0 {
+			if err := check(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				code = 1
+			}
+		}
+		return code
+	}
+}
+
 // withoutEnv names the variable by which [RunWithout] tells [Main] in the
 // child not to add the setting back.
 const withoutEnv = "DUPLEX_GODEBUG_WITHOUT"
