@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"duplex/chat/broker"
 	"duplex/conn"
 )
 
@@ -59,6 +60,12 @@ type Config struct {
 	OriginPatterns []string
 	// InsecureSkipOriginCheck lets a page from any origin connect.
 	InsecureSkipOriginCheck bool
+	// Broker, when set, keeps every room in NATS JetStream (see "Running on NATS" in the README): the
+	// stream numbers and orders a room's events, its history outlives the process and is shared by every
+	// node on the same NATS, and a send is acked only once stored. History and HistoryBytes then bound
+	// what a node keeps at hand for welcomes; the stream's own retention is the broker's. The caller
+	// owns the Broker and closes it after the hub's Shutdown. Nil keeps rooms in this process's memory.
+	Broker *broker.Broker
 	// Logger receives connection events. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock used for timestamps. Default time.Now.

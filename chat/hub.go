@@ -248,6 +248,8 @@ func (h *Hub) send(c *client, ev *Event) {
 		h.rateLimited(c, ev.ID, retry)
 	case codeOverloaded:
 		h.refuse(c, ErrCodeRateLimited, "the room is busy: try again shortly", ev.ID, retry)
+	case ErrCodeUnavailable:
+		h.refuse(c, code, "not stored: the room's store is unavailable, send again", ev.ID, retry)
 	default:
 		h.refuse(c, code, "not a member of the room (any more)", ev.ID, 0)
 	}
@@ -302,7 +304,12 @@ func (h *Hub) join(c *client, ev *Event) {
 			h.refuse(c, ErrCodeBadRoom, "too many rooms", "", 0)
 			return
 		}
-		r = newRoom(h, name, h.now())
+		var err error
+		if r, err = h.openRoom(name); err != nil {
+			h.log.Warn("chat: room not opened", "room", name, "err", err)
+			h.refuse(c, ErrCodeUnavailable, "the room's store is unavailable: try again", "", unavailableRetry)
+			return
+		}
 		h.rooms[name] = r
 	}
 	code, resumed := r.join(c, ev.Nick, ev.Session, ev.Since, ev.Epoch, h.now())
@@ -329,6 +336,7 @@ func (h *Hub) forgetEmptyRoomLocked() bool {
 	for name, r := range h.rooms {
 		if r.empty() {
 			delete(h.rooms, name)
+			r.store.stop() // its stream keeps the history
 			return true
 		}
 	}

@@ -38,6 +38,8 @@ type room struct {
 	sentOrder  []sentEntry // sent's keys, oldest first, for pruning
 	dropped    []*client   // dropped for being slow under the lock; logged after it
 	closed     bool        // the hub is shutting down: no grace from now on
+
+	store *stored // the room's stream, with Config.Broker; nil in memory
 }
 
 // member is one nick in a room. Its connection may change (a resume) or be missing for the grace period.
@@ -46,6 +48,9 @@ type member struct {
 	session   string
 	c         *client     // nil while the member is in its grace period
 	grace     *time.Timer // runs while c is nil
+	// seen, on the broker, is the since of a join that was ahead of this node: the client saw events
+	// through another node that this one has not delivered yet, and is not sent them again.
+	seen uint64
 }
 
 // sentKey names one client message id of one nick in a room.
@@ -145,6 +150,9 @@ func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
 	if epoch != r.epoch {
 		since = 0 // another life of the room: the client's numbering means nothing here
 	}
+	if r.store != nil && since > r.seq {
+		m.seen = since
+	}
 	ev := &Event{Type: KindWelcome, Room: r.name, Nick: m.nick, Seq: r.seq, Epoch: r.epoch,
 		Session: m.session, Limits: &r.hub.limits, Users: r.users}
 	budget := welcomeBudget - r.usersBytes - 1024 // the other fields are far smaller than 1 KiB
@@ -224,6 +232,9 @@ func (r *room) expire(m *member) {
 // A send whose id is already recorded is acked with its first seq and not recorded again. It returns
 // an error code and, for rate_limited, when to retry.
 func (r *room) post(c *client, id, text string, now time.Time) (code string, retry time.Duration) {
+	if r.store != nil {
+		return r.postStored(c, id, text, now)
+	}
 	r.mu.Lock()
 	defer r.unlock()
 	m := c.member
@@ -284,13 +295,14 @@ func (r *room) pruneSentLocked(now time.Time) {
 // close ends every grace period without a leave: the hub is shutting down.
 func (r *room) close() {
 	r.mu.Lock()
-	defer r.unlock()
 	r.closed = true
 	for _, m := range r.members {
 		if m.grace != nil {
 			m.grace.Stop()
 		}
 	}
+	r.unlock()
+	r.store.stop()
 }
 
 // empty reports whether the room has no members.
@@ -321,6 +333,12 @@ func (r *room) removeLocked(m *member, now time.Time) {
 // recordLocked numbers ev, encodes it once, keeps it in the record and queues the same bytes for every
 // member. It returns ev's seq.
 func (r *room) recordLocked(ev *Event, now time.Time) uint64 {
+	if r.store != nil {
+		// On the broker only the stream numbers events: the notice reaches the members, this node's
+		// included, once stored (messages take postStored instead).
+		r.store.notice(r.payload(ev, now))
+		return 0
+	}
 	r.seq++
 	ev.Seq = r.seq
 	ev.Room = r.name

@@ -29,7 +29,7 @@ type Server struct {
 func NewServer(cfg *Config) *Server {
 	c := cfg.withDefaults()
 	s := &Server{
-		hub: NewHub(&c),
+		hub: NewHub(cfg), // not &c: defaults applied twice would turn the negative values that mean "none" into defaults
 		accept: conn.AcceptOptions{
 			ServerOptions: conn.ServerOptions{
 				OriginPatterns:          c.OriginPatterns,

@@ -55,6 +55,21 @@ func binary(t testing.TB) string {
 	return chatBin
 }
 
+// stateDirs maps a test's name to its cmd/chat state directory.
+var stateDirs sync.Map
+
+// stateDir returns the test's state directory, the same on every call within the test, removed with it.
+func stateDir(t testing.TB) string {
+	t.Helper()
+	if d, ok := stateDirs.Load(t.Name()); ok {
+		return d.(string)
+	}
+	d := t.TempDir()
+	stateDirs.Store(t.Name(), d)
+	t.Cleanup(func() { stateDirs.Delete(t.Name()) })
+	return d
+}
+
 // server is a running cmd/chat process.
 type server struct {
 	addr   string
@@ -74,6 +89,9 @@ func startServer(t testing.TB, addr string, args ...string) *server {
 	bin := binary(t)
 	s := &server{exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, append([]string{"-addr", addr, "-log-level", "debug"}, args...)...)
+	// The embedded NATS keeps rooms under XDG_STATE_HOME: one directory per test, shared by the
+	// restarts within it (so history survives them, as for a user) and by no other test.
+	s.cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+stateDir(t))
 	stderr, err := s.cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, s.cmd.Start())

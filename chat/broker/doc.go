@@ -89,12 +89,14 @@
 //
 // # How the chat uses it
 //
-// One Broker and one Presence per node. Per room the node has: Info for the welcome's epoch, Tail (or
-// Range from since) for its history, one Subscribe from the room's last seq that fans records out to
-// the node's local members, Append per send with the client's id as the message id (ack with the seq
-// Append returns, also when duplicate), and Join, Leave and Watch for the member list and the
-// joined/left deltas. Planned flags: -data DIR (default [DefaultDir]), -nats URL[,URL...] instead of the
-// embedded server, and retention by count, bytes and age.
+// One Broker per node (chat.Config.Broker). Per room the node has: Info for the welcome's epoch, Tail
+// for the history it keeps at hand, one Subscribe from the room's last seq that fans records out to the
+// node's local members, and Append per send with the client's id (scoped by nickname) as the message
+// id, acking with the seq Append returns, also when duplicate. Joined and left notices are appended to
+// the stream like messages. Presence (Join, Leave and Watch) is not wired into the chat yet: its member
+// lists are still per node. cmd/chat's flags: -data DIR (default [DefaultDir]), -nats URL[,URL...]
+// instead of the embedded server, -replicas, and retention by count, bytes and age (-retain-msgs,
+// -retain-bytes, -retain-age).
 //
 // # Concurrency
 //

@@ -95,7 +95,9 @@ export class Outbox {
   refused(e, ev) {
     switch (ev.code) {
       case "rate_limited":
-        // Sent before the server's bucket refilled: wait as long as it says, then send it again.
+      case "unavailable":
+        // Sent before the server's bucket refilled, or while its store (NATS) was unreachable, so
+        // nothing was stored: wait as long as it says, then send it again with the same id.
         e.status = "queued";
         this.tokens = 0;
         this.pausedUntil = performance.now() + (ev.retry_ms > 0 ? ev.retry_ms : 1000);
@@ -109,7 +111,7 @@ export class Outbox {
     }
     this.changed(e);
     this.saved();
-    if (ev.code === "rate_limited") this.pump();
+    if (ev.code === "rate_limited" || ev.code === "unavailable") this.pump();
   }
 
   // failAll marks every entry not yet failed as failed, with reason (the user left the room they were for).

@@ -29,6 +29,7 @@ type options struct {
 	h2              bool
 	event           bool
 	cfg             chat.Config
+	store           storeFlags // where rooms live: nats.go
 }
 
 const usageHead = `usage: chat [flags]
@@ -75,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time given to clients to receive what is queued on shutdown")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	o.store.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -150,7 +152,7 @@ func (o *options) check(args []string, origins, allowedHosts string) error {
 	if o.cfg.Rate <= 0 {
 		return fmt.Errorf("-rate %v: must be positive", o.cfg.Rate)
 	}
-	return nil
+	return o.store.check()
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

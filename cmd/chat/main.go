@@ -6,6 +6,17 @@
 //
 // `chat -h` lists the flags; chat/README.md describes them with the protocol.
 //
+// # Where rooms live
+//
+// By default the command starts a NATS server with JetStream inside the process, storing under -data
+// (default $XDG_STATE_HOME/duplex-chat, else ~/.local/state/duplex-chat; created if missing), so a room's
+// history, numbering and epoch survive a restart with nothing else installed. -nats URL[,URL...] connects
+// to outside NATS servers instead, so that several chat nodes share rooms (-replicas 3 on a three-server
+// cluster); -memory keeps rooms in memory only, as they end with the process. -retain-msgs, -retain-bytes
+// and -retain-age bound what each room's stream keeps. An ack then means stored in JetStream; a send that
+// cannot be stored (NATS unreachable) is refused with "unavailable". See "Running on NATS" in
+// chat/README.md. On shutdown the NATS connection, and the embedded server, close after the clients.
+//
 // # Hostile clients
 //
 // The defaults bound what a client can hold. A request head over 8 KiB gets 431, on every path, and
@@ -114,6 +125,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	if err != nil {
 		return err
 	}
+	b, stopStore, err := o.store.open(log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// Deferred, so it runs after the chat's shutdown below: no room is left following its stream.
+	defer stopStore()
+	o.cfg.Broker = b
 	if o.event {
 		// Readiness-driven: an idle member holds no goroutine and no buffer (conn.Loop). HTTP/2 streams
 		// are not sockets the loop can watch, and are served by goroutines as without -event.
@@ -129,6 +148,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		o.cfg.Loop = l
 	}
 	srv := chat.NewServer(&o.cfg)
+	o.store.hub.Store(srv.Hub())
 	hosts := newHostPolicy(o.allowedHosts, o.addr)
 	hs := &http.Server{
 		Handler: hosts.guard(srv, log),

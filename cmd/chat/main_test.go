@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -23,9 +25,19 @@ import (
 )
 
 // TestMain runs the tests in a process started with GODEBUG=http2xconnect=1, as the command starts
-// itself for HTTP/2 (h2.go), and fails the run if a test leaves a goroutine behind.
+// itself for HTTP/2 (h2.go), and fails the run if a test leaves a goroutine behind. The command's
+// default data directory (under XDG_STATE_HOME) is a temporary one, so tests never touch the user's.
 func TestMain(m *testing.M) {
-	godebug.Main(m, godebug.XConnect, godebug.Checked(func() error { return goleak.Find() }))
+	godebug.Main(m, godebug.XConnect, func(m *testing.M) int {
+		state, err := os.MkdirTemp("", "chat-state-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(state)
+		os.Setenv("XDG_STATE_HOME", state)
+		return godebug.Checked(func() error { return goleak.Find() })(m)
+	})
 }
 
 const wait = 10 * time.Second

@@ -58,7 +58,7 @@ func TestImportGraph(t *testing.T) {
 		"duplex/handshake": {"duplex/frame", "duplex/internal"},
 		"duplex/internal":  {"duplex/internal"},
 		"duplex/conn":      {"duplex/frame", "duplex/handshake", "duplex/internal"},
-		"duplex/chat":      {"duplex/frame", "duplex/conn"},
+		"duplex/chat":      {"duplex/frame", "duplex/conn", "duplex/chat/broker"},
 		// The NATS layer deals in rooms, ids and bytes, so the chat can be wired onto it (and it
 		// tested) without any WebSocket code.
 		"duplex/chat/broker":  {},
@@ -69,7 +69,7 @@ func TestImportGraph(t *testing.T) {
 		// it runs cmd/wsecho: a peer under test, not part of the suite.
 		"duplex/autobahn/internal/h2echo": {"duplex/conn", "duplex/internal"},
 		// internal/godebug: cmd/chat starts itself again with the GODEBUG HTTP/2 WebSockets need.
-		"duplex/cmd": {"duplex/frame", "duplex/handshake", "duplex/conn", "duplex/chat", "duplex/internal"},
+		"duplex/cmd": {"duplex/frame", "duplex/handshake", "duplex/conn", "duplex/chat", "duplex/chat/broker", "duplex/internal"},
 	}
 	for path, p := range pkgs {
 		layer := ""
