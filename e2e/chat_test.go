@@ -49,6 +49,9 @@ func TestTwoUsersChat(t *testing.T) {
 	ada.say("Great, thanks! Grüße ✓")
 	for _, p := range []*page{ada, bob} {
 		p.waitFor(hasMessage("ada", "Great, thanks! Grüße ✓"))
+		// A sender's own message may be placed by its ack before its broadcast brings the server's
+		// time (the ack carries none): wait for every time to be there.
+		p.waitFor(`[...document.querySelectorAll("#record > li.msg")].every(li => li.querySelector("time")?.dateTime)`)
 	}
 	end := time.Now().Add(time.Second)
 
