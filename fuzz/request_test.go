@@ -222,12 +222,14 @@ func refServerChecks(req *handshake.Request) (fail, unclear []int) {
 	default:
 		unclear = append(unclear, http.StatusBadRequest)
 	}
-	// RFC 6455, Section 10.2: by default an Origin must name the Host.
+	// RFC 6455, Section 10.2: by default an Origin must name the Host, with a web scheme (an origin is
+	// scheme://host[:port], RFC 6454, Section 6.1; over plain TCP either http or https).
 	switch origins := h.Values("Origin"); len(origins) {
 	case 0:
 	case 1:
 		u, err := url.Parse(origins[0])
-		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, req.Host) {
+		web := err == nil && (strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https"))
+		if !web || u.Host == "" || !strings.EqualFold(u.Host, req.Host) {
 			fail = append(fail, http.StatusForbidden)
 		}
 	default:
