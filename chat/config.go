@@ -32,6 +32,15 @@ type Config struct {
 	// Grace is how long a member whose connection dropped stays in its room, for a join with its session
 	// token to resume it without a left and a joined. Default 10s; a negative value means no grace.
 	Grace time.Duration
+	// PresenceBatch is the room size above which joins and leaves are no longer recorded, numbered
+	// notices sent to every member one by one: filling a room of N that way costs N²/2 deliveries. A
+	// room of more members (counted after the change) collects them and sends them every
+	// PresenceInterval in one members event (see KindMembers), so that a join costs O(room) in
+	// deliveries. Default 100; a negative value records every join and leave, whatever the size.
+	PresenceBatch int
+	// PresenceInterval is how often, at most, a room above PresenceBatch sends its members event: how
+	// late a member may see another join or leave. Default 500ms.
+	PresenceInterval time.Duration
 	// QueueSize is how many messages may wait for one client's writer. A client whose queue is full cannot keep up
 	// with the room; it is disconnected with 1013 (try again later) so that it never slows the others. Default 256.
 	QueueSize int
@@ -116,6 +125,12 @@ func (c *Config) withDefaults() Config {
 	// "none" turned into 0 would become the default the second time.
 	if cfg.Grace == 0 {
 		cfg.Grace = 10 * time.Second
+	}
+	if cfg.PresenceBatch == 0 {
+		cfg.PresenceBatch = 100
+	}
+	if cfg.PresenceInterval <= 0 {
+		cfg.PresenceInterval = 500 * time.Millisecond
 	}
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = 100

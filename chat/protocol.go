@@ -33,6 +33,13 @@ const (
 	KindJoined Kind = "joined"
 	// KindLeft is the system notice "nick left", the delta that removes nick.
 	KindLeft Kind = "left"
+	// KindMembers is the presence delta of a room above Config.PresenceBatch members, whose joins and
+	// leaves are not recorded notices: every change of one Config.PresenceInterval, sent at its end in
+	// one event, unnumbered and not in the record:
+	// {"type":"members","room":"lobby","time":"...","joined":["ada"],"left":["bob"],"count":812}.
+	// Joined and Left are sorted; a nick that joined and left within the interval is in neither. Count
+	// is the size of the member list once they are applied.
+	KindMembers Kind = "members"
 	// KindPresence carried the full member list after each join or leave. The server no longer sends it:
 	// the welcome's Users and the joined and left deltas replace it. The name stays so that old clients'
 	// code keeps compiling.
@@ -90,8 +97,15 @@ type Event struct {
 	Limits *Limits `json:"limits,omitempty"`
 	// More, in a welcome, says that recorded events after Since exist that History does not hold.
 	More bool `json:"more,omitempty"`
-	// Users is the member list, sorted, in a welcome only.
+	// Users is the member list, sorted, in a welcome only. In a room above Config.PresenceBatch members
+	// it is the list as of the last members event, which may lack the newest members, the newcomer
+	// included: the next members event brings them.
 	Users []string `json:"users,omitempty"`
+	// Joined and Left, in a members event, are the nicks that joined and left since the last one.
+	Joined []string `json:"joined,omitempty"`
+	Left   []string `json:"left,omitempty"`
+	// Count, in a members event, is the number of members once Joined and Left are applied.
+	Count int `json:"count,omitempty"`
 	// History holds recorded events, oldest first, exactly as they were broadcast.
 	History []json.RawMessage `json:"history,omitempty"`
 	// Code is the machine-readable reason of an error event.

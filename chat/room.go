@@ -2,7 +2,6 @@ package chat
 
 import (
 	"crypto/rand"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -26,11 +25,14 @@ type room struct {
 	// size is len(members), for the members' writers, which do not take the lock.
 	size atomic.Int64
 
-	mu         sync.Mutex
-	members    map[string]*member // by nickKey, those in their grace period included
-	sessions   map[string]*member // by session token
-	users      []string           // the members' nicks, sorted
-	usersBytes int                // a bound on users' size as JSON
+	mu       sync.Mutex
+	members  map[string]*member // by nickKey, those in their grace period included
+	sessions map[string]*member // by session token
+	// users is the member list as announced: every numbered joined and left notice and every members
+	// event sent so far, sorted. presence holds the changes not announced yet (see announceLocked).
+	users      []string
+	usersJSON  []byte // users encoded, for the welcomes; nil when users changed since
+	presence   presence
 	seq        uint64
 	record     [][]byte // the last events, encoded once, oldest first; consecutive seqs ending at seq
 	recordSize int      // bytes in record
@@ -135,12 +137,10 @@ func (r *room) join(c *client, nick, session string, since uint64, epoch string,
 	r.members[key] = m
 	r.size.Store(int64(len(r.members)))
 	r.sessions[m.session] = m
-	i, _ := slices.BinarySearch(r.users, nick)
-	r.users = slices.Insert(r.users, i, nick)
-	r.usersBytes += 2*len(nick) + 3 // quotes, a comma, and at worst every byte escaped
 	c.room, c.nick, c.member = r, nick, m
-	r.welcomeLocked(c, m, since, epoch)
-	r.recordLocked(&Event{Type: KindJoined, Nick: nick}, now)
+	// The announcement comes before the welcome, so that a small room's welcome lists the newcomer
+	// and its own joined notice follows it, as for every member.
+	r.announceLocked(nick, true, now, func() { r.welcomeLocked(c, m, since, epoch) })
 	return "", false
 }
 
@@ -154,8 +154,9 @@ func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
 		m.seen = since
 	}
 	ev := &Event{Type: KindWelcome, Room: r.name, Nick: m.nick, Seq: r.seq, Epoch: r.epoch,
-		Session: m.session, Limits: &r.hub.limits, Users: r.users}
-	budget := welcomeBudget - r.usersBytes - 1024 // the other fields are far smaller than 1 KiB
+		Session: m.session, Limits: &r.hub.limits}
+	users := r.usersJSONLocked()
+	budget := welcomeBudget - len(users) - 1024 // the other fields are far smaller than 1 KiB
 	first := r.seq - uint64(len(r.record)) + 1
 	start, used := len(r.record), 0
 	for start > 0 {
@@ -172,11 +173,16 @@ func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
 	// Events after since exist that are not delivered: cut by the bound, or no longer kept.
 	ev.More = first+uint64(start) > since+1
 	b := encode(ev)
+	// The member list, encoded once per change of it, and the record's events are spliced in as they
+	// are: encoding the list at every join would cost a room filling up O(room²) in JSON, and
+	// re-encoding the events as json.RawMessage would compact and check every one of them again.
+	out := make([]byte, 0, len(b)+len(users)+used+len(`,"users":,"history":[]`))
+	out = append(out, b[:len(b)-1]...)
+	if len(r.users) > 0 {
+		out = append(out, `,"users":`...)
+		out = append(out, users...)
+	}
 	if start < len(r.record) {
-		// The record's events are spliced in as they are: re-encoding them as json.RawMessage would
-		// compact and check every one of them again at every join.
-		out := make([]byte, 0, len(b)+used+len(`,"history":[]`))
-		out = append(out, b[:len(b)-1]...)
 		out = append(out, `,"history":[`...)
 		for i, e := range r.record[start:] {
 			if i > 0 {
@@ -184,8 +190,9 @@ func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
 			}
 			out = append(out, e...)
 		}
-		b = append(out, "]}"...)
+		out = append(out, ']')
 	}
+	b = append(out, '}')
 	if !c.enqueue(&outMsg{b: b}) {
 		// Only replies to earlier bad requests can be queued yet; a client that let them pile up is not reading.
 		c.end(frame.CloseTryAgainLater, reasonSlow, false)
@@ -296,6 +303,7 @@ func (r *room) pruneSentLocked(now time.Time) {
 func (r *room) close() {
 	r.mu.Lock()
 	r.closed = true
+	r.presence.stop()
 	for _, m := range r.members {
 		if m.grace != nil {
 			m.grace.Stop()
@@ -323,11 +331,7 @@ func (r *room) removeLocked(m *member, now time.Time) {
 		m.grace.Stop()
 		m.grace = nil
 	}
-	if i, ok := slices.BinarySearch(r.users, m.nick); ok {
-		r.users = slices.Delete(r.users, i, i+1)
-		r.usersBytes -= 2*len(m.nick) + 3
-	}
-	r.recordLocked(&Event{Type: KindLeft, Nick: m.nick}, now)
+	r.announceLocked(m.nick, false, now, nil)
 }
 
 // recordLocked numbers ev, encodes it once, keeps it in the record and queues the same bytes for every

@@ -61,6 +61,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.cfg.Rate, "rate", 5, "messages per second a client may send on average (over: refused with rate_limited;\nmore than 50 refusals in a row close with 1008)")
 	fs.IntVar(&o.cfg.Burst, "burst", 10, "messages a client may send at once")
 	fs.IntVar(&o.cfg.MaxRoom, "max-room", 10000, "members a room may have (more: the join is refused with room_full)")
+	fs.IntVar(&o.cfg.PresenceBatch, "presence-batch", 100, "room size above which joins and leaves are sent in one members event per -presence-interval\ninstead of a numbered notice each (0: always notices)")
+	fs.DurationVar(&o.cfg.PresenceInterval, "presence-interval", 500*time.Millisecond, "time a large room collects joins and leaves for one members event")
 	fs.DurationVar(&o.cfg.Grace, "grace", 10*time.Second, "time a member whose connection dropped stays in its room, for a reconnect to resume it (0: none)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve https and wss (with -tls-key)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key file of -tls-cert")
@@ -118,6 +120,7 @@ func (o *options) check(args []string, origins, allowedHosts string) error {
 		{"-idle-timeout", o.idleTimeout, false},
 		{"-shutdown-timeout", o.shutdownTimeout, false},
 		{"-grace", o.cfg.Grace, true},
+		{"-presence-interval", o.cfg.PresenceInterval, false},
 	} {
 		if d.v < 0 || d.v == 0 && !d.zeroOK {
 			return fmt.Errorf("%s %v: must be positive", d.name, d.v)
@@ -131,6 +134,12 @@ func (o *options) check(args []string, origins, allowedHosts string) error {
 	}
 	if o.cfg.Grace == 0 {
 		o.cfg.Grace = -1 // and the flag's 0 means no grace
+	}
+	if o.cfg.PresenceBatch < 0 {
+		return fmt.Errorf("-presence-batch %d: must not be negative", o.cfg.PresenceBatch)
+	}
+	if o.cfg.PresenceBatch == 0 {
+		o.cfg.PresenceBatch = -1 // the flag's 0 means no batching, which Config spells negative
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")

@@ -138,10 +138,15 @@ func TestFlags(t *testing.T) {
 	assert.Equal(t, 10*time.Second, o.cfg.Grace)
 	assert.Equal(t, 10000, o.cfg.MaxRoom)
 	assert.Equal(t, 256<<10, o.cfg.HistoryBytes)
+	assert.Equal(t, 100, o.cfg.PresenceBatch)
+	assert.Equal(t, 500*time.Millisecond, o.cfg.PresenceInterval)
 	assert.Empty(t, o.tlsCert, "plain http by default")
 
-	o, err = parseFlags([]string{"-grace", "0", "-max-room", "5", "-history-bytes", "1000"}, io.Discard)
+	o, err = parseFlags([]string{"-grace", "0", "-max-room", "5", "-history-bytes", "1000", "-presence-batch", "0",
+		"-presence-interval", "2s"}, io.Discard)
 	require.NoError(t, err)
+	assert.Negative(t, o.cfg.PresenceBatch, "-presence-batch 0 means notices only, which Config spells negative")
+	assert.Equal(t, 2*time.Second, o.cfg.PresenceInterval)
 	assert.Negative(t, o.cfg.Grace, "-grace 0 means none, which Config spells negative")
 	assert.Equal(t, 5, o.cfg.MaxRoom)
 	assert.Equal(t, 1000, o.cfg.HistoryBytes)
@@ -175,6 +180,8 @@ func TestFlags(t *testing.T) {
 		{"-write-timeout", "0"},
 		{"-idle-timeout", "0"},
 		{"-grace", "-1s"},
+		{"-presence-batch", "-1"},
+		{"-presence-interval", "0"},
 		{"-max-room", "0"},
 		{"-history-bytes", "-1"},
 		{"-max-message", "0"},
