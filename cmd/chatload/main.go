@@ -7,7 +7,14 @@
 // It reports the time for the N clients to join, the server's resident memory per idle joined client
 // (read from /proc/<pid>/status before the clients join and once they have, each time after the server
 // collected garbage), the fraction of messages delivered to every member, and the 50th and 99th
-// percentiles of the send-to-receive latency over all members.
+// percentiles of the send-to-receive latency over all members. With the server's process known it also
+// reports the server's CPU time and its write(2) calls while sending (from /proc/<pid>/io: how many
+// deliveries share a write), and the CPU time of the load clients themselves, which compete with the
+// server for the same cores.
+//
+// CHATLOAD_CPUPROFILE=file writes a CPU profile of the server it starts, CHATLOAD_CLIENT_CPUPROFILE=file
+// one of the load clients, CHATLOAD_HEAPPROFILE=file the server's heap once the clients have joined;
+// read them with go tool pprof.
 //
 // By default it starts the server itself, as a child process running this same executable, so that the
 // server's memory is its own; -addr points it at a running server instead (-pid then names its process
@@ -26,6 +33,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -49,6 +57,19 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if path := os.Getenv(clientProfileEnv); path != "" {
+		// A CPU profile of the load clients alone, for go tool pprof.
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "chatload:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	if _, err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "chatload:", err)
@@ -120,6 +141,12 @@ type result struct {
 	ServerCounters string // the server's refusal and drop counters, from /metrics
 	// CPU time of the server during the joins and during the sends (0: unknown)
 	JoinCPU, SendCPU time.Duration
+	// CPU time of this process, the load clients, during the sends: on one machine the clients compete
+	// with the server for the same cores, so their cost is part of every latency figure.
+	ClientSendCPU time.Duration
+	// SendWrites is how many write system calls the server made during the sends (0: unknown): against
+	// Got, how many deliveries share a write.
+	SendWrites int64
 }
 
 // Delivered is the fraction of the expected deliveries that arrived.
@@ -143,6 +170,12 @@ func (r *result) write(w io.Writer) {
 	fmt.Fprintf(w, "join time          %v for all %d\n", r.Join.Round(time.Millisecond), r.Clients)
 	if r.JoinCPU > 0 || r.SendCPU > 0 {
 		fmt.Fprintf(w, "server CPU         %v joining, %v sending and delivering\n", r.JoinCPU, r.SendCPU)
+	}
+	if r.SendWrites > 0 {
+		fmt.Fprintf(w, "server writes      %d write(2) calls for %d deliveries while sending\n", r.SendWrites, r.Got)
+	}
+	if r.ClientSendCPU > 0 {
+		fmt.Fprintf(w, "load clients CPU   %v sending and receiving\n", r.ClientSendCPU)
 	}
 	if r.RSSJoinedKiB > 0 {
 		fmt.Fprintf(w, "server RSS         %d KiB before, %d KiB joined: %.1f KiB per idle joined client\n",
@@ -242,6 +275,15 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 	time.Sleep(time.Second) // let the last joined notices arrive
 	cpu1 := cpu()
 	res.JoinCPU = cpu1 - cpu0
+	self0, _ := cpuTime(os.Getpid())
+	writes := func() int64 {
+		if pid == 0 {
+			return 0
+		}
+		n, _ := writeCalls(pid)
+		return n
+	}
+	writes0 := writes()
 	res.RSSJoinedKiB = measure()
 
 	sctx, stopSend := context.WithTimeout(ctx, o.duration)
@@ -276,6 +318,12 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 		}
 	}
 	res.SendCPU = cpu() - cpu1
+	if writes0 > 0 {
+		res.SendWrites = writes() - writes0
+	}
+	if self1, err := cpuTime(os.Getpid()); err == nil {
+		res.ClientSendCPU = self1 - self0
+	}
 	res.LoadAvg = loadAvg()
 	res.ServerCounters = scrape(addr)
 	for _, lc := range clients {

@@ -45,6 +45,7 @@ func TestSmallRun(t *testing.T) {
 	assert.LessOrEqual(t, res.P99, res.PMax)
 	assert.Positive(t, res.RSSBeforeKiB)
 	assert.Positive(t, res.RSSJoinedKiB)
+	assert.Positive(t, res.SendWrites, "the server wrote what it delivered")
 	assert.Contains(t, out.String(), "delivered          ")
 }
 

@@ -27,6 +27,9 @@ const serveEnv = "CHATLOAD_SERVE"
 // profileEnv names the file the child writes its CPU profile to.
 const profileEnv = "CHATLOAD_CPUPROFILE"
 
+// clientProfileEnv names the file chatload writes the CPU profile of its load clients to.
+const clientProfileEnv = "CHATLOAD_CLIENT_CPUPROFILE"
+
 // heapEnv names the file the child writes its heap profile to, at each collection.
 const heapEnv = "CHATLOAD_HEAPPROFILE"
 
@@ -188,4 +191,18 @@ func cpuTime(pid int) (time.Duration, error) {
 	}
 	// USER_HZ is 100 on Linux for every architecture Go supports.
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// writeCalls reads how many write system calls a process has made, from /proc/<pid>/io.
+func writeCalls(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "syscw:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("chatload: no syscw in /proc/%d/io", pid)
 }
