@@ -14,7 +14,7 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   title: $("title"), state: $("state"), me: $("me"),
   panel: document.querySelector(".record-panel"), record: $("record"), outbox: $("outbox"),
-  users: $("users"), count: $("count"),
+  users: $("users"), count: $("count"), presence: $("presence"),
   input: $("input"), send: $("send"), close: $("close"), note: $("composer-note"), counter: $("counter"),
   join: $("join"), joinForm: $("join-form"), nick: $("nick"), room: $("room"), joinError: $("join-error"),
 };
@@ -120,6 +120,24 @@ function recorded(ev, live) {
       if (live) { users.delete(ev.nick); showUsers(); }
       break;
   }
+}
+
+// members applies a large room's batched presence change (one event per interval, unnumbered, instead
+// of a joined or left notice per person) to the list, and sums it up under the count rather than in
+// the record, which it would flood.
+function members(ev) {
+  const joined = ev.joined || [], left = ev.left || [];
+  for (const u of left) users.delete(u);
+  for (const u of joined) users.add(u);
+  showUsers();
+  ui.presence.textContent = [summary(joined, "joined"), summary(left, "left")].filter(Boolean).join(" · ");
+}
+
+// summary says who did what: the names when they are few, else how many.
+function summary(names, what) {
+  if (names.length === 0) return "";
+  if (names.length <= 3) return `${names.join(", ")} ${what}`;
+  return `${names.length} ${what}`;
 }
 
 function showUsers() {
@@ -385,6 +403,10 @@ function welcome(ev) {
   lastSeq = Math.max(lastSeq, ev.seq || 0);
   users.clear();
   for (const u of ev.users || []) users.add(u);
+  // A large room's welcome lists the members as of its last members event, which may not hold the
+  // newcomer yet; the next one will.
+  users.add(nick);
+  ui.presence.textContent = "";
   showUsers();
   // Everything not acknowledged goes again, after whatever the history already settled.
   outbox.start(ev.limits);
@@ -402,6 +424,9 @@ function handle(ev) {
     case "joined":
     case "left":
       recorded(ev, true);
+      break;
+    case "members":
+      members(ev);
       break;
     case "ack":
       acked(ev);
