@@ -88,6 +88,7 @@ type options struct {
 	room     string
 	par      int
 	event    bool
+	batch    int
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -102,6 +103,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.room, "room", "load", "room to join")
 	fs.IntVar(&o.par, "par", 64, "connections dialled at once while joining")
 	fs.BoolVar(&o.event, "event", false, "the server it starts serves the members readiness-driven (chat.Config.Loop)")
+	fs.IntVar(&o.batch, "presence-batch", 100, "the server it starts batches joins and leaves in rooms above this size (chat.Config.PresenceBatch;\n0: a numbered notice for each, as before batching)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -112,6 +114,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-duration %v: want more than 0 and at most %v", o.duration, maxDuration)
 	case o.interval <= 0:
 		return nil, fmt.Errorf("-interval %v: must be positive", o.interval)
+	case o.batch < 0:
+		return nil, fmt.Errorf("-presence-batch %d: must not be negative", o.batch)
 	case o.par < 1:
 		return nil, fmt.Errorf("-par %d: must be positive", o.par)
 	}
@@ -223,7 +227,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*result, error) {
 	addr, pid := o.addr, o.pid
 	var srv *child
 	if addr == "" {
-		if srv, err = startChild(o.clients, o.event); err != nil {
+		if srv, err = startChild(o.clients, o.event, o.batch); err != nil {
 			return nil, err
 		}
 		defer srv.stop()

@@ -59,6 +59,7 @@ func TestFlagsBoundTheRun(t *testing.T) {
 		{"-addr", "example.com:80"},
 		{"-addr", "10.0.0.1:8080"},
 		{"-addr", "nonsense"},
+		{"-presence-batch", "-1"},
 	} {
 		_, err := parseFlags(args, &bytes.Buffer{})
 		assert.Error(t, err, "%q", args)

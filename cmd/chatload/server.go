@@ -36,6 +36,9 @@ const heapEnv = "CHATLOAD_HEAPPROFILE"
 // eventEnv, set to 1 in a server child's environment, serves the members readiness-driven (chat.Config.Loop).
 const eventEnv = "CHATLOAD_EVENT"
 
+// batchEnv, in a server child's environment, is its chat.Config.PresenceBatch ("0": none).
+const batchEnv = "CHATLOAD_PRESENCE_BATCH"
+
 // serveChild is the child's main: it serves the chat on loopback with limits that let every load
 // client join one room, prints the address on stdout, and stops when stdin closes (the parent ended).
 func serveChild(stdin io.Reader, stdout io.Writer) error {
@@ -64,6 +67,16 @@ func serveChild(stdin io.Reader, stdout io.Writer) error {
 		MaxConnsPerIP: clients + 16, // every client comes from 127.0.0.1
 		MaxRoom:       clients + 16,
 		JoinTimeout:   time.Minute,
+	}
+	if v := os.Getenv(batchEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("chatload: %s=%q: want a size", batchEnv, v)
+		}
+		cfg.PresenceBatch = n
+		if n == 0 {
+			cfg.PresenceBatch = -1 // Config's zero is the default; the flag's 0 is none
+		}
 	}
 	if os.Getenv(eventEnv) == "1" {
 		l, err := conn.NewLoop(nil)
@@ -111,7 +124,7 @@ type child struct {
 }
 
 // startChild runs this executable as a server for clients load clients and waits for its address.
-func startChild(clients int, event bool) (*child, error) {
+func startChild(clients int, event bool, batch int) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -121,6 +134,7 @@ func startChild(clients int, event bool) (*child, error) {
 	if event {
 		cmd.Env = append(cmd.Env, eventEnv+"=1")
 	}
+	cmd.Env = append(cmd.Env, batchEnv+"="+strconv.Itoa(batch))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
