@@ -4,7 +4,10 @@
 //
 // A client joins one room with a nickname, receives the room's recent record, the member list and a
 // session token, and then every message, join and leave in the room, each numbered by the room and
-// stamped with the server's time; joins and leaves are the deltas of the member list. A send with an id
+// stamped with the server's time; joins and leaves are the deltas of the member list. A room of more
+// than Config.PresenceBatch members sends its joins and leaves instead as one unnumbered members event
+// per Config.PresenceInterval (see [KindMembers]), so that filling a room costs O(room) per join rather
+// than a notice to every member for every join. A send with an id
 // is acknowledged with the number it was recorded under, and a resend of the id (after a reconnect, say)
 // is acknowledged again without being recorded twice. A member whose connection drops keeps its place
 // for a grace period, in which a join with its session token resumes it without a leave or a join.
