@@ -173,17 +173,24 @@ func (c *child) stop() error {
 }
 
 // rssKiB reads a process's resident set size from /proc/<pid>/status.
-func rssKiB(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+func rssKiB(pid int) (int64, error) { return procField(pid, "status", "VmRSS:") }
+
+// writeCalls reads how many write system calls a process has made, from /proc/<pid>/io.
+func writeCalls(pid int) (int64, error) { return procField(pid, "io", "syscw:") }
+
+// procField reads the number on the line of /proc/<pid>/file that starts with key ("VmRSS:"), without
+// its unit.
+func procField(pid int, file, key string) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/" + file)
 	if err != nil {
 		return 0, err
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, key); ok {
 			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("chatload: no VmRSS in /proc/%d/status", pid)
+	return 0, fmt.Errorf("chatload: no %s in /proc/%d/%s", key, pid, file)
 }
 
 // cpuTime reads a process's user and system CPU time from /proc/<pid>/stat.
@@ -205,18 +212,4 @@ func cpuTime(pid int) (time.Duration, error) {
 	}
 	// USER_HZ is 100 on Linux for every architecture Go supports.
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
-
-// writeCalls reads how many write system calls a process has made, from /proc/<pid>/io.
-func writeCalls(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "syscw:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("chatload: no syscw in /proc/%d/io", pid)
 }
