@@ -16,6 +16,9 @@ type presence struct {
 	// size is the member count as it will be announced: len(users) with pending applied.
 	size  int
 	timer *time.Timer // runs while pending is not empty
+	// round numbers the timers: a timer that fired while a flush under the lock stopped it too late
+	// finds another round and does nothing.
+	round uint64
 }
 
 // stop forgets the pending changes: the room is closing.
@@ -55,7 +58,9 @@ func (r *room) announceLocked(nick string, joined bool, now time.Time, before fu
 			p.pending[nick] = joined
 		}
 		if p.timer == nil && len(p.pending) > 0 {
-			p.timer = time.AfterFunc(r.hub.cfg.PresenceInterval, r.flushPresence)
+			p.round++
+			round := p.round
+			p.timer = time.AfterFunc(r.hub.cfg.PresenceInterval, func() { r.flushPresence(round) })
 		}
 		if before != nil {
 			before()
@@ -79,14 +84,14 @@ func (r *room) announceLocked(nick string, joined bool, now time.Time, before fu
 	r.recordLocked(&Event{Type: kind, Nick: nick}, now)
 }
 
-// flushPresence is the presence timer's callback.
-func (r *room) flushPresence() {
+// flushPresence is the callback of the presence timer of the given round.
+func (r *room) flushPresence(round uint64) {
 	r.mu.Lock()
 	defer r.unlock()
-	r.presence.timer = nil
-	if r.closed {
-		return
+	if r.closed || r.presence.round != round || r.presence.timer == nil {
+		return // stopped: flushed meanwhile, or the room is closing
 	}
+	r.presence.timer = nil
 	r.flushPresenceLocked(r.hub.now())
 }
 
