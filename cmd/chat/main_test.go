@@ -96,7 +96,34 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	var welcome chat.Event
 	require.NoError(t, json.Unmarshal(b, &welcome))
 	assert.Equal(t, chat.KindWelcome, welcome.Type)
-	assert.Empty(t, welcome.History, "-history 0 keeps none")
+	assert.Empty(t, welcome.History, "a new room has no history")
+
+	// A message acked in the room, then a second member joins: with -history 0 its welcome holds none
+	// of the room's events, though the room has some.
+	send, _ := json.Marshal(chat.Event{Type: chat.KindSend, ID: "m1", Text: "hello"})
+	require.NoError(t, c.WriteMessage(dctx, conn.MessageText, send))
+	// The ack may come before the message itself, which the room records when it comes back from its
+	// stream: wait for both, so the room surely holds the message when bob joins.
+	for acked, heard := false, false; !acked || !heard; {
+		_, b, err := c.ReadMessage(dctx)
+		require.NoError(t, err)
+		var ev chat.Event
+		require.NoError(t, json.Unmarshal(b, &ev))
+		acked = acked || ev.Type == chat.KindAck
+		heard = heard || ev.Type == chat.KindMessage
+	}
+	c2, _, err := conn.Dial(dctx, "ws://"+addr+"/ws", nil)
+	require.NoError(t, err)
+	defer c2.CloseNow()
+	join2, _ := json.Marshal(chat.Event{Type: chat.KindJoin, Nick: "bob"})
+	require.NoError(t, c2.WriteMessage(dctx, conn.MessageText, join2))
+	_, b, err = c2.ReadMessage(dctx)
+	require.NoError(t, err)
+	var welcome2 chat.Event
+	require.NoError(t, json.Unmarshal(b, &welcome2))
+	require.Equal(t, chat.KindWelcome, welcome2.Type)
+	assert.NotZero(t, welcome2.Seq, "the room has recorded events")
+	assert.Empty(t, welcome2.History, "-history 0 keeps none")
 
 	cancel() // SIGTERM
 	var ce conn.CloseError
