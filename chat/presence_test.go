@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"duplex/chat"
+	"duplex/chat/broker"
 )
 
 // TestPresenceBatchThreshold: up to PresenceBatch members a room records numbered joined notices; the
@@ -266,4 +267,25 @@ func TestPresenceViewsStayConsistent(t *testing.T) {
 	for n, m := range members {
 		assert.Empty(t, m.v.misfit, n)
 	}
+}
+
+// TestBrokerLargeRoomPresence: on the broker too, a room above the threshold announces a join in a
+// members event to the node's members, and stores no notice for it in the room's stream, whose next
+// number goes to the next message.
+func TestBrokerLargeRoomPresence(t *testing.T) {
+	ns := startEmbedded(t, t.TempDir(), 0)
+	b, err := broker.Connect(broker.Config{URLs: ns.ClientURL(), Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(b.Close) // after the harness's shutdown, registered below
+	h := newHarness(t, &chat.Config{Broker: b, PresenceBatch: 1, PresenceInterval: 20 * time.Millisecond})
+	ada, _ := h.join(t, "r", "ada")
+	j := ada.nextOf(t, chat.KindJoined)
+	require.Equal(t, "ada", j.Nick, "a room of one stores the notice")
+	_, wb := h.join(t, "r", "bob")
+	assert.Equal(t, []string{"ada"}, wb.Users, "the list as announced")
+	ev := ada.next(t)
+	require.Equal(t, chat.KindMembers, ev.Type, "%+v", ev)
+	assert.Equal(t, []string{"bob"}, ev.Joined)
+	assert.Equal(t, 2, ev.Count)
+	assert.Equal(t, j.Seq+1, say(t, ada, "m1", "hello"), "no notice of bob's join was stored")
 }
