@@ -218,7 +218,10 @@ func TestPresenceViewsStayConsistent(t *testing.T) {
 			for {
 				select {
 				case b := <-m.f.out:
-					m.v.apply(t, decodeEvent(t, b))
+					// Not require: drain also runs in EventuallyWithT's goroutine.
+					ev, err := jsonEvent(b)
+					assert.NoError(t, err)
+					m.v.apply(t, ev)
 					continue
 				default:
 				}
@@ -249,21 +252,12 @@ func TestPresenceViewsStayConsistent(t *testing.T) {
 	}
 	// Once the room is quiet (the last members event out), every view is the room's member list.
 	want := slices.Sorted(maps.Keys(members))
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		drain()
-		for _, m := range members {
-			if !slices.Equal(m.v.list(), want) {
-				return false
-			}
-		}
-		return true
-	}, wait, tick, "views: %v", func() map[string][]string {
-		out := map[string][]string{}
 		for n, m := range members {
-			out[n] = m.v.list()
+			assert.Equal(c, want, m.v.list(), "%s's view", n)
 		}
-		return out
-	}())
+	}, wait, tick)
 	for n, m := range members {
 		assert.Empty(t, m.v.misfit, n)
 	}
