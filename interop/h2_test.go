@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,15 +20,7 @@ import (
 // h2Page opens a WebSocket to its own origin, sends a greeting, answers each
 // message with "echo:" and the message, and reports what happens to the
 // server through fetch, on the same HTTP/2 connection.
-const h2Page = `<!doctype html>
-<meta charset="utf-8">
-<title>duplex over HTTP/2</title>
-<script>
-let reports = Promise.resolve();
-function report(ev) {
-  reports = reports.then(() => fetch('/event', {method: 'POST', body: JSON.stringify(ev)}));
-}
-const path = new URLSearchParams(location.search).get('ws') || '/ws';
+var h2Page = reportingPage("duplex over HTTP/2", `const path = new URLSearchParams(location.search).get('ws') || '/ws';
 const ws = new WebSocket('wss://' + location.host + path, ['duplex.v1']);
 ws.onopen = () => {
   report({event: 'open', protocol: ws.protocol, extensions: ws.extensions});
@@ -38,8 +29,7 @@ ws.onopen = () => {
 ws.onmessage = (e) => { report({event: 'message', data: e.data}); ws.send('echo:' + e.data); };
 ws.onerror = () => report({event: 'error'});
 ws.onclose = (e) => report({event: 'close', code: e.code, reason: e.reason, clean: e.wasClean});
-</script>
-`
+`)
 
 // h2Event is a report from h2Page.
 type h2Event struct {
@@ -65,25 +55,15 @@ type h2Seen struct {
 // carry messages both ways, a ping, and a closing handshake whose code the
 // page sees.
 func TestChromiumOverHTTP2(t *testing.T) {
-	path, err := chromiumPath()
-	requirePeer(t, "chromium", err)
 	pki := newTestPKI(t)
+	browser := startChromium(t, pki)
 
 	seen := make(chan h2Seen, 8)
 	events := make(chan h2Event, 16)
 	result := make(chan error, 1)
 	pongs := make(chan string, 1)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	mux := h2PageMux(events, func(r *http.Request) {
 		seen <- h2Seen{r.URL.Path, r.Method, "", r.ProtoMajor, r.RemoteAddr}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, h2Page)
-	})
-	mux.HandleFunc("POST /event", func(w http.ResponseWriter, r *http.Request) {
-		var ev h2Event
-		if json.NewDecoder(r.Body).Decode(&ev) == nil {
-			events <- ev
-		}
 	})
 	// No method in the pattern: "GET /ws" would not match the CONNECT an
 	// HTTP/2 browser sends.
@@ -110,14 +90,8 @@ func TestChromiumOverHTTP2(t *testing.T) {
 		// connection is closed.
 		result <- talkToPage(c, pongs)
 	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.TLS = pki.serverTLS()
-	srv.EnableHTTP2 = true
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	defer srv.Close()
-
-	openInChromium(t, path, pki, srv.URL+"/")
+	srv := startH2Server(t, pki, mux)
+	navigate(t, browser, srv.URL+"/")
 
 	page := recv(t, seen)
 	assert.Equal(t, 2, page.major, "the page itself came over HTTP/2")
@@ -141,47 +115,12 @@ func TestChromiumOverHTTP2(t *testing.T) {
 	assert.Equal(t, h2Event{Event: "close", Code: 4000, Reason: "done over h2", Clean: true}, closed)
 }
 
-// openInChromium starts headless Chromium, trusting the test certificate by
-// its public key hash only, and loads url. The browser ends with the test.
-func openInChromium(t *testing.T, path string, pki *testPKI, url string) {
-	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("ignore-certificate-errors-spki-list", pki.spkiHash),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	require.NoError(t, chromedp.Do(ctx)) // starts the browser, tied to ctx
-	runCtx, cancelRun := context.WithTimeout(ctx, waitTimeout)
-	defer cancelRun()
-	require.NoError(t, chromedp.Do(runCtx, chromedp.Navigate(url)))
-}
-
-// Chromium does not fall back to HTTP/1.1 when a server that advertised
-// extended CONNECT refuses one: the WebSocket fails (1006) and no GET
-// upgrade follows. A refusal over HTTP/2 is final, as the server meant.
-func TestChromiumRefusedOverHTTP2(t *testing.T) {
-	path, err := chromiumPath()
-	requirePeer(t, "chromium", err)
-	pki := newTestPKI(t)
-	seen := make(chan h2Seen, 8)
-	events := make(chan h2Event, 16)
+// h2PageMux serves h2Page at / (telling page of each request for it) and
+// sends the page's reports to events.
+func h2PageMux(events chan<- h2Event, page func(*http.Request)) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		page(r)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = io.WriteString(w, h2Page)
 	})
@@ -191,6 +130,31 @@ func TestChromiumRefusedOverHTTP2(t *testing.T) {
 			events <- ev
 		}
 	})
+	return mux
+}
+
+// startH2Server serves h over TLS with HTTP/2 on loopback until the test
+// ends.
+func startH2Server(t testing.TB, pki *testPKI, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = pki.serverTLS()
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Chromium does not fall back to HTTP/1.1 when a server that advertised
+// extended CONNECT refuses one: the WebSocket fails (1006) and no GET
+// upgrade follows. A refusal over HTTP/2 is final, as the server meant.
+func TestChromiumRefusedOverHTTP2(t *testing.T) {
+	pki := newTestPKI(t)
+	browser := startChromium(t, pki)
+	seen := make(chan h2Seen, 8)
+	events := make(chan h2Event, 16)
+	mux := h2PageMux(events, func(*http.Request) {})
 	mux.HandleFunc("/refuse", func(w http.ResponseWriter, r *http.Request) {
 		seen <- h2Seen{r.URL.Path, r.Method, r.Header.Get(":protocol"), r.ProtoMajor, r.RemoteAddr}
 		_, err := conn.Upgrade(w, r, nil)
@@ -200,13 +164,8 @@ func TestChromiumRefusedOverHTTP2(t *testing.T) {
 	})
 	// The refusal is the origin policy's 403, for a request made to look
 	// as if it came from another site.
-	srv := httptest.NewUnstartedServer(originRefusing(mux))
-	srv.TLS = pki.serverTLS()
-	srv.EnableHTTP2 = true
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	defer srv.Close()
-	openInChromium(t, path, pki, srv.URL+"/?ws=/refuse")
+	srv := startH2Server(t, pki, originRefusing(mux))
+	navigate(t, browser, srv.URL+"/?ws=/refuse")
 
 	first := recv(t, seen)
 	assert.Equal(t, http.MethodConnect, first.method)
