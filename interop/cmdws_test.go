@@ -47,6 +47,13 @@ func buildWS(t *testing.T) string {
 	return wsBin.path
 }
 
+// removeWS removes the directory of the ws command, if one was built.
+func removeWS() {
+	if wsBin.dir != "" {
+		_ = os.RemoveAll(wsBin.dir)
+	}
+}
+
 // wsRun is one run of the ws binary.
 type wsRun struct {
 	code        int
