@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"sync"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 )
 
@@ -139,73 +137,4 @@ func (p *page) eval(expr string, out any) {
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(`+expr+`)`))
 	require.NoError(p.t, err, "evaluating %s", expr)
 	require.NoError(p.t, json.Unmarshal([]byte(raw), out))
-}
-
-func (p *page) state() string {
-	var s string
-	p.eval(`document.getElementById("state").textContent`, &s)
-	return s
-}
-
-// join fills the join form and waits until the page shows the room open.
-func (p *page) join(nick string) {
-	p.t.Helper()
-	p.do(
-		chromedp.SetValue(chromedp.ID("nick"), nick),
-		chromedp.Click(chromedp.ID("join-button")),
-	)
-	p.waitFor(`document.getElementById("state").textContent === "OPEN" && document.getElementById("join").hidden`)
-}
-
-// say puts text into the message box and presses Enter in it. (The value is set rather than typed because
-// synthesized key events cannot type characters outside the Basic Multilingual Plane, such as emoji.)
-func (p *page) say(text string) {
-	p.t.Helper()
-	p.do(chromedp.SetValue(chromedp.ID("input"), text), chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
-}
-
-// entry is one line of the record panel as the page shows it.
-type entry struct {
-	Kind string `json:"kind"` // "msg" or "notice"
-	Seq  int    `json:"seq"`
-	Nick string `json:"nick"`
-	Text string `json:"text"`
-	Time string `json:"time"` // the datetime attribute (ISO 8601), "" when the entry has none
-}
-
-func (p *page) record() []entry {
-	p.t.Helper()
-	var out []entry
-	p.eval(`[...document.querySelectorAll("#record > li")].map(li => ({
-		kind: li.classList.contains("msg") ? "msg" : "notice",
-		seq: Number(li.dataset.seq || 0),
-		nick: li.querySelector(".nick")?.textContent || "",
-		text: li.classList.contains("msg") ? li.querySelector(".text").textContent : li.firstChild.nodeValue,
-		time: li.querySelector("time")?.dateTime || "",
-	}))`, &out)
-	return out
-}
-
-func (p *page) users() []string {
-	var out []string
-	p.eval(`[...document.querySelectorAll("#users li")].map(li => li.textContent)`, &out)
-	return out
-}
-
-// jsString quotes s for use in a JavaScript expression.
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
-// hasMessage is a JavaScript predicate: the record shows a message from nick with exactly text.
-func hasMessage(nick, text string) string {
-	return fmt.Sprintf(`[...document.querySelectorAll("#record .msg")].some(li =>
-		li.querySelector(".nick").textContent === %s && li.querySelector(".text").textContent === %s)`,
-		jsString(nick), jsString(text))
-}
-
-// hasNotice is a JavaScript predicate: the record shows a notice starting with text.
-func hasNotice(text string) string {
-	return fmt.Sprintf(`[...document.querySelectorAll("#record .notice")].some(li => li.firstChild.nodeValue.startsWith(%s))`, jsString(text))
 }

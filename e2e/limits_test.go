@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -31,7 +30,7 @@ func TestOverLimitIsRefusedInPage(t *testing.T) {
 	assert.Equal(t, "66 / 64 B", c.Counter, "the counter counts bytes against the welcome's limit")
 	assert.True(t, c.Over)
 	assert.Empty(t, c.Note, "no refusal before an attempt to send")
-	p.do(chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
+	p.enter()
 	p.waitFor(`document.getElementById("composer-note").textContent !== ""`)
 	c = p.composer()
 	assert.Equal(t, over, c.Input, "the text stays in the box")
@@ -46,7 +45,7 @@ func TestOverLimitIsRefusedInPage(t *testing.T) {
 	assert.Equal(t, "64 / 64 B", c.Counter)
 	assert.False(t, c.Over)
 	assert.Empty(t, c.Note, "the refusal goes once the text fits")
-	p.do(chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
+	p.enter()
 	p.waitFor(hasMessage("ada", at))
 	o.once("ada", at)
 	assert.Empty(t, o.texts("ada")[1:], "only the message that fits reached the room")
@@ -59,10 +58,8 @@ func TestOverLimitIsRefusedInPage(t *testing.T) {
 // message arrives, in order, once, without a disconnect. The pace is checked where it is made: the times
 // the page hands each message to its socket must fit the server's token bucket.
 func TestBurstIsPaced(t *testing.T) {
-	browser := newBrowser(t)
 	const rate, burst = 10, 5
-	srv := startServer(t, "127.0.0.1:0", "-rate", fmt.Sprint(rate), "-burst", fmt.Sprint(burst))
-	px := startProxy(t, srv.addr)
+	browser, srv, px := proxied(t, "-rate", fmt.Sprint(rate), "-burst", fmt.Sprint(burst))
 	o := observe(t, srv.url("/ws"), "bob")
 	p := openPage(t, browser, px.url("/"))
 	// The time of every join and send the page makes, by the page's clock.
@@ -86,7 +83,7 @@ func TestBurstIsPaced(t *testing.T) {
 	}
 	start := time.Now()
 	for _, text := range want {
-		p.do(chromedp.SetValue(chromedp.ID("input"), text), chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
+		p.say(text)
 	}
 	typed := time.Since(start)
 	p.waitFor(noOutbox)
@@ -126,9 +123,7 @@ func TestBurstIsPaced(t *testing.T) {
 // the page waits each retry_ms before sending again, and every message is recorded once, without a
 // disconnect.
 func TestRateLimitedIsWaitedOut(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0", "-rate", "10", "-burst", "3")
-	px := startProxy(t, srv.addr)
+	browser, srv, px := proxied(t, "-rate", "10", "-burst", "3")
 	px.announceLimits(func(limits map[string]any) { limits["rate"], limits["burst"] = 1000, 1000 })
 	o := observe(t, srv.url("/ws"), "bob")
 	p := openPage(t, browser, px.url("/"))
@@ -140,7 +135,7 @@ func TestRateLimitedIsWaitedOut(t *testing.T) {
 		want = append(want, fmt.Sprintf("fast %02d", i))
 	}
 	for _, text := range want {
-		p.do(chromedp.SetValue(chromedp.ID("input"), text), chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
+		p.say(text)
 	}
 	p.waitFor(noOutbox)
 	o.sync()
@@ -178,20 +173,15 @@ func TestRateLimitedIsWaitedOut(t *testing.T) {
 // rewrites the welcome), so that the server is the one to refuse: too_long, with the connection open,
 // shows the message as failed with the server's reason, and Edit gives the text back to the box.
 func TestServerTooLongKeepsText(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0", "-max-message", "64")
-	px := startProxy(t, srv.addr)
+	browser, _, px := proxied(t, "-max-message", "64")
 	px.announceLimits(func(limits map[string]any) { limits["max_message"] = 1000 })
 	p := openPage(t, browser, px.url("/"))
 	p.join("ada")
 
 	long := strings.Repeat("long ", 20) // 100 bytes: over the server's 64, under the 1000 the page was told
 	p.say(long)
-	p.waitFor(`document.querySelector("#outbox > li.failed") !== null`)
-	refusals := px.toPageMatching(`"too_long"`)
-	require.Len(t, refusals, 1)
-	var refusal chat.Event
-	require.NoError(t, json.Unmarshal(refusals[0], &refusal))
+	p.waitFor(hasFailed)
+	refusal := px.refusal(t, chat.ErrCodeTooLong)
 	box := p.outbox()
 	require.Len(t, box, 1)
 	assert.Equal(t, long, box[0].Text)

@@ -7,88 +7,21 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"duplex/chat"
 )
 
-// pending is one entry of the page's outbox, as shown.
-type pending struct {
-	ID     string `json:"id"`
-	Class  string `json:"class"` // "msg mine pending" or "msg mine failed"
-	Text   string `json:"text"`
-	Status string `json:"status"`
-}
-
-func (p *page) outbox() []pending {
-	p.t.Helper()
-	var out []pending
-	p.eval(`[...document.querySelectorAll("#outbox > li")].map(li => ({
-		id: li.dataset.id, class: li.className,
-		text: li.querySelector(".text").textContent, status: li.querySelector(".status").textContent,
-	}))`, &out)
-	return out
-}
-
-// messages returns the texts of the record's messages from nick, in the order shown.
-func (p *page) messages(nick string) []string {
-	p.t.Helper()
-	var out []string
-	for _, e := range p.record() {
-		if e.Kind == "msg" && e.Nick == nick {
-			out = append(out, e.Text)
-		}
-	}
-	return out
-}
-
-// composer is what the page shows around the message box.
-type composer struct {
-	Input    string `json:"input"`
-	Counter  string `json:"counter"`
-	Over     bool   `json:"over"`
-	Note     string `json:"note"`
-	Disabled bool   `json:"disabled"`
-}
-
-func (p *page) composer() composer {
-	p.t.Helper()
-	var c composer
-	p.eval(`({input: document.getElementById("input").value, counter: document.getElementById("counter").textContent,
-		over: document.getElementById("counter").classList.contains("over"),
-		note: document.getElementById("composer-note").textContent, disabled: document.getElementById("input").disabled})`, &c)
-	return c
-}
-
-// typeText puts text into the message box as typing would: the value, then the input event.
-func (p *page) typeText(text string) {
-	p.t.Helper()
-	p.do(chromedp.SetValue(chromedp.ID("input"), text),
-		chromedp.Evaluate[chromedp.Void](`document.getElementById("input").dispatchEvent(new Event("input"))`))
-}
-
-// noOutbox is a JavaScript predicate: nothing waits in the outbox.
-const noOutbox = `document.querySelectorAll("#outbox > li").length === 0`
-
 // TestRefusedMessageCanBeRetriedEditedOrRemoved: a message the server refuses (here a control character,
 // bad_text) shows as failed with the server's reason and offers Retry, Edit and Remove; nothing is lost.
 func TestRefusedMessageCanBeRetriedEditedOrRemoved(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0")
-	px := startProxy(t, srv.addr)
-	o := observe(t, srv.url("/ws"), "bob")
-	p := openPage(t, browser, px.url("/"))
-	p.join("ada")
+	px, o, p := adaAndBob(t)
 
 	const bell = "ding\u0007dong"
 	p.say(bell)
-	p.waitFor(`document.querySelector("#outbox > li.failed") !== null`)
-	refusals := px.toPageMatching(`"bad_text"`)
-	require.Len(t, refusals, 1)
-	var refusal chat.Event
-	require.NoError(t, json.Unmarshal(refusals[0], &refusal))
+	p.waitFor(hasFailed)
+	refusal := px.refusal(t, chat.ErrCodeBadText)
 	box := p.outbox()
 	require.Len(t, box, 1)
 	assert.Equal(t, bell, box[0].Text)
@@ -99,7 +32,7 @@ func TestRefusedMessageCanBeRetriedEditedOrRemoved(t *testing.T) {
 	// Retry sends it again, with the same id, and it is refused again.
 	p.do(chromedp.Click(chromedp.CSS("#outbox > li.failed .retry")))
 	require.Eventually(t, func() bool { return px.countToPage(`"bad_text"`) == 2 }, step, 20*time.Millisecond)
-	p.waitFor(`document.querySelector("#outbox > li.failed") !== null`)
+	p.waitFor(hasFailed)
 	sends := px.sentByPage(`"type":"send"`)
 	require.Len(t, sends, 2)
 	assert.Equal(t, sends[0], sends[1], "a retry is the same send")
@@ -111,8 +44,8 @@ func TestRefusedMessageCanBeRetriedEditedOrRemoved(t *testing.T) {
 	assert.Equal(t, "draft\n"+bell, p.composer().Input)
 
 	// Remove throws a failed message away.
-	p.do(chromedp.SetValue(chromedp.ID("input"), bell), chromedp.SendKeys(chromedp.ID("input"), kb.Enter))
-	p.waitFor(`document.querySelector("#outbox > li.failed") !== null`)
+	p.say(bell)
+	p.waitFor(hasFailed)
 	p.do(chromedp.Click(chromedp.CSS("#outbox > li.failed .remove")))
 	p.waitFor(noOutbox)
 
@@ -127,12 +60,7 @@ func TestRefusedMessageCanBeRetriedEditedOrRemoved(t *testing.T) {
 // as pending, and after the page reconnects by itself (resuming its session: no left, no joined) it is
 // delivered exactly once.
 func TestPendingWhileServerAwayIsDeliveredOnce(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0")
-	px := startProxy(t, srv.addr)
-	o := observe(t, srv.url("/ws"), "bob")
-	p := openPage(t, browser, px.url("/"))
-	p.join("ada")
+	px, o, p := adaAndBob(t)
 	p.say("before")
 	p.waitFor(hasMessage("ada", "before"))
 
@@ -168,12 +96,7 @@ func TestPendingWhileServerAwayIsDeliveredOnce(t *testing.T) {
 // original number, and there is exactly one copy, in the room and on the page. In the second case the
 // broadcast of the message is lost too, so the page learns of it from the history of its welcome.
 func TestLostAckGivesOneCopy(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0")
-	px := startProxy(t, srv.addr)
-	o := observe(t, srv.url("/ws"), "bob")
-	p := openPage(t, browser, px.url("/"))
-	p.join("ada")
+	px, o, p := adaAndBob(t)
 
 	cases := []struct {
 		name string
@@ -243,12 +166,7 @@ func count(list []string, s string) int {
 // sends it before the ack): the ack alone puts the message in place, under its number, and the broadcast,
 // once let through, only brings the server's time. One copy either way.
 func TestAckBeforeBroadcast(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0")
-	px := startProxy(t, srv.addr)
-	o := observe(t, srv.url("/ws"), "bob")
-	p := openPage(t, browser, px.url("/"))
-	p.join("ada")
+	px, o, p := adaAndBob(t)
 	p.say("first")
 	p.waitFor(hasMessage("ada", "first"))
 
@@ -260,16 +178,7 @@ func TestAckBeforeBroadcast(t *testing.T) {
 	p.waitFor(hasMessage("ada", text))
 	p.waitFor(noOutbox)
 	ev := o.once("ada", text)
-	mine := func() []entry {
-		var out []entry
-		for _, e := range p.record() {
-			if e.Kind == "msg" && e.Nick == "ada" {
-				out = append(out, e)
-			}
-		}
-		return out
-	}
-	got := mine()
+	got := p.messagesFrom("ada")
 	require.Len(t, got, 2)
 	assert.Equal(t, "first", got[0].Text)
 	assert.Equal(t, text, got[1].Text)
@@ -279,7 +188,7 @@ func TestAckBeforeBroadcast(t *testing.T) {
 	require.True(t, px.release(), "the broadcast was held")
 	p.waitFor(`[...document.querySelectorAll("#record .msg")].some(li =>
 		li.querySelector(".text").textContent === ` + jsString(text) + ` && li.querySelector("time").dateTime !== "")`)
-	got = mine()
+	got = p.messagesFrom("ada")
 	require.Len(t, got, 2, "the broadcast added no copy")
 	ts, err := time.Parse(time.RFC3339, got[1].Time)
 	require.NoError(t, err)

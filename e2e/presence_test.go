@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,25 +9,13 @@ import (
 	"duplex/frame"
 )
 
-// countIs is a JavaScript predicate: the count beside "Online" reads n.
-func countIs(n int) string {
-	return fmt.Sprintf(`document.getElementById("count").textContent === "%d"`, n)
-}
-
-// presenceSays is a JavaScript predicate: the summary under the count holds text.
-func presenceSays(text string) string {
-	return `document.getElementById("presence").textContent.includes(` + jsString(text) + `)`
-}
-
 // TestLargeRoomPresenceFollowsBatches runs a server that batches presence above two members: the
 // page's list follows the members events (joins and leaves, one event per interval), the count and
 // the summary under it follow them, and the record holds no notice per person; a page that joins the
 // large room lists itself and the others at once. The two first joins, below the threshold, are
 // notices as before.
 func TestLargeRoomPresenceFollowsBatches(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0", "-presence-batch", "2", "-presence-interval", "300ms")
-	px := startProxy(t, srv.addr)
+	browser, srv, px := proxied(t, "-presence-batch", "2", "-presence-interval", "300ms")
 	p := openPage(t, browser, px.url("/"))
 	p.join("ada")
 	dialChat(t, srv.url("/ws"), "bob")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"duplex/chat"
 	"duplex/frame"
 )
 
@@ -326,42 +327,37 @@ func (p *proxy) pumpToServer(l *link, cr *bufio.Reader, n int) {
 }
 
 // sentByPage returns the text messages the page sent that contain sub.
-func (p *proxy) sentByPage(sub string) [][]byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out [][]byte
-	for _, m := range p.toSrv {
-		if bytes.Contains(m.payload, []byte(sub)) {
-			out = append(out, m.payload)
-		}
-	}
-	return out
-}
+func (p *proxy) sentByPage(sub string) [][]byte { return p.matching(&p.toSrv, 0, sub) }
 
 // toPageMatching returns the server's text messages to the page that contain sub.
-func (p *proxy) toPageMatching(sub string) [][]byte {
+func (p *proxy) toPageMatching(sub string) [][]byte { return p.matching(&p.toPage, 0, sub) }
+
+// toPageOn returns the server's text messages on the n-th WebSocket connection that contain sub.
+func (p *proxy) toPageOn(n int, sub string) [][]byte { return p.matching(&p.toPage, n, sub) }
+
+// matching returns the payloads of the messages in *list (read under p.mu) that contain sub, on the
+// n-th WebSocket connection, or on any when n is 0.
+func (p *proxy) matching(list *[]timed, n int, sub string) [][]byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out [][]byte
-	for _, m := range p.toPage {
-		if bytes.Contains(m.payload, []byte(sub)) {
+	for _, m := range *list {
+		if (n == 0 || m.n == n) && bytes.Contains(m.payload, []byte(sub)) {
 			out = append(out, m.payload)
 		}
 	}
 	return out
 }
 
-// toPageOn returns the server's text messages on the n-th WebSocket connection that contain sub.
-func (p *proxy) toPageOn(n int, sub string) [][]byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out [][]byte
-	for _, m := range p.toPage {
-		if m.n == n && bytes.Contains(m.payload, []byte(sub)) {
-			out = append(out, m.payload)
-		}
-	}
-	return out
+// refusal returns the one error event with code that the server sent the page, failing the test
+// unless there is exactly one.
+func (p *proxy) refusal(t testing.TB, code string) chat.Event {
+	t.Helper()
+	refusals := p.toPageMatching(jsString(code))
+	require.Len(t, refusals, 1)
+	var refusal chat.Event
+	require.NoError(t, json.Unmarshal(refusals[0], &refusal))
+	return refusal
 }
 
 // pumpFrames forwards the server's frames to the page one by one, looking at each text message.

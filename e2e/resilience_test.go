@@ -74,7 +74,7 @@ func TestCloseButtonAndReconnect(t *testing.T) {
 	assert.Equal(t, "OPEN", p.state())
 
 	p.do(chromedp.Click(chromedp.ID("close")))
-	p.waitFor(`document.getElementById("state").textContent === "CLOSED"`)
+	p.waitFor(stateIs("CLOSED"))
 	p.waitFor(hasNotice("You closed the connection."))
 	var states []string
 	p.eval(`window.__states`, &states)
@@ -90,7 +90,7 @@ func TestCloseButtonAndReconnect(t *testing.T) {
 	// A restart: the server says 1001 (going away) and is gone a while; the page retries with backoff.
 	addr := srv.addr
 	srv.stop(t)
-	p.waitFor(`document.getElementById("state").textContent === "CLOSED"`)
+	p.waitFor(stateIs("CLOSED"))
 	p.waitFor(hasNotice("Connection lost (1001"))
 	time.Sleep(1500 * time.Millisecond) // let the page fail a retry or two
 	srv = startServer(t, addr)
@@ -100,7 +100,7 @@ func TestCloseButtonAndReconnect(t *testing.T) {
 	sendEvent(t, c, chat.Event{Type: chat.KindSend, ID: newID(), Text: "said while ada was away"})
 
 	p.waitFor(hasNotice("Reconnected."))
-	p.waitFor(`document.getElementById("state").textContent === "OPEN"`)
+	p.waitFor(stateIs("OPEN"))
 	p.waitFor(hasMessage("bob", "said while ada was away"))
 	p.say("back again")
 	for {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"testing"
@@ -16,19 +15,11 @@ import (
 	"duplex/frame"
 )
 
-// usersAre is a JavaScript predicate: the presence list shows exactly these names, in this order.
-func usersAre(names ...string) string {
-	list, _ := json.Marshal(names)
-	return `JSON.stringify([...document.querySelectorAll("#users li")].map(li => li.textContent)) === ` + jsString(string(list))
-}
-
 // TestPresenceFollowsDeltas: the list of who is online starts from the welcome's users and follows the
 // joined and left notices (the server sends no full list after the welcome); after a reconnect the new
 // welcome's list replaces what changed meanwhile.
 func TestPresenceFollowsDeltas(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0")
-	px := startProxy(t, srv.addr)
+	browser, srv, px := proxied(t)
 	bob := dialChat(t, srv.url("/ws"), "bob")
 	p := openPage(t, browser, px.url("/"))
 	p.join("ada")
@@ -77,14 +68,12 @@ func TestSecondTabTakesOverSession(t *testing.T) {
 		!document.getElementById("input").disabled`)
 
 	first.waitFor(hasNotice("Opened in another tab or connection"))
-	first.waitFor(`document.getElementById("state").textContent === "CLOSED"`)
+	first.waitFor(stateIs("CLOSED"))
 	time.Sleep(2 * time.Second) // longer than the first two backoff steps
 	assert.Equal(t, "CLOSED", first.state(), "no reconnect after a takeover")
 	c := first.composer()
 	assert.True(t, c.Disabled, "nothing is written into a tab that is no longer connected")
-	var label string
-	first.eval(`document.getElementById("close").textContent`, &label)
-	assert.Equal(t, "Reconnect", label, "the user may take it back by hand")
+	assert.Equal(t, "Reconnect", first.text("close"), "the user may take it back by hand")
 
 	second.say("from the second tab")
 	o.waitText("ada", "from the second tab")
@@ -97,9 +86,7 @@ func TestSecondTabTakesOverSession(t *testing.T) {
 // back in the same room as the same user, shows the message pending, and delivers it once the server
 // is reachable, once.
 func TestReloadKeepsOutbox(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0")
-	px := startProxy(t, srv.addr)
+	browser, srv, px := proxied(t)
 	o := observe(t, srv.url("/ws"), "bob")
 	p := openPage(t, browser, px.url("/?room=lobby"))
 	p.join("ada")
@@ -131,29 +118,23 @@ func TestReloadKeepsOutbox(t *testing.T) {
 	p.waitFor(hasMessage("ada", "before the reload")) // the whole kept history fills the new page
 	o.once("ada", text)
 	assert.Equal(t, 1, count(p.messages("ada"), text))
-	var me string
-	p.eval(`document.getElementById("me").textContent`, &me)
-	assert.Equal(t, "signed in as ada", me)
+	assert.Equal(t, "signed in as ada", p.text("me"))
 }
 
 // TestPolicyCloseIsShownAndFinal: a close for a policy violation (1008) shows the server's code and
 // reason, and the page does not reconnect by itself into the same refusal.
 func TestPolicyCloseIsShownAndFinal(t *testing.T) {
-	browser := newBrowser(t)
-	srv := startServer(t, "127.0.0.1:0")
-	px := startProxy(t, srv.addr)
+	browser, _, px := proxied(t)
 	p := openPage(t, browser, px.url("/"))
 	p.join("ada")
 	px.closeClients(frame.ClosePolicyViolation, "rate limit exceeded")
 	p.waitFor(hasNotice("Disconnected (1008: rate limit exceeded)."))
-	p.waitFor(`document.getElementById("state").textContent === "CLOSED"`)
+	p.waitFor(stateIs("CLOSED"))
 
 	time.Sleep(2 * time.Second) // longer than the first backoff step
 	assert.Equal(t, "CLOSED", p.state(), "no reconnect after a policy close")
 	assert.Equal(t, 1, px.webSockets())
-	var label string
-	p.eval(`document.getElementById("close").textContent`, &label)
-	assert.Equal(t, "Reconnect", label, "the user may still reconnect by hand")
+	assert.Equal(t, "Reconnect", p.text("close"), "the user may still reconnect by hand")
 }
 
 // startInProcess serves chat.NewServer(cfg) on loopback, for a setting cmd/chat has no flag for, and
@@ -190,12 +171,8 @@ func TestRoomFullIsShownNotRetried(t *testing.T) {
 	p := openPage(t, browser, px.url("/"))
 	p.do(chromedp.SetValue(chromedp.ID("nick"), "ada"), chromedp.Click(chromedp.ID("join-button")))
 	p.waitFor(`document.getElementById("join-error").textContent !== ""`)
-	var shown string
-	p.eval(`document.getElementById("join-error").textContent`, &shown)
-	refusals := px.toPageMatching(`"room_full"`)
-	require.Len(t, refusals, 1)
-	var refusal chat.Event
-	require.NoError(t, json.Unmarshal(refusals[0], &refusal))
+	shown := p.text("join-error")
+	refusal := px.refusal(t, chat.ErrCodeRoomFull)
 	assert.Equal(t, refusal.Text, shown, "the server's reason is shown")
 
 	time.Sleep(2 * time.Second) // longer than the first backoff steps
@@ -207,6 +184,6 @@ func TestRoomFullIsShownNotRetried(t *testing.T) {
 
 	require.NoError(t, bob.Close(frame.CloseNormal, ""))
 	p.do(chromedp.Click(chromedp.ID("join-button")))
-	p.waitFor(`document.getElementById("state").textContent === "OPEN" && document.getElementById("join").hidden`)
+	p.waitFor(joinedOpen)
 	assert.Equal(t, 1, px.webSockets(), "the second join went over the same connection")
 }
