@@ -104,8 +104,7 @@ func TestCloseOverReadLimit(t *testing.T) {
 	}{
 		{"chromium", clean, func(t *testing.T) limitClient { return browserLimitClient(startBrowser(t, srv, pki)) }},
 		{"node", clean, func(t *testing.T) limitClient {
-			node, err := nodePath()
-			requirePeer(t, "node ws", err)
+			node := nodePeer(t)
 			return procLimitClient(node, "node/peer.js")
 		}},
 		// websockets answers the server's close frame with the same code.

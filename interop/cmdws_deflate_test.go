@@ -18,8 +18,7 @@ var longLine = strings.Repeat("deflate me, ", 30)
 // against Node's ws, whose verbose output shows RSV1 on the frames of
 // compressed messages (RFC 7692, Section 6).
 func TestCmdWSCompressionWithNode(t *testing.T) {
-	node, err := nodePath()
-	requirePeer(t, "node ws", err)
+	node := nodePeer(t)
 	bin := buildWS(t)
 	r := newRouter()
 	servers := map[string]int{}
@@ -74,8 +73,7 @@ func TestCmdWSCompressionWithNode(t *testing.T) {
 // TestCmdWSListenCompressesWithNodeClient: ws -listen agrees to Node's
 // offer and shows each client's compressed frames.
 func TestCmdWSListenCompressesWithNodeClient(t *testing.T) {
-	node, err := nodePath()
-	requirePeer(t, "node ws", err)
+	node := nodePeer(t)
 	bin := buildWS(t)
 	r := newRouter()
 
@@ -86,7 +84,7 @@ func TestCmdWSListenCompressesWithNodeClient(t *testing.T) {
 	startProc(t, r, []string{"DUPLEX_PEER_DEFLATE=on"}, node, "node/peer.js", "client", "ws://"+addr+"/?id="+id, id)
 	assert.Equal(t, "permessage-deflate", nextEvent(t, peer, "open").Extensions)
 
-	_, err = feed.Write([]byte(longLine + "\n"))
+	_, err := feed.Write([]byte(longLine + "\n"))
 	require.NoError(t, err)
 	waitFor(t, out, longLine+"\n") // broadcast, echoed by the client, printed
 	require.NoError(t, feed.Close())

@@ -110,8 +110,7 @@ func openStdin(t testing.TB) (*os.File, *os.File) {
 
 // TestCmdWSAgainstNode drives the ws binary against Node's ws server.
 func TestCmdWSAgainstNode(t *testing.T) {
-	node, err := nodePath()
-	requirePeer(t, "node ws", err)
+	node := nodePeer(t)
 	bin := buildWS(t)
 	r := newRouter()
 	pki := newTestPKI(t)
@@ -232,8 +231,7 @@ func startListen(t *testing.T, bin string, args ...string) (*exec.Cmd, *os.File,
 // TestCmdWSListenWithNodeClient drives ws -listen with Node's ws client,
 // which echoes what the server broadcasts.
 func TestCmdWSListenWithNodeClient(t *testing.T) {
-	node, err := nodePath()
-	requirePeer(t, "node ws", err)
+	node := nodePeer(t)
 	bin := buildWS(t)
 	r := newRouter()
 
@@ -244,7 +242,7 @@ func TestCmdWSListenWithNodeClient(t *testing.T) {
 	startProc(t, r, nil, node, "node/peer.js", "client", "ws://"+addr+"/?id="+id, id)
 	nextEvent(t, peer, "open")
 
-	_, err = feed.Write([]byte("hello node\n"))
+	_, err := feed.Write([]byte("hello node\n"))
 	require.NoError(t, err)
 	waitFor(t, out, "hello node\n") // broadcast, echoed by the client, printed
 

@@ -85,8 +85,7 @@ func pairs() []pair {
 			return duplexClient(t, env.r, env.pki)
 		}),
 		serverWith("node", nodeCaps, func(t *testing.T, env *matrixEnv) peerClient {
-			node, err := nodePath()
-			requirePeer(t, "node ws", err)
+			node := nodePeer(t)
 			return func(url, id string, m deflateMode) {
 				startProc(t, env.r, []string{"NODE_EXTRA_CA_CERTS=" + env.pki.caFile, m.peerEnv()},
 					node, "node/peer.js", "client", url, id, joinProtocols())
@@ -108,8 +107,7 @@ func pairs() []pair {
 			return browserClient(t, startBrowser(t, env.srv, env.pki))
 		}),
 		clientOf("node", nodeCaps, func(t *testing.T, env *matrixEnv, m deflateMode) (string, string) {
-			node, err := nodePath()
-			requirePeer(t, "node ws", err)
+			node := nodePeer(t)
 			return startPeerServers(t, env, []string{m.peerEnv()}, node, "node/peer.js")
 		}),
 		clientOf("python", pythonCaps, func(t *testing.T, env *matrixEnv, m deflateMode) (string, string) {

@@ -24,7 +24,16 @@ func requirePeer(t testing.TB, name string, err error) {
 	t.Skipf("peer %s is missing (%v); run `make deps` to install it", name, err)
 }
 
-// nodePath returns the node binary after checking that ws is installed.
+// nodePeer returns the node binary after checking that ws is installed,
+// or skips the test (fails it under DUPLEX_REQUIRE_PEERS=1) naming what is
+// missing.
+func nodePeer(t testing.TB) string {
+	t.Helper()
+	node, err := nodePath()
+	requirePeer(t, "node ws", err)
+	return node
+}
+
 func nodePath() (string, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
