@@ -129,12 +129,14 @@ func TestH2Echo(t *testing.T) {
 // stream, which would reset it mid-conversation, so Upgrade clears them as
 // an HTTP/1.1 upgrade leaves net/http's deadlines behind.
 func TestH2ServerTimeoutsEndWithTheHandshake(t *testing.T) {
-	const timeout = 200 * time.Millisecond
+	// The timeouts also bound the TLS handshake and the CONNECT's head, so they must leave a loaded
+	// machine time for those; the sleeps then outlast them twice over.
+	const timeout = 750 * time.Millisecond
 	srv, _ := h2ServerWith(t, func(s *http.Server) {
 		s.ReadTimeout, s.WriteTimeout = timeout, timeout
 	}, nil, echo)
 	c, _ := dialH2(t, srv, nil)
-	for i := range 3 {
+	for i := range 2 {
 		time.Sleep(2 * timeout)
 		msg := fmt.Appendf(nil, "still here %d", i)
 		_, got := roundTrip(t, c, conn.MessageText, msg)
