@@ -57,11 +57,14 @@
 // returns is reused for every message and valid until the next read call;
 // it reads the payload straight into the caller's buffer (from the kernel,
 // with no copy in between, when the caller's buffer is at least
-// [Options.ReadBufferSize] long). WriteMessage and the writer's Write copy
+// [Options.ReadBufferSize] long; on Linux the same read, a readv, brings
+// what follows the payload into the read buffer, so the next frame's
+// header costs no read of its own). WriteMessage and the writer's Write copy
 // (and, on a client, mask) the payload into the connection's own write
 // buffer, never into the caller's slice, which is not kept; a server sends
 // a payload larger than the buffer as it is, in one vectored write with its
-// header. A frame that fits the write buffer leaves in one Write call.
+// header, in a [Loop] too, where only what the socket does not take at once
+// is copied to wait. A frame that fits the write buffer leaves in one Write call.
 // Payloads passed to [Options.OnPing] and [Options.OnPong] are valid only
 // during the call. In steady state, reading with NextReader and writing
 // with WriteMessage or NextWriter allocate nothing; a context that can end

@@ -66,13 +66,18 @@ const (
 	evEnded                   // the TCP connection was closed outside a worker
 )
 
-func (ev *evConn) Read(p []byte) (int, error) {
+func (ev *evConn) Read(p []byte) (int, error) { return ev.readAhead(p, nil) }
+
+// readAhead is Read into p, then q, in one system call: without waiting,
+// the rest of a payload the read path wants and whatever follows it (see
+// Conn.recv).
+func (ev *evConn) readAhead(p, q []byte) (int, error) {
 	if ev.drained {
 		ev.drained = false
 		return 0, errWouldBlock
 	}
 	for {
-		n, err := unix.Read(int(ev.fd), p)
+		n, err := readv(int(ev.fd), p, q)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -80,10 +85,10 @@ func (ev *evConn) Read(p []byte) (int, error) {
 			return 0, errWouldBlock
 		case err != nil:
 			return 0, os.NewSyscallError("read", err)
-		case n == 0 && len(p) > 0:
+		case n == 0 && len(p)+len(q) > 0:
 			return 0, io.EOF
 		}
-		ev.drained = n < len(p)
+		ev.drained = n < len(p)+len(q)
 		return n, nil
 	}
 }
@@ -98,24 +103,7 @@ func (ev *evConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (ev *evConn) writeSome(p []byte) (int, error) {
-	done := 0
-	for done < len(p) {
-		n, err := unix.Write(int(ev.fd), p[done:])
-		if n > 0 {
-			done += n
-		}
-		switch err {
-		case nil:
-		case unix.EINTR:
-		case unix.EAGAIN:
-			return done, nil
-		default:
-			return done, os.NewSyscallError("write", err)
-		}
-	}
-	return done, nil
-}
+func (ev *evConn) writeSome(p []byte) (int, error) { return ev.writevSome(p, nil) }
 
 // Close shuts the socket down both ways, which wakes the loop to end the
 // connection; the descriptor itself is closed by the loop, once no worker
@@ -403,9 +391,59 @@ func (ev *evConn) flush() error {
 	// The socket is full: epoll reports it writable once it has room
 	// again (the write that found it full arms that report), and a worker
 	// sends the rest then (writable).
-	c.w.out = (*c.w.outp)[:copy(*c.w.outp, c.w.out[n:])]
+	c.w.out = c.w.out[n:] // moved to the front when room is needed (outRoom)
 	ev.outSince.CompareAndSwap(0, time.Now().UnixNano())
 	return nil
+}
+
+// flushWith sends the output buffer and then p as flush does, in one
+// writev: what the socket does not take of either stays in the output
+// buffer, in order, p's part copied, until the socket is writable.
+func (ev *evConn) flushWith(p []byte) error {
+	c := ev.c
+	n, err := ev.writevSome(c.w.out, p)
+	if err != nil {
+		c.releaseOut()
+		return c.fail(abnormal(err))
+	}
+	if n == len(c.w.out)+len(p) {
+		c.releaseOut()
+		ev.outSince.Store(0)
+		return nil
+	}
+	c.keepOutput(n, p)
+	ev.outSince.CompareAndSwap(0, time.Now().UnixNano())
+	return nil
+}
+
+// writevSome writes a, then b, in one system call as far as the socket
+// takes them now, and returns how many bytes it wrote in all.
+func (ev *evConn) writevSome(a, b []byte) (int, error) {
+	done := 0
+	for done < len(a)+len(b) {
+		var n int
+		var err error
+		if done < len(a) && len(b) > 0 {
+			iov := [2][]byte{a[done:], b}
+			n, err = unix.Writev(int(ev.fd), iov[:])
+		} else if done < len(a) {
+			n, err = unix.Write(int(ev.fd), a[done:])
+		} else {
+			n, err = unix.Write(int(ev.fd), b[done-len(a):])
+		}
+		if n > 0 {
+			done += n
+		}
+		switch err {
+		case nil:
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return done, nil
+		default:
+			return done, os.NewSyscallError("write", err)
+		}
+	}
+	return done, nil
 }
 
 // timer handles a deadline the loop's timer found passed: a stalled

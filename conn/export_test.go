@@ -34,3 +34,13 @@ func PreparedForms(pm *PreparedMessage) int {
 	defer pm.mu.Unlock()
 	return len(pm.deflated)
 }
+
+// Buffered returns how many bytes the connection read from the network
+// and has not consumed yet.
+func (c *Conn) Buffered() int {
+	if !c.lockRead() {
+		return -1
+	}
+	defer c.unlockRead()
+	return c.in.buffered()
+}

@@ -34,13 +34,14 @@ type input struct {
 // once so that a read allocates nothing; dst and the results pass through
 // the struct.
 type rawReader struct {
-	rc   syscall.RawConn
-	size int
-	fn   func(fd uintptr) bool
-	dst  []byte
-	n    int
-	buf  *[]byte
-	err  error
+	rc    syscall.RawConn
+	size  int
+	fn    func(fd uintptr) bool
+	dst   []byte
+	ahead bool // read into a pooled buffer too, after dst
+	n     int
+	buf   *[]byte
+	err   error
 }
 
 func (c *Conn) initInput(size int, rest []byte) {
@@ -104,7 +105,7 @@ func (c *Conn) fill(n int) error {
 	for in.buffered() < n {
 		if in.bp == nil {
 			if in.rawOK {
-				got, bp, err := c.recv(nil)
+				got, bp, err := c.recv(nil, false)
 				if bp != nil {
 					in.bp, in.r, in.w = bp, 0, got
 				}
@@ -120,7 +121,7 @@ func (c *Conn) fill(n int) error {
 			in.w = copy(*in.bp, (*in.bp)[in.r:in.w])
 			in.r = 0
 		}
-		got, _, err := c.recv((*in.bp)[in.w:])
+		got, _, err := c.recv((*in.bp)[in.w:], false)
 		in.w += got
 		if err != nil && in.buffered() < n {
 			in.release()
@@ -162,14 +163,18 @@ func (c *Conn) readHeader() (frame.Header, error) {
 // buffered, straight from the network into p when p is at least a buffer
 // long (so that a large payload is copied once, by the kernel), and
 // through the buffer otherwise.
+//
+// p never goes past the frame, so a read straight into it stops where the
+// payload does; what the peer sent after it, the next frame's header at
+// least, comes in the same system call into the read buffer (readv),
+// where a second read would otherwise fetch it.
 func (c *Conn) readSome(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	if c.in.buffered() == 0 {
 		if len(p) >= c.in.size {
-			n, _, err := c.recv(p)
-			return n, err
+			return c.readAhead(p)
 		}
 		if err := c.fill(1); err != nil {
 			return 0, err
@@ -190,6 +195,31 @@ func (c *Conn) readFull(p []byte) error {
 	return nil
 }
 
+// readAhead reads into p, straight from the network, and what follows
+// into an empty read buffer in the same system call, where the connection
+// can: through a RawConn or in a Loop.
+func (c *Conn) readAhead(p []byte) (int, error) {
+	in := &c.in
+	if _, ok := c.nc.(aheadReader); !canReadAhead || !ok && !in.rawOK {
+		n, _, err := c.recv(p, false)
+		return n, err
+	}
+	n, bp, err := c.recv(p, true)
+	if n > len(p) {
+		// The read buffer was empty: readSome reads ahead only then.
+		putBuf(in.bp)
+		in.bp, in.r, in.w = bp, 0, n-len(p)
+		n = len(p)
+	}
+	return n, err
+}
+
+// aheadReader is a net.Conn of this package that reads into two buffers
+// in one system call, without waiting: a Loop's socket.
+type aheadReader interface {
+	readAhead(p, q []byte) (int, error)
+}
+
 // discard reads and drops n bytes.
 func (c *Conn) discard(n int64) (int64, error) {
 	var done int64
@@ -208,12 +238,15 @@ func (c *Conn) discard(n int64) (int64, error) {
 
 // recv reads from the network once: into p, or, when p is nil (only with
 // a RawConn), into a buffer taken from the pool once data is there, which
-// it returns. Before it may wait, what is corked for the input read so far
+// it returns. With ahead (only with a RawConn or an aheadReader), it reads
+// into p and then into a buffer taken from the pool, in one system call,
+// and returns the count of both; the buffer, returned when the read went
+// past p, holds the rest. Before it may wait, what is corked for the input read so far
 // leaves. It turns the keepalive deadline into a ping or a failure and
 // reads on, so that keepalive never surfaces as a timeout; only a
 // context's end (see deadline.Watch), a real error or the end of the
 // stream does.
-func (c *Conn) recv(p []byte) (int, *[]byte, error) {
+func (c *Conn) recv(p []byte, ahead bool) (int, *[]byte, error) {
 	c.r.pending.Store(false)
 	if c.w.corked.Load() {
 		c.flushCorkedNow()
@@ -222,9 +255,12 @@ func (c *Conn) recv(p []byte) (int, *[]byte, error) {
 		var n int
 		var bp *[]byte
 		var err error
-		if c.in.rawOK {
-			n, bp, err = c.recvRaw(p)
-		} else {
+		switch {
+		case c.in.rawOK:
+			n, bp, err = c.recvRaw(p, ahead)
+		case ahead:
+			n, bp, err = c.recvAhead(p)
+		default:
 			n, err = c.nc.Read(p)
 		}
 		if c.ka == nil {
@@ -247,10 +283,23 @@ func (c *Conn) recv(p []byte) (int, *[]byte, error) {
 	}
 }
 
+// recvAhead is recv's read into p and a pooled buffer through an
+// aheadReader.
+func (c *Conn) recvAhead(p []byte) (int, *[]byte, error) {
+	bp := getBuf(c.in.size)
+	n, err := c.nc.(aheadReader).readAhead(p, *bp)
+	if n <= len(p) {
+		putBuf(bp)
+		bp = nil
+	}
+	return n, bp, err
+}
+
 // recvRaw is recv's read through the RawConn: the runtime waits for the
 // socket to be readable (with the connection's deadline) without a buffer
-// being held, and the read itself goes into p or a pooled buffer.
-func (c *Conn) recvRaw(p []byte) (int, *[]byte, error) {
+// being held, and the read itself goes into p or a pooled buffer, or both
+// with ahead.
+func (c *Conn) recvRaw(p []byte, ahead bool) (int, *[]byte, error) {
 	r := c.in.raw
 	if r == nil {
 		rc, err := c.nc.(syscall.Conn).SyscallConn()
@@ -261,10 +310,14 @@ func (c *Conn) recvRaw(p []byte) (int, *[]byte, error) {
 		r.fn = r.read
 		c.in.raw = r
 	}
-	r.dst, r.n, r.buf, r.err = p, 0, nil, nil
+	r.dst, r.ahead, r.n, r.buf, r.err = p, ahead, 0, nil, nil
 	err := r.rc.Read(r.fn)
 	n, bp := r.n, r.buf
 	r.dst, r.buf = nil, nil
+	if ahead && n <= len(p) && bp != nil {
+		putBuf(bp) // nothing came past p
+		bp = nil
+	}
 	switch {
 	case err != nil: // the poller's: a deadline, a closed connection
 	case r.err != nil:
@@ -283,17 +336,25 @@ func (c *Conn) recvRaw(p []byte) (int, *[]byte, error) {
 }
 
 // read is the function RawConn.Read calls, until it reports done: it reads
-// into dst, or a pooled buffer when dst is nil, and asks to wait for the
-// socket to be readable when there is nothing to read.
+// into dst, or a pooled buffer when dst is nil, or both with ahead, and
+// asks to wait for the socket to be readable when there is nothing to
+// read. The buffer is taken only then, so that a connection waiting for
+// input holds none.
 func (r *rawReader) read(fd uintptr) bool {
 	dst := r.dst
-	if dst == nil {
+	if dst == nil || r.ahead {
 		r.buf = getBuf(r.size)
+	}
+	if dst == nil {
 		dst = *r.buf
 	}
 	var err error
 	for {
-		r.n, err = syscall.Read(int(fd), dst)
+		if r.ahead {
+			r.n, err = readv(int(fd), dst, *r.buf)
+		} else {
+			r.n, err = syscall.Read(int(fd), dst)
+		}
 		if err != syscall.EINTR {
 			break
 		}

@@ -16,6 +16,7 @@ func newReadyLoop(*Loop) (*readyLoop, error) { return nil, errors.ErrUnsupported
 func (*readyLoop) adopt(*Conn, Handler) bool { return false }
 func (*readyLoop) shutdown()                 {}
 func (*evConn) flush() error                 { return nil }
+func (*evConn) flushWith([]byte) error       { return nil }
 func (*evConn) admit(int) error              { return nil }
 func (*evConn) beginDrain()                  {}
 func (*evConn) closedElsewhere()             {}

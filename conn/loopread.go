@@ -116,7 +116,7 @@ func (c *Conn) readMore(need int) error {
 		in.w = copy(*in.bp, (*in.bp)[in.r:in.w])
 		in.r = 0
 	}
-	n, _, err := c.recv((*in.bp)[in.w:])
+	n, _, err := c.recv((*in.bp)[in.w:], false)
 	in.w += n
 	if n > 0 {
 		return nil

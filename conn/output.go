@@ -37,6 +37,13 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 		if err := c.ev.admit(len(c.w.out)); err != nil {
 			return c.fail(abnormal(err))
 		}
+		if !masked && len(c.w.out)+h.Size()+len(p) > cap(c.w.out) {
+			// A server's payload larger than the buffer goes as it is,
+			// after what waits and its header, in one writev: only what
+			// the socket does not take now is copied, to wait for it.
+			c.w.out = frame.AppendHeader(c.w.out, h)
+			return c.ev.flushWith(p)
+		}
 		c.appendFrame(h, p, masked)
 		if h.Opcode != frame.OpClose && c.cork() {
 			return nil
@@ -98,18 +105,49 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) e
 
 // appendFrame adds a frame to the output buffer, growing it as needed.
 func (c *Conn) appendFrame(h frame.Header, p []byte, masked bool) {
-	if need := len(c.w.out) + h.Size() + len(p); need > cap(c.w.out) {
-		nb := getBuf(need)
-		n := copy(*nb, c.w.out)
-		putBuf(c.w.outp)
-		c.w.outp, c.w.out = nb, (*nb)[:n]
-	}
+	c.outRoom(h.Size() + len(p))
 	c.w.out = frame.AppendHeader(c.w.out, h)
 	start := len(c.w.out)
 	c.w.out = append(c.w.out, p...)
 	if masked {
 		frame.Mask(h.MaskKey, 0, c.w.out[start:])
 	}
+}
+
+// keepOutput keeps in the output buffer, in order, what a write of it and
+// then p left unwritten, n bytes having gone. Under the frame lock.
+func (c *Conn) keepOutput(n int, p []byte) {
+	if n < len(c.w.out) {
+		c.w.out = c.w.out[n:]
+		n = 0
+	} else {
+		n -= len(c.w.out)
+		c.w.out = c.w.out[:0]
+	}
+	p = p[n:]
+	c.outRoom(len(p))
+	c.w.out = append(c.w.out, p...)
+}
+
+// outRoom makes room for extra bytes after the output that waits,
+// moving it to the front of its buffer, or into one at least twice as
+// large: output that waits for a slow peer is copied a bounded number of
+// times, however little each write takes. Under the frame lock.
+func (c *Conn) outRoom(extra int) {
+	need := len(c.w.out) + extra
+	if need <= cap(c.w.out) {
+		return
+	}
+	nb := c.w.outp
+	if need > len(*nb) {
+		nb = getBuf(max(need, 2*len(*nb)))
+	}
+	n := copy(*nb, c.w.out)
+	if nb != c.w.outp {
+		putBuf(c.w.outp)
+		c.w.outp = nb
+	}
+	c.w.out = (*nb)[:n]
 }
 
 // vectored holds the buffers of a writev: the output buffer, then a
