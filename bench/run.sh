@@ -18,7 +18,10 @@ usage: bench/run.sh [options]
   --idle-conns N    connections of the idle row (default 10000)
   --bcast-conns N   connections of the broadcast row (default 10000)
   --rounds R        measured broadcasts of a broadcast run (default 10)
-  --rows LIST       rows to run, any of "echo idle broadcast" (default all)
+  --rows LIST       rows to run, any of "echo burst idle broadcast" (default
+                    all); a burst row is an echo whose connections write
+                    their window in one write and wait for all of it
+  --burst-sizes L   message sizes of the burst rows (default "16 1024")
   --only LIST       servers to run, by name (default all in servers.conf)
   --out FILE        report to write (default bench/RESULTS.md)
   --max-load X      the machine counts as busy when its 1-minute load
@@ -40,8 +43,8 @@ EOF
 }
 
 reps=3 duration=5s warmup=1s window=4 idle_conns=10000 sizes="16 1024 65536" conn_counts="50 500"
-bcast_conns=10000 rounds=10
-rows="echo idle broadcast" only="" out="" max_load=0.5 strict=0 smoke=0 quiet_wait=60 waited=0 retries=2
+bcast_conns=10000 rounds=10 burst_sizes="16 1024"
+rows="echo burst idle broadcast" only="" out="" max_load=0.5 strict=0 smoke=0 quiet_wait=60 waited=0 retries=2
 args=("$@")
 while (($#)); do
 	case $1 in
@@ -50,6 +53,7 @@ while (($#)); do
 	--warmup) warmup=$2; shift ;;
 	--window) window=$2; shift ;;
 	--sizes) sizes=$2; shift ;;
+	--burst-sizes) burst_sizes=$2; shift ;;
 	--conns) conn_counts=$2; shift ;;
 	--idle-conns) idle_conns=$2; shift ;;
 	--bcast-conns) bcast_conns=$2; shift ;;
@@ -262,6 +266,9 @@ if ((smoke)); then
 		log "smoke: ${names[i]} echo"
 		measure "${names[i]}" "${commands[i]}" -mode echo -verify -conns 10 -size 1024 \
 			-warmup 200ms -duration 1s
+		log "smoke: ${names[i]} burst"
+		measure "${names[i]}" "${commands[i]}" -mode echo -burst -verify -conns 10 -size 1024 \
+			-warmup 200ms -duration 500ms
 		if serves "$i" idle; then
 			log "smoke: ${names[i]} idle"
 			measure "${names[i]}" "${commands[i]}" -mode idle -conns 200 -per-source 100 \
@@ -285,18 +292,32 @@ started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # Each repetition runs every server once, round robin, so that a change in
 # the machine's load touches every server alike.
-if [[ " $rows " == *" echo "* ]]; then
-	for size in $sizes; do
+# echo_rows SIZES LOAD-ARGS... runs the echo rows of each size and number
+# of connections.
+echo_rows() {
+	local size conns rep i row_sizes=$1
+	shift
+	for size in $row_sizes; do
 		for conns in $conn_counts; do
 			for ((rep = 1; rep <= reps; rep++)); do
 				for i in "${!names[@]}"; do
 					serves "$i" echo || continue
 					measure "${names[i]}" "${commands[i]}" -mode echo -conns "$conns" -size "$size" \
-						-window "$window" -warmup "$warmup" -duration "$duration"
+						-window "$window" -warmup "$warmup" -duration "$duration" "$@"
 				done
 			done
 		done
 	done
+}
+if [[ " $rows " == *" echo "* ]]; then
+	echo_rows "$sizes"
+fi
+# A burst row: each connection writes its window of messages in one write
+# and waits for all their echoes, as a client that sends several messages
+# at once does; a server that reads every frame already buffered and
+# writes the replies together spends fewer system calls per message.
+if [[ " $rows " == *" burst "* ]]; then
+	echo_rows "$burst_sizes" -burst
 fi
 if [[ " $rows " == *" idle "* ]]; then
 	for ((rep = 1; rep <= reps; rep++)); do

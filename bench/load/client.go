@@ -35,6 +35,7 @@ type client struct {
 	ctrl   [125]byte
 
 	sent     []time.Duration // send time of each message in flight, by seq % window
+	batch    []byte          // a burst's frames, written together
 	nextSend uint64
 	nextRecv uint64
 }
@@ -98,6 +99,23 @@ func splitmix(x uint64) uint64 {
 
 // send writes the next message, stamped with now, in one Write.
 func (c *client) send(now time.Duration, window int) error {
+	_, err := c.nc.Write(c.next(now, window))
+	return err
+}
+
+// sendBurst writes the next n messages, stamped with now, in one Write:
+// they reach the server together, as a client's burst does.
+func (c *client) sendBurst(now time.Duration, window, n int) error {
+	c.batch = c.batch[:0]
+	for range n {
+		c.batch = append(c.batch, c.next(now, window)...)
+	}
+	_, err := c.nc.Write(c.batch)
+	return err
+}
+
+// next builds the next message's frame in c.out, stamped with now.
+func (c *client) next(now time.Duration, window int) []byte {
 	seq := c.nextSend
 	if c.verify {
 		key := c.newKey()
@@ -113,8 +131,7 @@ func (c *client) send(now time.Duration, window int) error {
 	}
 	c.sent[seq%uint64(window)] = now
 	c.nextSend++
-	_, err := c.nc.Write(c.out)
-	return err
+	return c.out
 }
 
 // receive reads the next echo and checks it: a binary message, possibly

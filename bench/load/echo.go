@@ -17,6 +17,7 @@ type echoConfig struct {
 	conns    int
 	size     int
 	window   int
+	burst    bool // write the window in one Write and wait for all of it
 	warmup   time.Duration
 	duration time.Duration
 	verify   bool
@@ -40,6 +41,7 @@ type echoResult struct {
 	Conns    int     `json:"conns"`
 	Size     int     `json:"size"`
 	Window   int     `json:"window"`
+	Burst    bool    `json:"burst,omitempty"`
 	Verify   bool    `json:"verify"`
 	Seconds  float64 `json:"seconds"`
 	Messages uint64  `json:"messages"`
@@ -192,6 +194,9 @@ func runEcho(cfg echoConfig) (*echoResult, error) {
 // loop keeps window messages in flight on c until the run drains, then
 // reads the echoes still due.
 func (r *echoRun) loop(c *client) error {
+	if r.cfg.burst {
+		return r.burstLoop(c)
+	}
 	w := r.cfg.window
 	for range w {
 		if err := c.send(time.Since(r.start), w); err != nil {
@@ -218,6 +223,31 @@ func (r *echoRun) loop(c *client) error {
 	return nil
 }
 
+// burstLoop writes window messages in one Write, reads their echoes and
+// starts over, until the run drains. Each message's round trip counts from
+// the burst's write.
+func (r *echoRun) burstLoop(c *client) error {
+	w := r.cfg.window
+	for {
+		if err := c.sendBurst(time.Since(r.start), w, w); err != nil {
+			return err
+		}
+		for c.nextRecv < c.nextSend {
+			seq, err := c.receive()
+			if err != nil {
+				return err
+			}
+			if r.phase.Load() == phaseMeasure {
+				r.hist.record(time.Since(r.start) - c.sent[seq%uint64(w)])
+			}
+			r.echoed.Add(1)
+		}
+		if r.phase.Load() == phaseDrain {
+			return nil
+		}
+	}
+}
+
 func (r *echoRun) result(m0, m1 cpuMark, clean int) (*echoResult, error) {
 	secs := m1.at.Sub(m0.at).Seconds()
 	n := m1.echoed - m0.echoed
@@ -226,7 +256,7 @@ func (r *echoRun) result(m0, m1 cpuMark, clean int) (*echoResult, error) {
 	}
 	res := &echoResult{
 		Mode: "echo", Label: r.cfg.label,
-		Conns: r.cfg.conns, Size: r.cfg.size, Window: r.cfg.window, Verify: r.cfg.verify,
+		Conns: r.cfg.conns, Size: r.cfg.size, Window: r.cfg.window, Burst: r.cfg.burst, Verify: r.cfg.verify,
 		Seconds: secs, Messages: n,
 		MsgsPerSec:  float64(n) / secs,
 		MBPerSec:    float64(n) * float64(r.cfg.size) / secs / 1e6,

@@ -7,7 +7,9 @@
 // connections, checks every echo (opcode, length and a sequence number;
 // every byte with -verify), and reports messages/s, MB/s, the p50 and p99
 // round trip and, given the server's -pid, the server's CPU time per
-// message from /proc/PID/stat over the measured interval. In idle mode it
+// message from /proc/PID/stat over the measured interval; with -burst each
+// connection writes its window in one write and waits for all of it. In
+// idle mode it
 // opens -conns connections spread over source addresses 127.0.0.2 and up,
 // echoes one message on each, waits for the server's memory to settle and
 // reports the growth of its VmRSS per connection, then checks that every
@@ -42,6 +44,7 @@ func main() {
 		conns     = flag.Int("conns", 50, "connections")
 		size      = flag.Int("size", 1024, "message size in bytes (at least 8)")
 		window    = flag.Int("window", 4, "echo: messages in flight per connection")
+		burst     = flag.Bool("burst", false, "echo: write the window's messages in one write and wait for all their echoes")
 		warmup    = flag.Duration("warmup", time.Second, "echo: time before measuring")
 		duration  = flag.Duration("duration", 5*time.Second, "echo: measured time")
 		verify    = flag.Bool("verify", false, "echo: check every byte of every echo")
@@ -61,7 +64,7 @@ func main() {
 		switch *mode {
 		case "echo":
 			return runEcho(echoConfig{
-				dial: d, label: *label, conns: *conns, size: *size, window: *window,
+				dial: d, label: *label, conns: *conns, size: *size, window: *window, burst: *burst,
 				warmup: *warmup, duration: *duration, verify: *verify, pid: *pid, grace: *timeout, quiet: *quiet,
 			})
 		case "idle":
@@ -122,8 +125,12 @@ func run(addr string, fn func() (any, error)) (any, error) {
 func describe(res any) string {
 	switch r := res.(type) {
 	case *echoResult:
-		s := fmt.Sprintf("%s echo %d B x %d conns (window %d, %.1fs): %.0f msgs/s, %.1f MB/s, rtt p50 %.0f us p99 %.0f us, load CPU %.0f%%",
-			r.Label, r.Size, r.Conns, r.Window, r.Seconds, r.MsgsPerSec, r.MBPerSec, r.P50us, r.P99us, r.LoadCPU*100)
+		kind := "window"
+		if r.Burst {
+			kind = "burst"
+		}
+		s := fmt.Sprintf("%s echo %d B x %d conns (%s %d, %.1fs): %.0f msgs/s, %.1f MB/s, rtt p50 %.0f us p99 %.0f us, load CPU %.0f%%",
+			r.Label, r.Size, r.Conns, kind, r.Window, r.Seconds, r.MsgsPerSec, r.MBPerSec, r.P50us, r.P99us, r.LoadCPU*100)
 		if r.ServerCPU != 0 {
 			s += fmt.Sprintf(", server CPU %.2f us/msg (%.0f%%)", r.ServerCPUus, r.ServerCPU*100)
 		}

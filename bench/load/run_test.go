@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"net"
 	"os"
 	"strings"
@@ -151,4 +152,47 @@ func TestDescribe(t *testing.T) {
 	s := describe(&echoResult{Label: "x", Size: 16, Conns: 50, Window: 4, MsgsPerSec: 1000, ServerCPU: 0.5, ServerCPUus: 6})
 	assert.True(t, strings.HasPrefix(s, "x echo 16 B x 50 conns"), s)
 	assert.Contains(t, s, "6.00 us/msg")
+}
+
+// TestEchoBursts runs the burst mode against the fake server, verified,
+// through fragmented echoes and pings on the way.
+func TestEchoBursts(t *testing.T) {
+	for _, f := range []fault{faultNone, faultFragment, faultPing} {
+		s := startFake(t, f)
+		cfg := echoCfg(s.addr(), 3, 1000, true)
+		cfg.burst = true
+		res, err := runEcho(cfg)
+		require.NoError(t, err, "fault %d", f)
+		assert.True(t, res.Burst)
+		assert.Positive(t, res.Messages)
+		assert.Equal(t, 3, res.CleanCloses)
+	}
+	s := startFake(t, faultCorrupt)
+	cfg := echoCfg(s.addr(), 2, 64, true)
+	cfg.burst = true
+	_, err := runEcho(cfg)
+	require.ErrorIs(t, err, errEcho, "a burst's echoes are checked as one message's are")
+}
+
+// TestBurstIsOneWrite checks that a burst leaves in one write: the server
+// gets the window's frames in one read, which is what the row measures.
+func TestBurstIsOneWrite(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	c := newClient(1, a, bufio.NewReader(a), 100, 4, true)
+	done := make(chan error, 1)
+	go func() { done <- c.sendBurst(0, 4, 4) }()
+	// A net.Pipe read returns at most one write's bytes.
+	buf := make([]byte, 4096)
+	n, err := b.Read(buf)
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	const frameLen = 2 + 4 + 100 // header, masking key, payload
+	assert.Equal(t, 4*frameLen, n)
+	assert.Equal(t, uint64(4), c.nextSend)
+	for i := range 4 {
+		f := buf[i*frameLen : (i+1)*frameLen]
+		assert.Equal(t, byte(0x80|opBinary), f[0], "frame %d: FIN and binary", i)
+		assert.Equal(t, byte(0x80|100), f[1], "frame %d: masked, 100 bytes", i)
+	}
 }

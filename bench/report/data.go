@@ -16,6 +16,7 @@ type record struct {
 	Conns  int    `json:"conns"`
 	Size   int    `json:"size"`
 	Window int    `json:"window"`
+	Burst  bool   `json:"burst"`
 
 	Seconds     float64 `json:"seconds"`
 	MsgsPerSec  float64 `json:"msgs_per_s"`
@@ -51,7 +52,8 @@ type record struct {
 }
 
 // row identifies a row of the results: a mode, a message size, a number
-// of connections and, for a broadcast, whether it was compressed.
+// of connections and, for a broadcast, whether it was compressed. An echo
+// whose window was written in bursts is a row of its own, mode "burst".
 type row struct {
 	mode    string
 	size    int
@@ -138,6 +140,9 @@ func readResults(r io.Reader) (*results, error) {
 			return nil, fmt.Errorf("report: line %d: unknown mode %q", n, rec.Mode)
 		}
 		k := row{rec.Mode, rec.Size, rec.Conns, rec.Deflate}
+		if k.mode == "echo" && rec.Burst {
+			k.mode = "burst"
+		}
 		if k.mode == "idle" {
 			k.size = 0
 		}

@@ -68,9 +68,18 @@ func (r row) measure(m metric) string {
 	case metricMemory:
 		return fmt.Sprintf("idle RSS per connection, %s conns (KiB)", thousands(float64(r.conns)))
 	case metricThroughput:
-		return fmt.Sprintf("%s echo, %d conns (msgs/s)", sizeName(r.size), r.conns)
+		return fmt.Sprintf("%s echo%s, %d conns (msgs/s)", sizeName(r.size), r.bursts(), r.conns)
 	}
-	return fmt.Sprintf("server CPU per echoed %s message, %d conns (us)", sizeName(r.size), r.conns)
+	return fmt.Sprintf("server CPU per echoed %s message%s, %d conns (us)", sizeName(r.size), r.bursts(), r.conns)
+}
+
+// bursts names how an echo row's messages were sent: "" for one write
+// each, as they came back.
+func (r row) bursts() string {
+	if r.mode == "burst" {
+		return " in bursts"
+	}
+	return ""
 }
 
 // servers returns the servers with runs in row r, in the configured order.

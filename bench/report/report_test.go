@@ -236,3 +236,17 @@ func TestRenderBroadcastKeepsHandWritten(t *testing.T) {
 	assert.Contains(t, md, "## 1 KiB broadcast to 10,000 conns, permessage-deflate\n")
 	assert.Less(t, strings.Index(md, "## 1 KiB broadcast"), strings.Index(md, keptMarker), "the generated part comes first")
 }
+
+// TestBurstRowsStandApart keeps an echo in bursts out of the echo row of the
+// same size and connections: the two measure different sending.
+func TestBurstRowsStandApart(t *testing.T) {
+	burst := echo("duplex", 16, 50, 3, 200000)
+	burst.Burst = true
+	in := line(t, echo("duplex", 16, 50, 6, 100000)) + "\n" + line(t, burst) + "\n"
+	res, err := readResults(strings.NewReader(in))
+	require.NoError(t, err)
+	require.Equal(t, []row{{"echo", 16, 50, false}, {"burst", 16, 50, false}}, res.rows)
+	assert.InDelta(t, 3, res.runs[res.rows[1]]["duplex"][0].ServerCPUus, 1e-9)
+	assert.Equal(t, metricCPU, res.rows[1].metric())
+	assert.Equal(t, "server CPU per echoed 16 B message in bursts, 50 conns (us)", res.rows[1].title())
+}
