@@ -104,7 +104,9 @@
 // socket does not take whole, and every refusal (with its lingering close) are under the
 // deadline, which is thus computed and set only for a slow or a refused client. Any other
 // net.Conn (TLS, a pipe, a type wrapping a TCPConn) gets the deadline before the first
-// read. [Client] takes its bound from its context.
+// read. A deadline the caller set on the connection before Accept is replaced and cleared
+// when Accept sets its own, and otherwise left as it was. [Client] takes its bound from its
+// context.
 //
 // Strict syntax: lines must end in CRLF. RFC 9112, Section 2.2 allows a recipient to accept a
 // bare LF, and net/http does; this package refuses it, along with obsolete line folding,

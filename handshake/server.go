@@ -127,6 +127,8 @@ func (r *Result) Request() *Request {
 // any read or write that may wait, and cleared on success; on a *net.TCPConn under Unix a
 // request that has arrived whole and a response that the socket takes at once need no
 // wait, so then no deadline is set at all (see "Deadline" in the package documentation).
+// A deadline the caller set on c before is thus either replaced and cleared or left in
+// place: a caller that sets one clears it after Accept.
 //
 // The checks, in order: method GET (else 405 with Allow: GET), HTTP/1.1 or later (else 400,
 // or 505), a Host (else 400), Upgrade with the token "websocket" and Connection with the
