@@ -215,7 +215,11 @@ func TestAcceptAllocs(t *testing.T) {
 			require.NoError(t, err)
 			readHead(t, client, resp)
 		}
-		assert.LessOrEqual(t, float64(total)/runs, float64(maxAcceptAllocs+raceAllocs))
+		// MemStats counts every goroutine's allocations, and another one (the runtime's, the
+		// test framework's) may run while this one waits in a system call: the half allows
+		// for such a stray allocation now and then, where one more of Accept's own would add
+		// a whole one to the mean.
+		assert.Less(t, float64(total)/runs, float64(maxAcceptAllocs+raceAllocs)+0.5)
 	})
 	t.Run("memory", func(t *testing.T) {
 		c := &memConn{in: []byte(browserRequest)}
