@@ -50,7 +50,9 @@ func (o *AcceptOptions) handshakeOptions(so *ServerOptions) (*Options, error) {
 // connection accepted from a net.Listener, and returns the open connection.
 //
 // ctx bounds the handshake only: cancelling it aborts a handshake in progress.
-// The returned Conn is not tied to ctx. On any error nc is closed; a refused
+// The returned Conn is not tied to ctx. nc should carry no deadline of the
+// caller's: handshake.Accept clears the one it sets, but leaves one set before
+// it in place when it needs none (see handshake.Accept). On any error nc is closed; a refused
 // handshake has been answered with its HTTP status first and is reported as a
 // *handshake.Error carrying that status.
 func Accept(ctx context.Context, nc net.Conn, opts *AcceptOptions) (*Conn, error) {

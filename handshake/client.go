@@ -219,7 +219,7 @@ func exchange(c net.Conn, req *Request, key string, o *ClientOptions) (*Result, 
 		return nil, wrapIO("write request", err)
 	}
 	scan := newHeadScan(o.Limits, false)
-	head, rest, err := receiveHead(c, *bp, &scan, "read response")
+	head, rest, err := receiveHead(c, *bp, 0, &scan, "read response", nil)
 	if err != nil {
 		return nil, err
 	}

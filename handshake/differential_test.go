@@ -3,6 +3,7 @@ package handshake
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -92,7 +93,7 @@ func referenceCheck(req *Request, o *ServerOptions) verdict {
 		return no(fail(426, ErrNotUpgrade, ""))
 	case len(h.Values("Sec-WebSocket-Version")) != 1 || h.Get("Sec-WebSocket-Version") != "13":
 		return no(fail(426, ErrBadVersion, ""))
-	case len(h.Values("Sec-WebSocket-Key")) != 1 || !validKey(h.Get("Sec-WebSocket-Key")):
+	case len(h.Values("Sec-WebSocket-Key")) != 1 || !decodesTo16(h.Get("Sec-WebSocket-Key")):
 		return no(fail(400, ErrBadKey, ""))
 	}
 	if origins := h.Values("Origin"); !o.InsecureSkipOriginCheck && len(origins) > 0 {
@@ -343,4 +344,28 @@ func FuzzAcceptMatchesReadRequest(f *testing.F) {
 			compareAccept(t, data, lim, r.wrap)
 		}
 	})
+}
+
+// decodesTo16 is the rule validKey applies without decoding (RFC 6455, Section 4.2.1, item
+// 5), by decoding.
+func decodesTo16(key string) bool {
+	b, err := base64.StdEncoding.DecodeString(key)
+	return err == nil && len(b) == 16
+}
+
+// TestValidKeyDecodes holds validKey to decodesTo16 on the RFC's key with every byte
+// replaced by every value, and on keys of other lengths.
+func TestValidKeyDecodes(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	keys := []string{"", key[:23], key + "=", key[:20] + "AA==", key[:22] + "A=", "AAAAAAAAAAAAAAAAAAAAAAAA"}
+	for i := range len(key) {
+		for c := range 256 {
+			keys = append(keys, key[:i]+string([]byte{byte(c)})+key[i+1:])
+		}
+	}
+	for _, k := range keys {
+		if got, want := validKey(k), decodesTo16(k); got != want {
+			t.Errorf("validKey(%q) = %v, want %v", k, got, want)
+		}
+	}
 }

@@ -93,9 +93,20 @@
 // Limits: a request head is read within [Limits] (8 KiB and 64 header lines by default;
 // over that, 431), so a peer cannot make the server buffer without bound.
 //
-// Deadline: [Accept] sets a deadline of ServerOptions.Timeout (10 s by default) for the
-// whole handshake, so a client that sends slowly or not at all cannot hold a goroutine; the
-// deadline is cleared on success. [Client] takes its bound from its context.
+// Deadline: [Accept] bounds the handshake by ServerOptions.Timeout (10 s by default) and
+// its context's deadline, so a client that sends slowly or not at all cannot hold a
+// goroutine. The bound is set on the connection as a deadline before any read or write
+// that may wait, and cleared on success. On a *net.TCPConn under Unix, Accept first reads
+// what the socket holds without waiting (through syscall.RawConn): a request that arrived
+// whole, the usual case on a fresh connection, is checked and answered with no deadline,
+// the 101 response too being written without waiting when the send buffer takes it at
+// once, as an empty one does. A request still incomplete after that read, a response the
+// socket does not take whole, and every refusal (with its lingering close) are under the
+// deadline, which is thus computed and set only for a slow or a refused client. Any other
+// net.Conn (TLS, a pipe, a type wrapping a TCPConn) gets the deadline before the first
+// read. A deadline the caller set on the connection before Accept is replaced and cleared
+// when Accept sets its own, and otherwise left as it was. [Client] takes its bound from its
+// context.
 //
 // Strict syntax: lines must end in CRLF. RFC 9112, Section 2.2 allows a recipient to accept a
 // bare LF, and net/http does; this package refuses it, along with obsolete line folding,

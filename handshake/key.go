@@ -52,11 +52,25 @@ func NewClientKey() (string, error) {
 // validKey reports whether key is the base64 encoding of exactly 16 bytes.
 func validKey(key string) bool {
 	// RFC 6455, Section 4.2.1, item 5: "A |Sec-WebSocket-Key| header field with a
-	// base64-encoded value that, when decoded, is 16 bytes in length."
-	if len(key) != 24 {
+	// base64-encoded value that, when decoded, is 16 bytes in length." In the standard
+	// alphabet with padding (RFC 4648, Section 4) that is 22 characters of the alphabet and
+	// "==", which is what base64.StdEncoding.Decode accepts as 16 bytes (it ignores the four
+	// bits after the last byte); looked at by hand, without decoding.
+	if len(key) != 24 || key[22] != '=' || key[23] != '=' {
 		return false
 	}
-	var b, k [24]byte
-	n, err := base64.StdEncoding.Decode(b[:], k[:copy(k[:], key)])
-	return err == nil && n == 16
+	for i := range 22 {
+		if !base64Chars[key[i]] {
+			return false
+		}
+	}
+	return true
 }
+
+// base64Chars holds the characters of the standard base64 alphabet, RFC 4648, Section 4.
+var base64Chars = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" {
+		t[c] = true
+	}
+	return t
+}()

@@ -99,11 +99,12 @@ func (s *headScan) tooLarge() error {
 // bufio.Reader does.
 const maxEmptyReads = 100
 
-// receiveHead reads from c into buf, growing it as far as the limit needs, until it holds
-// a whole head, and returns the head as a string and a copy of the bytes read after it
-// (nil when there are none). what names the head in I/O errors.
-func receiveHead(c net.Conn, buf []byte, s *headScan, what string) (head string, rest []byte, err error) {
-	n, empty := 0, 0
+// receiveHead reads from c into buf, which holds the first n bytes read already, growing it
+// as far as the limit needs, until it holds a whole head, and returns the head as a string
+// and a copy of the bytes read after it (nil when there are none). what names the head in
+// I/O errors. Before each read from c it arms g, when there is one: a read may wait.
+func receiveHead(c net.Conn, buf []byte, n int, s *headScan, what string, g *guard) (head string, rest []byte, err error) {
+	empty := 0
 	var rerr error // from the last read, seen once the bytes that came with it are
 	for {
 		end, err := s.scan(buf[:n])
@@ -126,6 +127,9 @@ func receiveHead(c net.Conn, buf []byte, s *headScan, what string) (head string,
 			b := make([]byte, min(2*len(buf), s.max+1))
 			copy(b, buf)
 			buf = b
+		}
+		if err := g.arm(); err != nil {
+			return "", nil, wrapIO("set deadline", err)
 		}
 		var m int
 		m, rerr = c.Read(buf[n:])

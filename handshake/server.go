@@ -122,9 +122,13 @@ func (r *Result) Request() *Request {
 // and refuses exactly what [ReadRequest] would, with the same statuses, but parses the head
 // in place in a borrowed buffer, without a header map: a successful Accept allocates the
 // Result and one copy of the head, which [Result.Request] parses on demand. ctx and
-// opts.Timeout bound the handshake (see [ServerOptions.Timeout]): their deadline is set on c
-// and cleared on success, and ctx ending interrupts the I/O, the error then wrapping
-// ctx.Err().
+// opts.Timeout bound the handshake (see [ServerOptions.Timeout]) and ctx ending interrupts
+// the I/O, the error then wrapping ctx.Err(). The bound is set on c as a deadline before
+// any read or write that may wait, and cleared on success; on a *net.TCPConn under Unix a
+// request that has arrived whole and a response that the socket takes at once need no
+// wait, so then no deadline is set at all (see "Deadline" in the package documentation).
+// A deadline the caller set on c before is thus either replaced and cleared or left in
+// place: a caller that sets one clears it after Accept.
 //
 // The checks, in order: method GET (else 405 with Allow: GET), HTTP/1.1 or later (else 400,
 // or 505), a Host (else 400), Upgrade with the token "websocket" and Connection with the
@@ -134,17 +138,35 @@ func (r *Result) Request() *Request {
 // (else 400).
 //
 // On a refusal Accept writes an HTTP/1.1 response with a short text body and
-// Connection: close, and returns an [*Error] with that status. On any error c is closed.
+// Connection: close, under the deadline, and returns an [*Error] with that status. On any
+// error c is closed.
 func Accept(ctx context.Context, c net.Conn, opts *ServerOptions) (*Result, error) {
 	o := serverOptions(opts)
-	d := deadline.Bound(ctx, o.Timeout, DefaultTimeout)
-	if err := c.SetDeadline(d); err != nil {
+	if ctx.Err() != nil {
 		c.Close()
-		return nil, wrapIO("set deadline", err)
+		return nil, ctxErr(ctx, nil)
+	}
+	g := guard{c: c, ctx: ctx, timeout: o.Timeout}
+	if !pollable(c) {
+		// Nothing tells whether an operation would wait: bound them all.
+		if err := g.arm(); err != nil {
+			c.Close()
+			return nil, wrapIO("set deadline", err)
+		}
 	}
 	var res *Result
 	var err error
-	ended := during(ctx, c, func() { res, err = accept(c, o, d) })
+	ended := false
+	if ctx.Done() == nil {
+		res, err = accept(c, o, &g)
+	} else {
+		var w deadline.Watch
+		w.Init(c, deadline.Both)
+		w.Arm(ctx)
+		g.w = &w
+		res, err = accept(c, o, &g)
+		ended = w.Disarm()
+	}
 	if interrupted(ctx, ended, err) {
 		c.Close()
 		return nil, ctxErr(ctx, err)
@@ -152,42 +174,64 @@ func Accept(ctx context.Context, c net.Conn, opts *ServerOptions) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := c.SetDeadline(time.Time{}); err != nil {
-		c.Close()
-		return nil, wrapIO("clear deadline", err)
+	if g.set {
+		if err := c.SetDeadline(time.Time{}); err != nil {
+			c.Close()
+			return nil, wrapIO("clear deadline", err)
+		}
 	}
 	return res, nil
 }
 
-// during runs f, which does I/O on c, so that ctx ending interrupts it, and reports
-// whether it did. A context that cannot end costs nothing.
-func during(ctx context.Context, c net.Conn, f func()) (ended bool) {
-	if ctx.Done() == nil {
-		f()
-		return false
-	}
-	var w deadline.Watch
-	w.Init(c, deadline.Both)
-	w.Arm(ctx)
-	f()
-	return w.Disarm()
+// guard is the bound of one server handshake, set on its connection as a deadline only
+// once an operation may wait: a silent or slow peer then meets it, a prompt one costs no
+// deadline (nor the clock read that computes it).
+type guard struct {
+	c       net.Conn
+	ctx     context.Context
+	timeout time.Duration
+	w       *deadline.Watch // ctx's, when it can end
+	at      time.Time       // the deadline, once set; zero for none
+	set     bool
 }
 
-// accept is Accept under its deadline. On error c is closed.
-func accept(c net.Conn, o *ServerOptions, deadline time.Time) (*Result, error) {
+// arm sets the deadline on the connection, once. A nil guard has no bound to set.
+func (g *guard) arm() error {
+	if g == nil || g.set {
+		return nil
+	}
+	g.set = true
+	g.at = deadline.Bound(g.ctx, g.timeout, DefaultTimeout)
+	if err := g.c.SetDeadline(g.at); err != nil {
+		return err
+	}
+	if g.w.Ended() {
+		// ctx ended already and its watch set a past deadline, which the line above may have
+		// replaced: put it back, so the next operation is interrupted at once.
+		return g.c.SetDeadline(deadline.Past)
+	}
+	return nil
+}
+
+// accept is Accept under its guard. On error c is closed.
+func accept(c net.Conn, o *ServerOptions, g *guard) (*Result, error) {
 	if ferr := o.validate(); ferr != nil {
-		return nil, refuse(c, ferr, deadline)
+		return nil, refuse(c, ferr, g)
 	}
 	bp := headBuffers.Get().(*[]byte)
 	defer headBuffers.Put(bp)
 	var index lineIndex
 	scan := newHeadScan(o.Limits, true)
 	scan.index = &index
-	head, rest, err := receiveHead(c, *bp, &scan, "read request")
+	// The head is copied out of the pooled buffer into a string, which is the one the checks
+	// below take their strings from (the key, the extension offers and so what a
+	// NegotiateExtensions hook accepts from them) and the one Result.Request parses later:
+	// the buffer goes back to the pool, and the response is written over it first.
+	head, rest, err := receiveHead(c, *bp, readReady(c, *bp), &scan, "read request", g)
 	if err != nil {
 		var ferr *Error
 		if errors.As(err, &ferr) {
-			return nil, refuse(c, ferr, deadline)
+			return nil, refuse(c, ferr, g)
 		}
 		c.Close()
 		return nil, err
@@ -200,17 +244,33 @@ func accept(c net.Conn, o *ServerOptions, deadline time.Time) (*Result, error) {
 		ferr = q.parse(head)
 	}
 	if ferr != nil {
-		return nil, refuse(c, ferr, deadline)
+		return nil, refuse(c, ferr, g)
 	}
 	a, ferr := q.check()
 	if ferr != nil {
-		return nil, refuse(c, ferr, deadline)
+		return nil, refuse(c, ferr, g)
 	}
-	if _, err := c.Write(appendSwitching((*bp)[:0], &a, o.Header)); err != nil {
+	if err := respond(c, appendSwitching((*bp)[:0], &a, o.Header), g); err != nil {
 		c.Close()
 		return nil, wrapIO("write response", err)
 	}
 	return &Result{Rest: rest, Subprotocol: a.subprotocol, Extensions: a.extensions, head: head, tls: q.tls}, nil
+}
+
+// respond writes b to c, with no deadline if the socket takes it at once (a fresh
+// connection's send buffer holds far more than a 101 response), else under g's.
+func respond(c net.Conn, b []byte, g *guard) error {
+	if !g.set {
+		n := writeReady(c, b)
+		if b = b[n:]; len(b) == 0 {
+			return nil
+		}
+		if err := g.arm(); err != nil {
+			return err
+		}
+	}
+	_, err := c.Write(b)
+	return err
 }
 
 // isTLS reports whether c is a TLS connection, whose requests come from https origins.
@@ -397,9 +457,15 @@ const (
 	lingerBytes   = 64 << 10
 )
 
-// refuse writes the refusal for e on c, closes c and returns e.
-func refuse(c net.Conn, e *Error, deadline time.Time) error {
+// refuse writes the refusal for e on c under g's deadline, so that a peer that does not
+// read cannot hold it, closes c and returns e.
+func refuse(c net.Conn, e *Error, g *guard) error {
+	if err := g.arm(); err != nil {
+		c.Close()
+		return e
+	}
 	_, err := c.Write(appendRefusal(nil, e))
+	deadline := g.at
 	if cw, ok := c.(interface{ CloseWrite() error }); ok && err == nil && cw.CloseWrite() == nil {
 		until := time.Now().Add(lingerTimeout)
 		if !deadline.IsZero() && deadline.Before(until) {
