@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/flate"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -237,6 +238,46 @@ func TestCompressionWire(t *testing.T) {
 		}
 	}
 	assert.Equal(t, randomBytes(3000), inflateRaw(t, whole))
+}
+
+// TestCompressionClientWrites counts a client's Write calls: its compressed
+// payload is its own buffer, masked in place, so a frame larger than the
+// write buffer leaves as a server's does (header and payload, one writev on
+// a TCP socket, two Writes on this wrapper), not chunk by chunk through the
+// write buffer; the caller's slice stays as it was.
+func TestCompressionClientWrites(t *testing.T) {
+	ln := listen(t)
+	opts := &conn.CompressionOptions{Level: 1}
+	ch := acceptOne(t, testCtx(t), ln, &conn.AcceptOptions{Options: conn.Options{Compression: opts, ReadLimit: -1}})
+	var cc *countConn
+	c, _, err := conn.Dial(testCtx(t), "ws://"+ln.Addr().String()+"/", &conn.DialOptions{
+		Options: conn.Options{Compression: opts, ReadLimit: -1},
+		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			cc = &countConn{Conn: nc}
+			return cc, err
+		},
+	})
+	require.NoError(t, err)
+	r := receive(t, ch)
+	require.NoError(t, r.err)
+	t.Cleanup(func() { _ = c.CloseNow(); _ = r.c.CloseNow() })
+	ctx := testCtx(t)
+	for _, msg := range [][]byte{chatText(3000), randomBytes(20 << 10), chatText(200 << 10)} {
+		sent := bytes.Clone(msg)
+		before := cc.count()
+		require.NoError(t, c.WriteMessage(ctx, conn.MessageBinary, msg))
+		writes := cc.count() - before
+		assert.Equal(t, sent, msg, "the caller's slice")
+		_, got, err := r.c.ReadMessage(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, msg, got)
+		if len(msg) < conn.DefaultBufferSize {
+			assert.Equal(t, 1, writes, "a %d-byte message", len(msg))
+		} else {
+			assert.Equal(t, 2, writes, "a %d-byte message", len(msg))
+		}
+	}
 }
 
 func TestCompressionReadsPeerStream(t *testing.T) {

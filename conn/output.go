@@ -16,16 +16,22 @@ const corkDelay = time.Millisecond
 
 // emit sends one frame, header h and payload p, under the frame lock, or
 // leaves it in the output buffer when the connection is corked (see
-// corking). p is not modified: a client masks its copy. Frames leave in the
-// order emitted; a frame that does not fit the output buffer leaves at once
+// corking). p is not modified unless own is set: a client masks its copy,
+// or, when p is a buffer of the connection's own (own), p itself, so that a
+// payload larger than the output buffer leaves as the server's does instead
+// of chunk by chunk through it. Frames leave in the order emitted; a frame that does not fit the output buffer leaves at once
 // with what is corked before it, in one vectored write when the payload can
 // go as is.
 //
 // clean says whether the stream is at a frame boundary no message is
 // waiting to continue: a failed write that sent nothing from there, with
 // nothing corked before it, leaves the connection usable.
-func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) error {
+func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean, own bool) error {
 	masked := c.newMask(&h)
+	if masked && own {
+		frame.Mask(h.MaskKey, 0, p)
+		masked = false // p goes as it is now
+	}
 	clean = clean && len(c.w.out) == 0
 	if c.w.outp == nil {
 		c.w.outp = getBuf(int(c.w.outSize))

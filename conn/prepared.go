@@ -56,7 +56,7 @@ func (pm *PreparedMessage) deflatedFor(k prepKey) []byte {
 		return b
 	}
 	enc := deflate.NewEncoder(k.bits, k.level, false)
-	b := enc.Finish(enc.Append(nil, pm.data))
+	b := enc.Message(nil, pm.data)
 	if pm.deflated == nil {
 		pm.deflated = make(map[prepKey][]byte, 1)
 	}
@@ -79,10 +79,10 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	defer c.w.msgLock.release()
 	op := frame.Opcode(pm.typ)
 	if !c.compressing(ctx, len(pm.data)) {
-		return c.writeWhole(ctx, op, false, pm.data)
+		return c.writeWhole(ctx, op, false, pm.data, false)
 	}
 	if c.comp.fresh {
-		return c.writeWhole(ctx, op, true, pm.deflatedFor(c.comp.write))
+		return c.writeWhole(ctx, op, true, pm.deflatedFor(c.comp.write), false)
 	}
 	return c.writeCompressed(ctx, op, pm.data)
 }

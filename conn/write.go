@@ -106,7 +106,7 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 	defer c.w.msgLock.release()
 	op := frame.Opcode(typ)
 	if !c.compressing(ctx, len(data)) {
-		return c.writeWhole(ctx, op, false, data)
+		return c.writeWhole(ctx, op, false, data, false)
 	}
 	return c.writeCompressed(ctx, op, data)
 }
@@ -116,8 +116,8 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 // message lock.
 func (c *Conn) writeCompressed(ctx context.Context, op frame.Opcode, data []byte) error {
 	bp := bufPool.Get().(*[]byte)
-	out := c.w.enc.Finish(c.w.enc.Append((*bp)[:0], data))
-	err := c.writeWhole(ctx, op, true, out)
+	out := c.w.enc.Message((*bp)[:0], data)
+	err := c.writeWhole(ctx, op, true, out, true)
 	if err != nil {
 		c.w.enc.Reset()
 	}
@@ -126,8 +126,9 @@ func (c *Conn) writeCompressed(ctx context.Context, op frame.Opcode, data []byte
 	return err
 }
 
-// writeWhole sends data as one final frame, RSV1 marking it compressed.
-func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, data []byte) error {
+// writeWhole sends data as one final frame, RSV1 marking it compressed;
+// own says that data is the connection's to mask in place (see emit).
+func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, data []byte, own bool) error {
 	if err := c.acquire(ctx, &c.w.frameLock); err != nil {
 		return err
 	}
@@ -137,7 +138,7 @@ func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, data 
 		return c.writeErr()
 	}
 	h := frame.Header{Fin: true, RSV1: rsv1, Opcode: op, Length: int64(len(data))}
-	return c.emit(ctx, h, data, true)
+	return c.emit(ctx, h, data, true, own)
 }
 
 // writeBuffered sends the payload in the write buffer as one frame.
@@ -152,7 +153,7 @@ func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, rsv1, fin boo
 	payload := (*c.w.bufp)[:c.w.n]
 	c.w.n = 0
 	h := frame.Header{Fin: fin, RSV1: rsv1, Opcode: op, Length: int64(len(payload))}
-	return c.emit(ctx, h, payload, !c.w.midMessage)
+	return c.emit(ctx, h, payload, !c.w.midMessage, false)
 }
 
 // newMask gives h a fresh mask key when this side is a client and reports

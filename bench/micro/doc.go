@@ -30,13 +30,31 @@
 //   - BenchmarkHandshakeHTTP: the handshake through a real http.Server
 //     serving in-memory connections: conn.Upgrade against gorilla's
 //     Upgrader.Upgrade.
+//   - BenchmarkCompressedEcho: a permessage-deflate echo round trip of
+//     chat-like JSON (4 KiB and 64 KiB; a client writes, the server echoes,
+//     the client reads the echo whole), each library at both ends over
+//     loopback TCP, under three sets of negotiated parameters (no context
+//     takeover with 15-bit windows; context takeover with 15-bit and with
+//     12-bit windows; level 1), checked from the server's response on every
+//     run: duplex against gws, and gorilla where it can agree (no context
+//     takeover only). TestCompressedEchoAgrees checks that every pair agrees
+//     on the parameters and echoes every message intact and compressed.
+//   - BenchmarkCompressedEchoRatio: the same pairs with their round trips
+//     interleaved, one of each per iteration, so that they share the
+//     machine's drifting load; it reports each library's wall and CPU time
+//     per round trip and duplex's over gws's (duplex/gws,
+//     duplex/gws-cpu). On this shared machine these ratios are the figures
+//     to quote.
 //
 // Run them with
 //
 //	cd bench && go test -run='^$' -bench=. -benchmem ./micro
 //
-// and the handshakes alone with -bench=Handshake -count=5; the TCP
-// benchmarks build on Linux only, for the thread CPU time they read.
+// the handshakes alone with -bench=Handshake -count=5 (the TCP
+// benchmarks build on Linux only, for the thread CPU time they read), or
+// only the compressed echoes with
+//
+//	cd bench && go test -run='^$' -bench=CompressedEcho -count=5 ./micro
 //
 // The package has no code of its own outside its tests.
 package micro

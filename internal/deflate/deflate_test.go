@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"duplex/internal/deflate"
+	"duplex/internal/deflate/deflatetest"
 )
 
 // inputs are the plaintexts of the round trips: empty, short chat lines, long text with
@@ -46,6 +47,10 @@ func inputs() map[string][]byte {
 		fmt.Fprintf(&text, "message %d from user%d: the quick brown fox jumps over the lazy dog %d times\n", i, i%7, i%13)
 	}
 	runs := bytes.Repeat([]byte{'a'}, 100<<10)
+	// 16 KiB whose last 32 bytes repeat its first: a match reaching back nearly all of
+	// it, within a window of 14 bits or more, beyond a smaller one.
+	edgeProbe := randBytes(32)
+	edge := append(append(append([]byte{}, edgeProbe...), filler[:16<<10-64]...), edgeProbe...)
 	mixed := append(append(append([]byte{}, random[:20<<10]...), text.String()[:50<<10]...), random[:20<<10]...)
 	return map[string][]byte{
 		"empty":     {},
@@ -56,6 +61,8 @@ func inputs() map[string][]byte {
 		"distances": distances,
 		"runs":      runs,
 		"mixed":     mixed,
+		"json":      deflatetest.ChatJSON(1, 4<<10),
+		"edge":      edge,
 	}
 }
 
@@ -73,51 +80,64 @@ func refInflate(tb testing.TB, payload, hist []byte) []byte {
 func lastN(b []byte, n int) []byte { return b[max(0, len(b)-n):] }
 
 // messageOrder is the sequence of inputs the round trips send on one connection.
-var messageOrder = []string{"chat", "text", "chat", "empty", "distances", "random", "runs", "mixed", "byte", "text", "distances"}
+var messageOrder = []string{"chat", "text", "chat", "empty", "distances", "random", "runs", "mixed", "byte", "json",
+	"edge", "text", "distances", "json"}
+
+// compressors are the two ways to compress a whole message: streamed (Append, then
+// Finish) and at once (Message, which takes flate.StatelessDeflate where it applies).
+var compressors = []struct {
+	name     string
+	compress func(enc *deflate.Encoder, msg []byte) []byte
+}{
+	{"stream", func(enc *deflate.Encoder, msg []byte) []byte { return enc.Finish(enc.Append(nil, msg)) }},
+	{"message", func(enc *deflate.Encoder, msg []byte) []byte { return enc.Message(nil, msg) }},
+}
 
 // TestRoundTrip compresses a sequence of messages for every window and level, with and
-// without context takeover, and walks every block of the output: each match stays within
-// the window and the history the peer has (RFC 7692, Section 7.1.2.1). The plaintext
-// comes back from the walk, from compress/flate given only that history, and from the
-// Decoder.
+// without context takeover, streamed and at once, and walks every block of the output:
+// each match stays within the window and the history the peer has (RFC 7692, Section
+// 7.1.2.1). The plaintext comes back from the walk, from compress/flate given only that
+// history, and from the Decoder.
 func TestRoundTrip(t *testing.T) {
 	in := inputs()
 	for bits := 8; bits <= 15; bits++ {
 		for _, takeover := range []bool{false, true} {
 			for _, level := range []int{1, 6, 9} {
-				name := fmt.Sprintf("7.1.2.1/bits-%d-takeover-%v-level-%d", bits, takeover, level)
-				t.Run(name, func(t *testing.T) {
-					window := 1 << bits
-					enc := deflate.NewEncoder(bits, level, takeover)
-					dec := deflate.NewDecoder(bits, takeover)
-					var hist []byte
-					var seen blockStats
-					for _, k := range messageOrder {
-						msg := in[k]
-						payload := enc.Finish(enc.Append(nil, msg))
-						// RFC 7692, Section 7.2.1: the payload never ends with 00 00 ff ff.
-						assert.False(t, bytes.HasSuffix(payload, []byte{0, 0, 0xff, 0xff}), k)
-						got, st, err := walk(payload, lastN(hist, window), window)
-						require.NoError(t, err, k)
-						require.Equal(t, msg, got, k)
-						seen.add(st)
-						require.Equal(t, msg, refInflate(t, payload, lastN(hist, window)), k)
-						dec.Begin(bytes.NewReader(payload))
-						got, err = io.ReadAll(dec)
-						require.NoError(t, err, k)
-						dec.End()
-						require.Equal(t, msg, got, k)
-						if takeover {
-							hist = append(hist, msg...)
+				for _, cm := range compressors {
+					name := fmt.Sprintf("7.1.2.1/bits-%d-takeover-%v-level-%d-%s", bits, takeover, level, cm.name)
+					t.Run(name, func(t *testing.T) {
+						window := 1 << bits
+						enc := deflate.NewEncoder(bits, level, takeover)
+						dec := deflate.NewDecoder(bits, takeover)
+						var hist []byte
+						var seen blockStats
+						for _, k := range messageOrder {
+							msg := in[k]
+							payload := cm.compress(enc, msg)
+							// RFC 7692, Section 7.2.1: the payload never ends with 00 00 ff ff.
+							assert.False(t, bytes.HasSuffix(payload, []byte{0, 0, 0xff, 0xff}), k)
+							got, st, err := walk(payload, lastN(hist, window), window)
+							require.NoError(t, err, k)
+							require.Equal(t, msg, got, k)
+							seen.add(st)
+							require.Equal(t, msg, refInflate(t, payload, lastN(hist, window)), k)
+							dec.Begin(bytes.NewReader(payload))
+							got, err = io.ReadAll(dec)
+							require.NoError(t, err, k)
+							dec.End()
+							require.Equal(t, msg, got, k)
+							if takeover {
+								hist = append(hist, msg...)
+							}
 						}
-					}
-					// The check has teeth only if the encoder reaches far into its window.
-					assert.Greater(t, seen.maxDist, window/2, "longest distance")
-					assert.Positive(t, seen.dynamic, "dynamic blocks")
-					assert.Positive(t, seen.stored, "stored blocks")
-					t.Logf("%d matches, longest %d; %d stored, %d fixed, %d dynamic blocks",
-						seen.matches, seen.maxDist, seen.stored, seen.fixed, seen.dynamic)
-				})
+						// The check has teeth only if the encoder reaches far into its window.
+						assert.Greater(t, seen.maxDist, window/2, "longest distance")
+						assert.Positive(t, seen.dynamic, "dynamic blocks")
+						assert.Positive(t, seen.stored, "stored blocks")
+						t.Logf("%d matches, longest %d; %d stored, %d fixed, %d dynamic blocks",
+							seen.matches, seen.maxDist, seen.stored, seen.fixed, seen.dynamic)
+					})
+				}
 			}
 		}
 	}
@@ -252,6 +272,39 @@ func TestDecoderCorrupt(t *testing.T) {
 	}
 }
 
+// TestMessageStateless checks which messages Message compresses without a compressor
+// (their output differs from the streamed one, both being checked by TestRoundTrip):
+// level 1 without context takeover, up to 16 KiB, and no longer than a window under 15
+// bits, beyond which the stateless encoder's matches could reach past the window.
+func TestMessageStateless(t *testing.T) {
+	json := deflatetest.ChatJSON(7, 32<<10)
+	for _, c := range []struct {
+		name                string
+		bits, level, size   int
+		takeover, stateless bool
+	}{
+		{"15-bits-4KiB", 15, 1, 4 << 10, false, true},
+		{"15-bits-16KiB", 15, 1, 16 << 10, false, true},
+		{"15-bits-over-16KiB", 15, 1, 16<<10 + 1, false, false},
+		{"level-6", 15, 6, 4 << 10, false, false},
+		{"takeover", 15, 1, 4 << 10, true, false},
+		{"7.1.2.1/12-bits-window-long", 12, 1, 4 << 10, false, true},
+		{"7.1.2.1/12-bits-over-window", 12, 1, 4<<10 + 1, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			msg := json[:c.size]
+			at := deflate.NewEncoder(c.bits, c.level, c.takeover).Message(nil, msg)
+			enc := deflate.NewEncoder(c.bits, c.level, c.takeover)
+			streamed := enc.Finish(enc.Append(nil, msg))
+			assert.Equal(t, c.stateless, !bytes.Equal(at, streamed), "compressed differently from the stream")
+			got, st, err := walk(at, nil, 1<<c.bits)
+			require.NoError(t, err)
+			assert.Equal(t, msg, got)
+			assert.Less(t, st.maxDist, 1<<c.bits)
+		})
+	}
+}
+
 func TestDecoderSourceError(t *testing.T) {
 	boom := errors.New("boom")
 	dec := deflate.NewDecoder(15, false)
@@ -269,8 +322,9 @@ func FuzzRoundTrip(f *testing.F) {
 		enc := deflate.NewEncoder(w, 1+int(level%9), takeover)
 		dec := deflate.NewDecoder(w, takeover)
 		var hist []byte
-		for _, m := range [][]byte{a, b, a} {
-			p := enc.Finish(enc.Append(nil, m))
+		for i, m := range [][]byte{a, b, a} {
+			// The first and the last at once, the one between streamed.
+			p := compressors[1-i%2].compress(enc, m)
 			walked, _, err := walk(p, lastN(hist, 1<<w), 1<<w)
 			require.NoError(t, err)
 			require.Equal(t, m, walked)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"sync/atomic"
 	"weak"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // Level bounds, as zlib's. DefaultLevel is zlib's default.
@@ -32,10 +34,14 @@ type Encoder struct {
 	bits     int
 	level    int
 	takeover bool
-	hist     history
-	d        *deflater              // the compressor of the message in progress
-	last     weak.Pointer[deflater] // the compressor of the last message, if still idle
-	id       uint64                 // names this encoder's stream in deflater.owner
+	// alone: level 1 without context takeover, whose whole messages of up to
+	// statelessMax bytes go through flate.StatelessDeflate (see Message).
+	alone bool
+	out   sink // Message's output, kept here so that it does not escape per call
+	hist  history
+	d     *deflater              // the compressor of the message in progress
+	last  weak.Pointer[deflater] // the compressor of the last message, if still idle
+	id    uint64                 // names this encoder's stream in deflater.owner
 }
 
 // NewEncoder returns an encoder whose back-references stay within 2^windowBits bytes
@@ -50,10 +56,11 @@ func NewEncoder(windowBits, level int, contextTakeover bool) *Encoder {
 		level = DefaultLevel
 	}
 	level = min(level, MaxLevel)
+	alone := level == 1 && !contextTakeover
 	if windowBits < maxBits {
 		level = 0 // one compressor serves every level of a small window
 	}
-	e := &Encoder{bits: windowBits, level: level, takeover: contextTakeover}
+	e := &Encoder{bits: windowBits, level: level, takeover: contextTakeover, alone: alone}
 	e.hist.window = 1 << windowBits
 	return e
 }
@@ -109,6 +116,38 @@ func (e *Encoder) Finish(dst []byte) []byte {
 	}
 	e.release()
 	return dst[:len(dst)-len(syncMarker)]
+}
+
+// statelessMax bounds the messages Message compresses with flate.StatelessDeflate: up to
+// 16 KiB it takes less CPU time than the level-1 compressor for the same size (15% less
+// at 4 KiB, 6% at 8 KiB, 3% at 16 KiB on chat-like JSON); at 32 KiB they are even and
+// at 64 KiB it takes 12% more and comes out 2.5% larger, its hash table being smaller
+// and its blocks at most 32 KiB.
+const statelessMax = 16 << 10
+
+// Message compresses p as a whole message and appends it to dst; the result is what
+// Finish(Append(dst, p)) gives, within the same window. p is not retained.
+//
+// At level 1 without context takeover a message of up to statelessMax bytes is
+// compressed by flate.StatelessDeflate, which needs no compressor at all: no tables to
+// borrow or reset, only a 16 KiB hash table on the stack. Its back-references stay
+// within the input it is given (one message, here), so they reach at most len(p)-1
+// bytes back: within a 15-bit window always (the longest is 32767), and within a
+// smaller one when p is no longer than the window (RFC 7692, Section 7.1.2.1); a
+// longer message for a small window takes the windowed compressor.
+func (e *Encoder) Message(dst, p []byte) []byte {
+	if e.alone && e.d == nil && len(p) <= statelessMax && (e.bits == maxBits || len(p) <= 1<<e.bits) {
+		e.out.b = dst
+		_ = flate.StatelessDeflate(&e.out, p, false, nil) // a sink never fails
+		dst, e.out.b = e.out.b, nil
+		// Not being at the end of the stream, it ends with an empty stored block,
+		// as a sync flush does.
+		if !bytes.HasSuffix(dst, syncMarker) {
+			panic("deflate: a stateless block that does not end in 00 00 ff ff")
+		}
+		return dst[:len(dst)-len(syncMarker)]
+	}
+	return e.Finish(e.Append(dst, p))
 }
 
 // Reset drops the history and any message in progress and returns the compressor to its
