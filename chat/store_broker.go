@@ -42,6 +42,11 @@ type stored struct {
 // openRoom returns a new room for name: in memory, or backed by the broker. With the broker it reads the
 // room's epoch and the tail of its stream, then follows the stream until the room is closed.
 func (h *Hub) openRoom(name string) (*room, error) {
+	if h.openHook != nil {
+		if err := h.openHook(name); err != nil {
+			return nil, err
+		}
+	}
 	r := newRoom(h, name, h.now())
 	b := h.cfg.Broker
 	if b == nil {
