@@ -75,6 +75,13 @@ type Config struct {
 	// what a node keeps at hand for welcomes; the stream's own retention is the broker's. The caller
 	// owns the Broker and closes it after the hub's Shutdown. Nil keeps rooms in this process's memory.
 	Broker *broker.Broker
+	// Presence, with Broker, makes every room's member list span every node on the same NATS: each node
+	// keeps its members in the shared presence bucket (see broker.Presence), merges the other nodes'
+	// into its rooms' lists and announces their joins and leaves as its own, and a member may resume
+	// its session on another node. A node that dies leaves every other node's lists within the
+	// presence TTL (Heartbeat x Missed, 6s by default). The caller owns it and closes it after the
+	// hub's Shutdown, before the Broker. Nil: each node lists only its own members.
+	Presence *broker.Presence
 	// Logger receives connection events. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock used for timestamps. Default time.Now.

@@ -11,6 +11,9 @@
 // is acknowledged with the number it was recorded under, and a resend of the id (after a reconnect, say)
 // is acknowledged again without being recorded twice. A member whose connection drops keeps its place
 // for a grace period, in which a join with its session token resumes it without a leave or a join.
+// On NATS (Config.Broker and Config.Presence) a room spans every node: its member list holds every
+// node's members, a member may resume its session on another node, and a node that dies leaves the
+// others' lists within the presence TTL (6s by default).
 // Everything a client sends is treated as text: the page renders it as text, never as HTML, and the
 // server writes JSON without HTML escaping.
 //

@@ -27,11 +27,15 @@ type Hub struct {
 
 	mu      sync.Mutex
 	rooms   map[string]*room
+	opening map[string]*opening // rooms being opened on the broker, outside mu
 	clients map[*client]struct{}
 	perIP   map[string]int
 	wg      sync.WaitGroup
 
 	stats counters
+
+	// openHook, set by tests only, runs first in openRoom, as a slow or failing store would.
+	openHook func(room string) error
 }
 
 // NewHub returns a hub with cfg's settings (nil: all defaults). cfg is copied.
@@ -43,6 +47,7 @@ func NewHub(cfg *Config) *Hub {
 		limits:    Limits{MaxMessage: c.MaxMessageSize, Rate: c.Rate, Burst: c.Burst, MaxRoom: c.MaxRoom},
 		readLimit: c.ReadLimit(),
 		rooms:     make(map[string]*room),
+		opening:   make(map[string]*opening),
 		clients:   make(map[*client]struct{}),
 		perIP:     make(map[string]int),
 	}
@@ -295,23 +300,12 @@ func (h *Hub) join(c *client, ev *Event) {
 		h.refuse(c, ErrCodeBadNick, "nicknames are 1 to 24 characters, without control characters or outer spaces", "", 0)
 		return
 	}
-	// The hub lock is held across the room's join so that an empty room cannot be forgotten under it.
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	r := h.rooms[name]
-	if r == nil {
-		if len(h.rooms) >= h.cfg.MaxRooms && !h.forgetEmptyRoomLocked() {
-			h.refuse(c, ErrCodeBadRoom, "too many rooms", "", 0)
-			return
-		}
-		var err error
-		if r, err = h.openRoom(name); err != nil {
-			h.log.Warn("chat: room not opened", "room", name, "err", err)
-			h.refuse(c, ErrCodeUnavailable, "the room's store is unavailable: try again", "", unavailableRetry)
-			return
-		}
-		h.rooms[name] = r
+	r, refused := h.room(c, name)
+	if refused {
+		return
 	}
+	// The hub lock is held across the room's join so that an empty room cannot be forgotten under it.
+	defer h.mu.Unlock()
 	code, resumed := r.join(c, ev.Nick, ev.Session, ev.Since, ev.Epoch, h.now())
 	switch code {
 	case "":
@@ -330,6 +324,71 @@ func (h *Hub) join(c *client, ev *Event) {
 		return
 	}
 	h.log.Info("chat: joined", "room", name, "nick", ev.Nick, "remote", c.remote)
+}
+
+// opening is a room being opened: reading its stream takes NATS round trips, which must not hold the
+// hub's lock, so the first joiner opens it and later joiners of the same room wait for done, then find
+// the room in rooms or share err.
+type opening struct {
+	done    chan struct{}
+	err     error
+	waiters int // joiners waiting for done, under the hub's lock
+}
+
+// room returns the room name, opened if need be, with the hub's lock held; or it refuses c, without the
+// lock, and reports so. Only joiners of a room being opened wait for it: other rooms are not held up.
+func (h *Hub) room(c *client, name string) (_ *room, refused bool) {
+	for {
+		h.mu.Lock()
+		if r := h.rooms[name]; r != nil {
+			return r, false
+		}
+		if op := h.opening[name]; op != nil {
+			op.waiters++
+			h.mu.Unlock()
+			<-op.done
+			if op.err != nil {
+				h.refuseUnavailable(c)
+				return nil, true
+			}
+			continue // opened; forgotten again meanwhile is as good as never opened
+		}
+		if len(h.rooms)+len(h.opening) >= h.cfg.MaxRooms && !h.forgetEmptyRoomLocked() {
+			h.mu.Unlock()
+			h.refuse(c, ErrCodeBadRoom, "too many rooms", "", 0)
+			return nil, true
+		}
+		op := &opening{done: make(chan struct{})}
+		h.opening[name] = op
+		h.mu.Unlock()
+
+		r, err := h.openRoom(name)
+		h.mu.Lock()
+		delete(h.opening, name)
+		if err == nil && h.closing {
+			err = errors.New("chat: shutting down")
+		}
+		op.err = err
+		if err == nil {
+			h.rooms[name] = r
+		}
+		close(op.done)
+		if err != nil {
+			h.mu.Unlock()
+			if r != nil {
+				r.close() // opened while Shutdown ran: it has its rooms already
+			}
+			h.log.Warn("chat: room not opened", "room", name, "err", err)
+			h.refuseUnavailable(c)
+			return nil, true
+		}
+		return r, false
+	}
+}
+
+// refuseUnavailable refuses a join to a room that could not be opened.
+func (h *Hub) refuseUnavailable(c *client) {
+	h.refuse(c, ErrCodeUnavailable, "the room's store is unavailable: try again", "", unavailableRetry)
 }
 
 func (h *Hub) forgetEmptyRoomLocked() bool {

@@ -38,10 +38,12 @@ func (p *presence) stop() {
 // every change in the order it happened.
 //
 // It updates the announced member list (users) only, not the room's members: a change that another
-// source learns of (a member of another node) can be announced the same way. before, if not nil, runs
+// source learns of (a member of another node, see presenceEntry) is announced the same way. session is
+// the member's session, which names the notice in the stream (noticeID) so that the nodes announcing
+// the same change store it once. before, if not nil, runs
 // once the list is updated and before a notice is broadcast: the join queues its welcome there, so that
 // the newcomer's list holds itself and its own notice follows it.
-func (r *room) announceLocked(nick string, joined bool, now time.Time, before func()) {
+func (r *room) announceLocked(nick, session string, joined bool, now time.Time, before func()) {
 	p := &r.presence
 	if joined {
 		p.size++
@@ -81,7 +83,7 @@ func (r *room) announceLocked(nick string, joined bool, now time.Time, before fu
 	if joined {
 		kind = KindJoined
 	}
-	r.recordLocked(&Event{Type: kind, Nick: nick}, now)
+	r.recordLocked(&Event{Type: kind, Nick: nick}, noticeID(kind, nick, session), now)
 }
 
 // flushPresence is the callback of the presence timer of the given round.

@@ -130,17 +130,34 @@ func (r *room) join(c *client, nick, session string, since uint64, epoch string,
 	if _, taken := r.members[key]; taken {
 		return ErrCodeNickTaken, false
 	}
+	// A member of another node: the same session moves it here (its node lets go once it sees the
+	// entry this node writes), any other join of the nick is refused.
+	moved := false
+	if rm := r.store.remoteMember(key); rm != nil {
+		if session == "" || !rm.hasSession(session) {
+			return ErrCodeNickTaken, false
+		}
+		moved, nick = true, rm.nick
+	}
 	if len(r.members) >= r.hub.cfg.MaxRoom {
 		return ErrCodeRoomFull, false
 	}
 	m := &member{nick: nick, key: key, session: rand.Text(), c: c}
+	if moved {
+		m.session = session
+	}
 	r.members[key] = m
 	r.size.Store(int64(len(r.members)))
 	r.sessions[m.session] = m
 	c.room, c.nick, c.member = r, nick, m
+	r.store.presenceJoin(r.name, nick, m.session)
+	if moved {
+		r.welcomeLocked(c, m, since, epoch)
+		return "", true
+	}
 	// The announcement comes before the welcome, so that a small room's welcome lists the newcomer
 	// and its own joined notice follows it, as for every member.
-	r.announceLocked(nick, true, now, func() { r.welcomeLocked(c, m, since, epoch) })
+	r.announceLocked(nick, m.session, true, now, func() { r.welcomeLocked(c, m, since, epoch) })
 	return "", false
 }
 
@@ -268,7 +285,7 @@ func (r *room) post(c *client, id, text string, now time.Time) (code string, ret
 		r.hub.stats.overloaded.Add(1)
 		return codeOverloaded, overloadRetry
 	}
-	seq := r.recordLocked(&Event{Type: KindMessage, Nick: m.nick, Text: text}, now)
+	seq := r.recordLocked(&Event{Type: KindMessage, Nick: m.nick, Text: text}, "", now)
 	if id != "" {
 		r.sent[key] = seq
 		r.sentOrder = append(r.sentOrder, sentEntry{key, seq, now})
@@ -331,16 +348,20 @@ func (r *room) removeLocked(m *member, now time.Time) {
 		m.grace.Stop()
 		m.grace = nil
 	}
-	r.announceLocked(m.nick, false, now, nil)
+	r.store.presenceLeave(r.name, m.nick)
+	if r.store.elsewhere(m.key) {
+		return // present through another node still (moved there): not a leave
+	}
+	r.announceLocked(m.nick, m.session, false, now, nil)
 }
 
 // recordLocked numbers ev, encodes it once, keeps it in the record and queues the same bytes for every
-// member. It returns ev's seq.
-func (r *room) recordLocked(ev *Event, now time.Time) uint64 {
+// member. It returns ev's seq. id is the event's message id in the stream, on the broker.
+func (r *room) recordLocked(ev *Event, id string, now time.Time) uint64 {
 	if r.store != nil {
 		// On the broker only the stream numbers events: the notice reaches the members, this node's
 		// included, once stored (messages take postStored instead).
-		r.store.notice(r.payload(ev, now))
+		r.store.notice(id, r.payload(ev, now))
 		return 0
 	}
 	r.seq++

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
 	"duplex/chat/broker"
+	"duplex/frame"
 )
 
 // ErrCodeUnavailable refuses a send (or a join) while the room's store, NATS JetStream, cannot be
@@ -29,19 +31,46 @@ const unavailableRetry = time.Second
 // the stream's tail, for welcomes.
 type stored struct {
 	b      *broker.Broker
+	room   string
+	log    *slog.Logger
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	// Joined and left notices are appended in the order they happen, by one goroutine, so that a join
-	// never waits for NATS under the room's lock.
-	mu      sync.Mutex
-	notices [][]byte
-	wake    chan struct{}
+	// Joined and left notices and presence entries are written in the order they happen, by one
+	// goroutine, so that a join never waits for NATS under the room's lock.
+	mu   sync.Mutex
+	ops  []func(context.Context)
+	wake chan struct{}
+
+	// p, with Config.Presence, shares the room's members with the other nodes. remote holds the
+	// other nodes' members by nickKey, under the room's lock.
+	p      *broker.Presence
+	remote map[string]*remoteMember
+}
+
+// remoteMember is a nick present in the room through other nodes.
+type remoteMember struct {
+	nick  string
+	nodes map[string]string // node -> session
+}
+
+func (rm *remoteMember) hasSession(session string) bool {
+	for _, s := range rm.nodes {
+		if s == session {
+			return true
+		}
+	}
+	return false
 }
 
 // openRoom returns a new room for name: in memory, or backed by the broker. With the broker it reads the
 // room's epoch and the tail of its stream, then follows the stream until the room is closed.
 func (h *Hub) openRoom(name string) (*room, error) {
+	if h.openHook != nil {
+		if err := h.openHook(name); err != nil {
+			return nil, err
+		}
+	}
 	r := newRoom(h, name, h.now())
 	b := h.cfg.Broker
 	if b == nil {
@@ -66,8 +95,32 @@ func (h *Hub) openRoom(name string) (*room, error) {
 	for _, rec := range tail {
 		r.keepLocked(withSeq(rec.Payload, rec.Seq))
 	}
-	st := &stored{b: b, cancel: cancel, wake: make(chan struct{}, 1)}
+	st := &stored{b: b, room: name, log: h.log, cancel: cancel, wake: make(chan struct{}, 1), p: h.cfg.Presence,
+		remote: map[string]*remoteMember{}}
 	r.store = st
+	if st.p != nil {
+		entries, err := st.p.Entries(ctx, name)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		// The members already there are listed without a notice: they were announced when they came.
+		for _, e := range entries {
+			r.presenceEntryLocked(e, true, time.Time{})
+		}
+		st.wg.Add(1)
+		go func() {
+			defer st.wg.Done()
+			err := st.p.WatchEntries(ctx, name, func(e broker.Entry) {
+				r.mu.Lock()
+				defer r.unlock()
+				r.presenceEntryLocked(e, false, r.hub.now())
+			})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				h.log.Warn("chat: room presence ended", "room", name, "err", err)
+			}
+		}()
+	}
 	after := r.seq
 	st.wg.Add(2)
 	go func() {
@@ -81,7 +134,7 @@ func (h *Hub) openRoom(name string) (*room, error) {
 	}()
 	go func() {
 		defer st.wg.Done()
-		st.appendNotices(ctx, r)
+		st.run(ctx)
 	}()
 	return r, nil
 }
@@ -153,10 +206,10 @@ func (r *room) payload(ev *Event, now time.Time) []byte {
 	return encode(ev)
 }
 
-// notice queues a joined or left notice for the stream. It does not block.
-func (st *stored) notice(b []byte) {
+// queue adds op to what the room's writer does next, in order. It does not block.
+func (st *stored) queue(op func(context.Context)) {
 	st.mu.Lock()
-	st.notices = append(st.notices, b)
+	st.ops = append(st.ops, op)
 	st.mu.Unlock()
 	select {
 	case st.wake <- struct{}{}:
@@ -164,9 +217,137 @@ func (st *stored) notice(b []byte) {
 	}
 }
 
-// appendNotices appends queued notices in order until ctx ends. A notice that cannot be stored (NATS
-// away) is logged and dropped: it is not something a client waits for an ack of.
-func (st *stored) appendNotices(ctx context.Context, r *room) {
+// notice queues a joined or left notice for the stream under the message id id. A notice that cannot
+// be stored (NATS away) is logged and dropped: it is not something a client waits for an ack of.
+func (st *stored) notice(id string, b []byte) {
+	st.queue(func(ctx context.Context) {
+		if _, _, err := st.b.Append(ctx, st.room, id, b); err != nil && ctx.Err() == nil {
+			st.log.Warn("chat: notice not stored", "room", st.room, "err", err)
+		}
+	})
+}
+
+// noticeID names a member's joined or left notice in the stream: every node that learns of a change
+// announces it, and the stream's deduplication keeps one. A session is one stay in the room (a new
+// join draws a new one), so it joins and leaves once.
+func noticeID(kind Kind, nick, session string) string {
+	if session == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s.%x.%s", kind, nickKey(nick), session)
+}
+
+// presenceJoin queues the entry that tells the other nodes nick is here, with its session.
+func (st *stored) presenceJoin(room, nick, session string) {
+	if st == nil || st.p == nil {
+		return
+	}
+	st.queue(func(ctx context.Context) {
+		// Written again by the heartbeat if NATS is away now.
+		if err := st.p.JoinWith(ctx, room, nick, []byte(session)); err != nil && ctx.Err() == nil {
+			st.log.Info("chat: presence not written", "room", room, "nick", nick, "err", err)
+		}
+	})
+}
+
+// presenceLeave queues the removal of nick's entry of this node.
+func (st *stored) presenceLeave(room, nick string) {
+	if st == nil || st.p == nil {
+		return
+	}
+	st.queue(func(ctx context.Context) {
+		// Not removed now, the entry expires with the presence TTL.
+		if err := st.p.Leave(ctx, room, nick); err != nil && ctx.Err() == nil {
+			st.log.Info("chat: presence not removed", "room", room, "nick", nick, "err", err)
+		}
+	})
+}
+
+// remoteMember returns the member of nick key on other nodes, or nil. Under the room's lock.
+func (st *stored) remoteMember(key string) *remoteMember {
+	if st == nil {
+		return nil
+	}
+	return st.remote[key]
+}
+
+// elsewhere reports whether nick key is present through another node. Under the room's lock.
+func (st *stored) elsewhere(key string) bool { return st.remoteMember(key) != nil }
+
+// presenceEntryLocked applies one entry of another node to the room: a nick that becomes present in
+// the room, counting this node's members, or absent, is announced like a join or a leave here
+// (quietly when listing the room at open). An entry of this node's member's session on another node
+// means the member resumed there: it is let go here without a leave.
+func (r *room) presenceEntryLocked(e broker.Entry, quiet bool, now time.Time) {
+	st := r.store
+	if e.Node == st.p.Node() {
+		return // this node's own, known first hand
+	}
+	key := nickKey(e.Member)
+	local := r.members[key]
+	rm := st.remote[key]
+	was := local != nil || rm != nil
+	session := string(e.Value)
+	if e.Present {
+		if rm == nil {
+			rm = &remoteMember{nick: e.Member, nodes: map[string]string{}}
+			st.remote[key] = rm
+		}
+		rm.nodes[e.Node] = session
+		if local != nil && local.session == session {
+			r.moveAwayLocked(local)
+			return // present before and after: no notice
+		}
+	} else if rm != nil {
+		session = rm.nodes[e.Node]
+		delete(rm.nodes, e.Node)
+		if len(rm.nodes) == 0 {
+			delete(st.remote, key)
+		}
+	}
+	now2 := r.members[key] != nil || st.remote[key] != nil
+	if was == now2 {
+		return
+	}
+	if quiet {
+		r.listQuietlyLocked(e.Member, now2)
+		return
+	}
+	r.announceLocked(e.Member, session, now2, now, nil)
+}
+
+// moveAwayLocked lets go of a member that resumed its session on another node: its connection here,
+// if any, is closed as a resumed one would be, and it leaves without a notice.
+func (r *room) moveAwayLocked(m *member) {
+	if c := m.c; c != nil {
+		c.end(frame.CloseNormal, reasonResumed, true)
+		m.c = nil
+	}
+	if m.grace != nil {
+		m.grace.Stop()
+		m.grace = nil
+	}
+	delete(r.members, m.key)
+	r.size.Store(int64(len(r.members)))
+	delete(r.sessions, m.session)
+	r.store.presenceLeave(r.name, m.nick)
+}
+
+// listQuietlyLocked puts nick in (or out of) the member list without announcing it: the room is being
+// opened and has nobody to tell.
+func (r *room) listQuietlyLocked(nick string, present bool) {
+	if present {
+		r.users = insertSorted(r.users, nick)
+		r.presence.size++
+	} else {
+		r.users = deleteSorted(r.users, nick)
+		r.presence.size--
+	}
+	r.usersJSON = nil
+}
+
+// run does the queued operations in order until ctx ends.
+func (st *stored) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -174,13 +355,11 @@ func (st *stored) appendNotices(ctx context.Context, r *room) {
 		case <-st.wake:
 		}
 		st.mu.Lock()
-		batch := st.notices
-		st.notices = nil
+		batch := st.ops
+		st.ops = nil
 		st.mu.Unlock()
-		for _, b := range batch {
-			if _, _, err := st.b.Append(ctx, r.name, "", b); err != nil && ctx.Err() == nil {
-				r.hub.log.Warn("chat: notice not stored", "room", r.name, "err", err)
-			}
+		for _, op := range batch {
+			op(ctx)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 type node struct {
 	h *harness
 	b *broker.Broker
+	p *broker.Presence // nil without presence across nodes
 }
 
 // startNode connects a broker to urls and runs a hub on it. The hub is shut down before the broker
@@ -30,6 +31,18 @@ func startNode(t testing.TB, urls string) *node {
 }
 
 func startNodeWith(t testing.TB, cfg broker.Config) *node {
+	t.Helper()
+	return startNodeOpts(t, cfg, nodeOpts{})
+}
+
+// nodeOpts are a test node's settings beyond the broker's.
+type nodeOpts struct {
+	chat     func(*chat.Config) // changes the hub's config, if set
+	presence string             // the node's presence name; "" runs without presence across nodes
+	beat     time.Duration      // the presence heartbeat (TTL three of them)
+}
+
+func startNodeOpts(t testing.TB, cfg broker.Config, o nodeOpts) *node {
 	t.Helper()
 	cfg.ReconnectWait = 50 * time.Millisecond
 	if cfg.Timeout == 0 {
@@ -44,7 +57,17 @@ func startNodeWith(t testing.TB, cfg broker.Config) *node {
 	b, err := broker.Connect(cfg)
 	require.NoError(t, err)
 	t.Cleanup(b.Close) // runs after the harness's shutdown, registered below
-	n := &node{h: newHarness(t, &chat.Config{Broker: b, Grace: -1, Rate: 1e9, Burst: 1 << 30, MaxConnsPerIP: 100, QueueSize: 1 << 16}), b: b}
+	ccfg := &chat.Config{Broker: b, Grace: -1, Rate: 1e9, Burst: 1 << 30, MaxConnsPerIP: 100, QueueSize: 1 << 16}
+	if o.presence != "" {
+		p, err := b.Presence(context.Background(), broker.PresenceConfig{Node: o.presence, Heartbeat: o.beat})
+		require.NoError(t, err)
+		t.Cleanup(p.Close) // after the hub's shutdown, before the broker's close
+		ccfg.Presence = p
+	}
+	if o.chat != nil {
+		o.chat(ccfg)
+	}
+	n := &node{h: newHarness(t, ccfg), b: b, p: ccfg.Presence}
 	hub.Store(n.h.hub)
 	return n
 }
@@ -55,6 +78,9 @@ func (n *node) stop(t testing.TB) {
 	defer cancel()
 	require.NoError(t, n.h.hub.Shutdown(ctx))
 	n.h.wg.Wait()
+	if n.p != nil {
+		n.p.Close()
+	}
 	n.b.Close()
 }
 

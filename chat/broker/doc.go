@@ -93,8 +93,11 @@
 // for the history it keeps at hand, one Subscribe from the room's last seq that fans records out to the
 // node's local members, and Append per send with the client's id (scoped by nickname) as the message
 // id, acking with the seq Append returns, also when duplicate. Joined and left notices are appended to
-// the stream like messages. Presence (Join, Leave and Watch) is not wired into the chat yet: its member
-// lists are still per node. cmd/chat's flags: -data DIR (default [DefaultDir]), -nats URL[,URL...]
+// the stream like messages, under the message id <kind>.<nick>.<session>, so that when several nodes
+// announce one change (a dead node's member, seen going by every other node) one notice is stored.
+// With chat.Config.Presence each node keeps its members in the presence bucket with their session
+// as the value ([Presence.JoinWith]), lists every node's members in its rooms ([Presence.Entries] at
+// open, then [Presence.WatchEntries]), and lets a member resume its session on another node. cmd/chat's flags: -data DIR (default [DefaultDir]), -nats URL[,URL...]
 // instead of the embedded server, -replicas, and retention by count, bytes and age (-retain-msgs,
 // -retain-bytes, -retain-age).
 //

@@ -1,9 +1,12 @@
 package broker
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -46,7 +49,7 @@ type Presence struct {
 	hb   time.Duration
 
 	mu   sync.Mutex
-	mine map[string]string // key -> member, the entries this node keeps alive
+	mine map[string][]byte // key -> value, the entries this node keeps alive
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -98,12 +101,15 @@ func (b *Broker) Presence(ctx context.Context, cfg PresenceConfig) (*Presence, e
 	}
 	p := &Presence{
 		b: b, kv: kv, node: cfg.Node, hb: cfg.Heartbeat,
-		mine: map[string]string{},
+		mine: map[string][]byte{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go p.heartbeat()
 	return p, nil
 }
+
+// Node is the name this node's entries are kept under.
+func (p *Presence) Node() string { return p.node }
 
 func (p *Presence) key(room, member string) string {
 	return token(room) + "." + token(member) + "." + token(p.node)
@@ -113,16 +119,24 @@ func (p *Presence) key(room, member string) string {
 // Close. If NATS is unreachable the error says so, and the entry is written by the next heartbeat
 // once NATS is back.
 func (p *Presence) Join(ctx context.Context, room, member string) error {
+	return p.JoinWith(ctx, room, member, nil)
+}
+
+// JoinWith is Join with a value kept in the entry, such as the chat's session token, which
+// [Presence.Entries] and [Presence.WatchEntries] report; a second JoinWith of the same member replaces
+// the value. value is copied.
+func (p *Presence) JoinWith(ctx context.Context, room, member string, value []byte) error {
 	if err := errors.Join(validName(room), validName(member)); err != nil {
 		return err
 	}
 	k := p.key(room, member)
+	value = slices.Clone(value)
 	p.mu.Lock()
-	p.mine[k] = member
+	p.mine[k] = value
 	p.mu.Unlock()
 	ctx, cancel := p.b.withTimeout(ctx)
 	defer cancel()
-	if _, err := p.kv.Put(ctx, k, nil); err != nil {
+	if _, err := p.kv.Put(ctx, k, value); err != nil {
 		return fmt.Errorf("broker: join %q to %q: %w", member, room, unavailable(err))
 	}
 	return nil
@@ -147,26 +161,60 @@ func (p *Presence) Leave(ctx context.Context, room, member string) error {
 
 // Members returns the members present in room on any node, sorted.
 func (p *Presence) Members(ctx context.Context, room string) ([]string, error) {
+	entries, err := p.Entries(ctx, room)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, e.Member)
+	}
+	return slices.Compact(out), nil
+}
+
+// Entry is one member's presence in a room through one node.
+type Entry struct {
+	Member, Node string
+	// Value is what the node's JoinWith gave; nil for Join. Not set when Present is false.
+	Value []byte
+	// Present is false when the entry went: left, or expired with its node.
+	Present bool
+}
+
+// Entries returns room's entries on every node, this one's included, sorted by member and node.
+func (p *Presence) Entries(ctx context.Context, room string) ([]Entry, error) {
 	if err := validName(room); err != nil {
 		return nil, err
 	}
 	ctx, cancel := p.b.withTimeout(ctx)
 	defer cancel()
-	kl, err := p.kv.ListKeysFiltered(ctx, token(room)+".>")
+	// A watcher's initial values are the room's entries with their values, in one request, where
+	// listing keys and getting each would take a round trip per entry.
+	w, err := p.kv.Watch(ctx, token(room)+".>", jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("broker: members of %q: %w", room, unavailable(err))
 	}
-	var out []string
-	for k := range kl.Keys() {
-		if _, m, _, ok := parseKey(k); ok {
-			out = append(out, m)
+	defer func() { _ = w.Stop() }()
+	var out []Entry
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("broker: members of %q: %w", room, unavailable(ctx.Err()))
+		case e, open := <-w.Updates():
+			if !open {
+				return nil, fmt.Errorf("broker: members of %q: %w", room, ErrClosed)
+			}
+			if e == nil {
+				slices.SortFunc(out, func(a, b Entry) int {
+					return cmp.Or(strings.Compare(a.Member, b.Member), strings.Compare(a.Node, b.Node))
+				})
+				return out, nil
+			}
+			if _, member, node, ok := parseKey(e.Key()); ok && e.Operation() == jetstream.KeyValuePut {
+				out = append(out, Entry{Member: member, Node: node, Value: e.Value(), Present: true})
+			}
 		}
 	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("broker: members of %q: %w", room, ctx.Err())
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
 }
 
 // Watch calls fn with a join for every member present in room when it starts, then with each
@@ -177,10 +225,38 @@ func (p *Presence) Members(ctx context.Context, room string) ([]string, error) {
 // had reported, so a leave whose marker expired while this node was cut off is not missed. It
 // returns ErrClosed when the Broker is closed.
 func (p *Presence) Watch(ctx context.Context, room string, fn func(Change)) error {
+	entries := map[entryKey]bool{}
+	nodes := map[string]int{} // member -> entries, as reported
+	return p.WatchEntries(ctx, room, func(e Entry) {
+		k := entryKey{e.Member, e.Node}
+		if entries[k] == e.Present {
+			return // a value changed
+		}
+		was := nodes[e.Member] > 0
+		if e.Present {
+			entries[k] = true
+			nodes[e.Member]++
+		} else {
+			delete(entries, k)
+			if nodes[e.Member]--; nodes[e.Member] == 0 {
+				delete(nodes, e.Member)
+			}
+		}
+		if now := nodes[e.Member] > 0; now != was {
+			fn(Change{Member: e.Member, Joined: now})
+		}
+	})
+}
+
+// WatchEntries is Watch entry by entry: fn hears every entry of room on every node, this one's
+// included, when it starts, then every entry that comes (Present), changes its value (Present again)
+// or goes, until ctx ends. After a reconnect it reports the difference from what it had reported, goes
+// first. fn is called from one goroutine.
+func (p *Presence) WatchEntries(ctx context.Context, room string, fn func(Entry)) error {
 	if err := validName(room); err != nil {
 		return err
 	}
-	view := map[string]map[string]bool{} // member -> nodes, as reported to fn
+	view := map[entryKey][]byte{} // as reported to fn
 	for {
 		err := p.watch(ctx, room, view, fn)
 		switch {
@@ -198,9 +274,11 @@ func (p *Presence) Watch(ctx context.Context, room string, fn func(Change)) erro
 	}
 }
 
+type entryKey struct{ member, node string }
+
 // watch runs one KV watcher until it fails, ctx ends or the connection is replaced, keeping view and
 // fn in step with the bucket.
-func (p *Presence) watch(ctx context.Context, room string, view map[string]map[string]bool, fn func(Change)) error {
+func (p *Presence) watch(ctx context.Context, room string, view map[entryKey][]byte, fn func(Entry)) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(p.b.connContext(), cancel)
@@ -208,12 +286,12 @@ func (p *Presence) watch(ctx context.Context, room string, view map[string]map[s
 	if err := p.b.check(); err != nil {
 		return err
 	}
-	w, err := p.kv.Watch(wctx, token(room)+".>", jetstream.MetaOnly())
+	w, err := p.kv.Watch(wctx, token(room)+".>")
 	if err != nil {
 		return unavailable(err)
 	}
 	defer func() { _ = w.Stop() }()
-	fresh := map[string]map[string]bool{} // the entries as read anew, until the initial values end
+	fresh := map[entryKey][]byte{} // the entries as read anew, until the initial values end
 	for {
 		var e jetstream.KeyValueEntry
 		var open bool
@@ -236,58 +314,63 @@ func (p *Presence) watch(ctx context.Context, room string, view map[string]map[s
 		if !ok {
 			continue
 		}
+		k := entryKey{member, node}
 		put := e.Operation() == jetstream.KeyValuePut
 		if fresh != nil {
-			setEntry(fresh, member, node, put)
+			if put {
+				fresh[k] = orEmpty(e.Value())
+			} else {
+				delete(fresh, k)
+			}
 			continue
 		}
-		was := len(view[member]) > 0
-		setEntry(view, member, node, put)
-		if now := len(view[member]) > 0; now != was {
-			fn(Change{Member: member, Joined: now})
+		old, had := view[k]
+		switch {
+		case put && (!had || !bytes.Equal(old, e.Value())):
+			view[k] = orEmpty(e.Value())
+			fn(Entry{Member: member, Node: node, Value: e.Value(), Present: true})
+		case !put && had:
+			delete(view, k)
+			fn(Entry{Member: member, Node: node})
 		}
 	}
 }
 
-// setEntry records that member is (put) or is not present through node.
-func setEntry(m map[string]map[string]bool, member, node string, put bool) {
-	if put {
-		if m[member] == nil {
-			m[member] = map[string]bool{}
-		}
-		m[member][node] = true
-		return
+// orEmpty keeps a present entry's value non-nil in a view, so that a value is told from no entry.
+func orEmpty(b []byte) []byte {
+	if b == nil {
+		return []byte{}
 	}
-	delete(m[member], node)
-	if len(m[member]) == 0 {
-		delete(m, member)
-	}
+	return b
 }
 
-// reconcile reports to fn how fresh differs from view, leaves first, then makes view equal fresh.
-func reconcile(view, fresh map[string]map[string]bool, fn func(Change)) {
-	var gone, come []string
-	for m := range view {
-		if fresh[m] == nil {
-			gone = append(gone, m)
+// reconcile reports to fn how fresh differs from view, goes first, then makes view equal fresh.
+func reconcile(view, fresh map[entryKey][]byte, fn func(Entry)) {
+	var gone, come []entryKey
+	for k := range view {
+		if _, ok := fresh[k]; !ok {
+			gone = append(gone, k)
 		}
 	}
-	for m := range fresh {
-		if view[m] == nil {
-			come = append(come, m)
+	for k, v := range fresh {
+		if old, ok := view[k]; !ok || !bytes.Equal(old, v) {
+			come = append(come, k)
 		}
 	}
-	slices.Sort(gone)
-	slices.Sort(come)
-	for _, m := range gone {
-		fn(Change{Member: m, Joined: false})
+	byKey := func(a, b entryKey) int {
+		return cmp.Or(strings.Compare(a.member, b.member), strings.Compare(a.node, b.node))
 	}
-	for _, m := range come {
-		fn(Change{Member: m, Joined: true})
+	slices.SortFunc(gone, byKey)
+	slices.SortFunc(come, byKey)
+	for _, k := range gone {
+		fn(Entry{Member: k.member, Node: k.node})
+	}
+	for _, k := range come {
+		fn(Entry{Member: k.member, Node: k.node, Value: fresh[k], Present: true})
 	}
 	clear(view)
-	for m, nodes := range fresh {
-		view[m] = nodes
+	for k, v := range fresh {
+		view[k] = v
 	}
 }
 
@@ -316,17 +399,14 @@ func (p *Presence) heartbeat() {
 		case <-t.C:
 		}
 		p.mu.Lock()
-		keys := make([]string, 0, len(p.mine))
-		for k := range p.mine {
-			keys = append(keys, k)
-		}
+		mine := maps.Clone(p.mine)
 		p.mu.Unlock()
-		for _, k := range keys {
+		for k, v := range mine {
 			if p.b.check() != nil {
 				break
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), p.hb)
-			_, _ = p.kv.Put(ctx, k, nil)
+			_, _ = p.kv.Put(ctx, k, v)
 			cancel()
 		}
 	}
@@ -339,7 +419,7 @@ func (p *Presence) Close() {
 	<-p.done
 	p.mu.Lock()
 	mine := p.mine
-	p.mine = map[string]string{}
+	p.mine = map[string][]byte{}
 	p.mu.Unlock()
 	for k := range mine {
 		if p.b.check() != nil {

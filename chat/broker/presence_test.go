@@ -233,3 +233,52 @@ func TestPresenceWatchAcrossRestart(t *testing.T) {
 		last[c.Member] = c.Joined
 	}
 }
+
+// TestPresenceEntriesCarryValues: JoinWith's value reaches Entries and WatchEntries on other nodes,
+// a new value shows as the entry again, a leave as the entry going, and heartbeats show as nothing.
+func TestPresenceEntriesCarryValues(t *testing.T) {
+	s := start(t, t.TempDir(), 0)
+	pa := presence(t, connect(t, broker.Config{URLs: s.ClientURL()}), "node-a")
+	pb := presence(t, connect(t, broker.Config{URLs: s.ClientURL()}), "node-b")
+	ctx := ctxT(t)
+	require.NoError(t, pa.JoinWith(ctx, "lobby", "ada", []byte("s1")))
+	entries, err := pb.Entries(ctx, "lobby")
+	require.NoError(t, err)
+	assert.Equal(t, []broker.Entry{{Member: "ada", Node: "node-a", Value: []byte("s1"), Present: true}}, entries)
+
+	var mu sync.Mutex
+	var seen []broker.Entry
+	wctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- pb.WatchEntries(wctx, "lobby", func(e broker.Entry) {
+			mu.Lock()
+			seen = append(seen, e)
+			mu.Unlock()
+		})
+	}()
+	defer func() {
+		cancel()
+		require.ErrorIs(t, <-errc, context.Canceled)
+	}()
+	n := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen)
+	}
+	require.Eventually(t, func() bool { return n() == 1 }, 5*time.Second, 10*time.Millisecond, "the initial entry")
+	require.NoError(t, pb.JoinWith(ctx, "lobby", "bob", []byte("s2")))
+	require.NoError(t, pa.JoinWith(ctx, "lobby", "ada", []byte("s3")))
+	require.NoError(t, pa.Leave(ctx, "lobby", "ada"))
+	want := []broker.Entry{
+		{Member: "ada", Node: "node-a", Value: []byte("s1"), Present: true},
+		{Member: "bob", Node: "node-b", Value: []byte("s2"), Present: true},
+		{Member: "ada", Node: "node-a", Value: []byte("s3"), Present: true},
+		{Member: "ada", Node: "node-a"},
+	}
+	require.Eventually(t, func() bool { return n() >= len(want) }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(2 * testBeat)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, want, seen)
+}

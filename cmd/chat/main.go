@@ -125,14 +125,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	if err != nil {
 		return err
 	}
-	b, stopStore, err := o.store.open(log)
+	b, p, stopStore, err := o.store.open(log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	// Deferred, so it runs after the chat's shutdown below: no room is left following its stream.
 	defer stopStore()
-	o.cfg.Broker = b
+	o.cfg.Broker, o.cfg.Presence = b, p
 	if o.event {
 		// Readiness-driven: an idle member holds no goroutine and no buffer (conn.Loop). HTTP/2 streams
 		// are not sockets the loop can watch, and are served by goroutines as without -event.

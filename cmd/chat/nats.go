@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,7 +32,7 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.data, "data", broker.DefaultDir(), "directory of the embedded NATS server's JetStream files (room history); created if missing")
 	fs.StringVar(&s.nats, "nats", "", "comma-separated NATS server URLs, e.g. nats://a:4222,nats://b:4222: use them instead of the embedded server,\nso that several chat nodes share rooms")
 	fs.BoolVar(&s.memory, "memory", false, "keep rooms in this process's memory only, without NATS: history ends with the process")
-	fs.StringVar(&s.node, "node", "", "this node's name in NATS monitoring (default: the host name)")
+	fs.StringVar(&s.node, "node", "", "this node's name in NATS monitoring and in the presence shared with the other nodes;\nunique among the nodes (default: the host name and process id)")
 	fs.IntVar(&s.replicas, "replicas", 1, "NATS servers holding each room (3 on a three-server cluster, so losing one loses nothing)")
 	fs.Int64Var(&s.retention.MaxMsgs, "retain-msgs", 0, "events a room's stream keeps at most, oldest dropped first (0: no limit)")
 	fs.Int64Var(&s.retention.MaxBytes, "retain-bytes", 0, "bytes a room's stream keeps at most (0: no limit)")
@@ -54,13 +55,13 @@ func (s *storeFlags) check() error {
 	return nil
 }
 
-// open starts the embedded NATS server (unless -nats or -memory) and connects a broker to it. The
-// returned stop closes the broker, then the embedded server; the caller runs it after the chat's
-// shutdown. With -memory both are nil.
-func (s *storeFlags) open(log *slog.Logger) (*broker.Broker, func(), error) {
+// open starts the embedded NATS server (unless -nats or -memory), connects a broker to it and joins
+// the presence shared by the nodes. The returned stop leaves the presence, closes the broker, then
+// the embedded server; the caller runs it after the chat's shutdown. With -memory all are nil.
+func (s *storeFlags) open(log *slog.Logger) (*broker.Broker, *broker.Presence, func(), error) {
 	if s.memory {
 		log.Info("chat: rooms in memory only")
-		return nil, func() {}, nil
+		return nil, nil, func() {}, nil
 	}
 	urls := s.nats
 	var ns *broker.Server
@@ -68,14 +69,16 @@ func (s *storeFlags) open(log *slog.Logger) (*broker.Broker, func(), error) {
 		var err error
 		ns, err = broker.StartEmbedded(broker.Options{Dir: s.data})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		urls = ns.ClientURL()
 		log.Info("chat: embedded NATS", "data", ns.Dir(), "url", urls)
 	}
 	name := s.node
 	if name == "" {
-		name, _ = os.Hostname()
+		// Two nodes on one host are two nodes: the process id tells them apart.
+		host, _ := os.Hostname()
+		name = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	b, err := broker.Connect(broker.Config{
 		URLs: urls, Name: name, Retention: s.retention, Replicas: s.replicas,
@@ -93,21 +96,32 @@ func (s *storeFlags) open(log *slog.Logger) (*broker.Broker, func(), error) {
 			}
 		},
 	})
-	if err != nil {
+	fail := func(err error) (*broker.Broker, *broker.Presence, func(), error) {
+		if b != nil {
+			b.Close()
+		}
 		if ns != nil {
 			ns.Shutdown()
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	if err != nil {
+		return fail(err)
 	}
 	if s.nats != "" {
 		log.Info("chat: connected to NATS", "url", b.ConnectedURL())
 	}
+	p, err := b.Presence(context.Background(), broker.PresenceConfig{Node: name})
+	if err != nil {
+		return fail(err)
+	}
 	stop := func() {
 		s.closing.Store(true)
+		p.Close() // the other nodes see this node's members leave now, not after the TTL
 		b.Close()
 		if ns != nil {
 			ns.Shutdown()
 		}
 	}
-	return b, stop, nil
+	return b, p, stop, nil
 }

@@ -1,0 +1,15 @@
+package chat
+
+// SetOpenHook makes f run at the start of every room's opening on h, before the store is read: a test
+// stands in a slow or failing store with it. It must be set before h serves anyone.
+func SetOpenHook(h *Hub, f func(room string) error) { h.openHook = f }
+
+// OpenWaiters is how many joiners wait for room to be opened on h.
+func OpenWaiters(h *Hub, room string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if op := h.opening[room]; op != nil {
+		return op.waiters
+	}
+	return 0
+}
