@@ -257,8 +257,9 @@
 // trip below in a profile, the runtime and system calls most of the rest,
 // the connection's own code about 1%), and the connection makes no
 // allocation for it. A compressed message written whole is built in one
-// pooled buffer after room for its frame header, which a client masks in
-// place, so that its frame leaves in one Write whatever its size. A
+// pooled buffer after room for its frame header, and a client masks it
+// there, so that its frame leaves in one write whatever its size (a
+// vectored one after frames corked before it). A
 // compressed echo round trip of chat-like JSON (a client writes a
 // message, the server reads it and writes it back, the client reads it;
 // one library at both ends, in one process, over loopback TCP; level 1;
@@ -285,10 +286,9 @@
 // from 1.05 to 1.09 of gws's CPU time down to 0.94 to 1.00 (and, with the
 // benchmark's sizes set to 512 B, 1 KiB and 2 KiB, the means of three
 // runs from 1.04, 1.08 and 1.10 down to 1.01, 1.03 and 1.03), and no
-// further: 0.8 of
-// gws's time is reached with context takeover at 4 KiB only, not without
-// it nor at 64 KiB, where the library's own work, the same in both, is most
-// of the round trip. On a busy server whose connections take turns with
+// further: 0.8 of gws's time is reached with context takeover at 4 KiB
+// only, not without it nor at 64 KiB, where the library's own work, the
+// same in both, is most of the round trip. On a busy server whose connections take turns with
 // more compressors than are kept apart for them, a message's compressor is
 // seeded with 2 to 8 KiB of its history (see internal/deflate). Per round
 // trip (bench/micro's BenchmarkCompressedEcho, -benchmem), duplex makes no
