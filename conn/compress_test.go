@@ -240,14 +240,15 @@ func TestCompressionWire(t *testing.T) {
 	assert.Equal(t, randomBytes(3000), inflateRaw(t, whole))
 }
 
-// TestCompressionClientWrites counts a client's Write calls: its compressed
-// payload is its own buffer, masked in place, so a frame larger than the
-// write buffer leaves as a server's does (header and payload, one writev on
-// a TCP socket, two Writes on this wrapper), not chunk by chunk through the
-// write buffer; the caller's slice stays as it was.
-func TestCompressionClientWrites(t *testing.T) {
-	ln := listen(t)
+// TestCompressionWrites counts the Write calls of both ends: a compressed
+// payload is built in the connection's own buffer after room for its
+// header, which a client masks in place, so that every compressed message
+// leaves in exactly one Write, also one larger than the write buffer and on
+// a connection that cannot writev (as this wrapper cannot, nor TLS); the
+// caller's slice stays as it was.
+func TestCompressionWrites(t *testing.T) {
 	opts := &conn.CompressionOptions{Level: 1}
+	ln := countingListener{Listener: listen(t), conns: make(chan *countConn, 1)}
 	ch := acceptOne(t, testCtx(t), ln, &conn.AcceptOptions{Options: conn.Options{Compression: opts, ReadLimit: -1}})
 	var cc *countConn
 	c, _, err := conn.Dial(testCtx(t), "ws://"+ln.Addr().String()+"/", &conn.DialOptions{
@@ -262,22 +263,41 @@ func TestCompressionClientWrites(t *testing.T) {
 	r := receive(t, ch)
 	require.NoError(t, r.err)
 	t.Cleanup(func() { _ = c.CloseNow(); _ = r.c.CloseNow() })
+	sc := receive(t, ln.conns)
 	ctx := testCtx(t)
-	for _, msg := range [][]byte{chatText(3000), randomBytes(20 << 10), chatText(200 << 10)} {
-		sent := bytes.Clone(msg)
-		before := cc.count()
-		require.NoError(t, c.WriteMessage(ctx, conn.MessageBinary, msg))
-		writes := cc.count() - before
-		assert.Equal(t, sent, msg, "the caller's slice")
-		_, got, err := r.c.ReadMessage(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, msg, got)
-		if len(msg) < conn.DefaultBufferSize {
-			assert.Equal(t, 1, writes, "a %d-byte message", len(msg))
-		} else {
-			assert.Equal(t, 2, writes, "a %d-byte message", len(msg))
+	for _, end := range []struct {
+		name     string
+		from, to *conn.Conn
+		writes   *countConn
+	}{{"client", c, r.c, cc}, {"server", r.c, c, sc}} {
+		for _, msg := range [][]byte{chatText(3000), randomBytes(20 << 10), chatText(200 << 10)} {
+			sent := bytes.Clone(msg)
+			before := end.writes.count()
+			require.NoError(t, end.from.WriteMessage(ctx, conn.MessageBinary, msg))
+			assert.Equal(t, 1, end.writes.count()-before, "%s: Write calls for a %d-byte message", end.name, len(msg))
+			assert.Equal(t, sent, msg, "the caller's slice")
+			_, got, err := end.to.ReadMessage(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, msg, got)
 		}
 	}
+}
+
+// countingListener counts the Write calls of the connections it accepts,
+// which it hands over on conns.
+type countingListener struct {
+	net.Listener
+	conns chan *countConn
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countConn{Conn: nc}
+	l.conns <- cc
+	return cc, nil
 }
 
 func TestCompressionReadsPeerStream(t *testing.T) {

@@ -125,7 +125,7 @@ func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte
 		return c.writeErr()
 	}
 	h := frame.Header{Fin: true, Opcode: op, Length: int64(len(payload))}
-	return c.emit(ctx, h, payload, true, false)
+	return c.emit(ctx, h, payload, true)
 }
 
 // receiveClose handles the peer's close frame: it answers it if this side

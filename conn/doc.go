@@ -212,6 +212,14 @@
 // compressed; with context takeover such a message does not enter the
 // compressor's history, as the peer's decompressor never sees it.
 //
+// Prepared messages ([NewPreparedMessage], [Conn.WritePrepared]; see
+// Broadcast): the compressed form is made once per window and level, at
+// the first connection that needs it, and shared by every connection that
+// compresses each message on its own (no context takeover) with those
+// parameters; a connection with context takeover compresses the message
+// with its own history, as the peer's decompressor expects. A client masks
+// its copy of the shared form in its write buffer, never the shared bytes.
+//
 // Reads: a message with RSV1 is inflated as it is read. [Options.ReadLimit]
 // applies to the inflated size, checked as it grows, so a small frame that
 // inflates far beyond the limit stops there and fails the connection with
@@ -229,54 +237,66 @@
 // windows under 15 bits), the inflaters (about 40 KiB) and the buffer a
 // message is compressed into are borrowed from pools shared by all
 // connections for one message at a time, and the pools let idle ones go at
-// garbage collection. To bound memory for many idle connections, set
+// garbage collection. A message of up to 16 KiB written whole
+// ([Conn.WriteMessage], [Conn.WritePrepared]) at level 1 without context
+// takeover borrows no compressor at all: klauspost's stateless encoder
+// compresses it with a 16 KiB table on the writing goroutine's stack,
+// which the runtime shrinks again at the following collections (see
+// internal/deflate). To bound memory for many idle connections, set
 // NoContextTakeover and PeerNoContextTakeover, or smaller window bits.
 // Measured over 10,000 idle pairs (BenchmarkIdleMemory, with the pools
 // emptied, over an in-memory pipe: go test -run '^$' -bench IdleMemory
 // -benchtime 1x ./conn), an endpoint holds, beyond an uncompressed one,
-// 0.26 KiB without context takeover, whatever went through it; with
-// context takeover and 15-bit windows, 0.67 KiB after one 200-byte message
+// 0.28 KiB without context takeover, whatever went through it; with
+// context takeover and 15-bit windows, 0.69 KiB after one 200-byte message
 // each way and 64 KiB after 48 KiB each way (the two histories); with
 // 10-bit windows, 2.3 KiB after 48 KiB each way.
 //
 // Speed: nearly all the time of a compressed message goes to
-// klauspost's encoder and inflater (83% of the CPU time of the round trip
-// below in a profile, the runtime and system calls 13%, the connection's
-// own code about 1%), and the connection makes no allocation for it. A
-// compressed echo round trip of chat-like
-// JSON (a client writes a message, the server reads it and writes it
-// back, the client reads it; one library at both ends, in one process,
-// over loopback TCP; level 1; the parameters agreed are checked from the
-// server's response) takes, against lxzan/gws v1.8.9 under the same
-// parameters, this share of its CPU time (of its wall time in brackets),
-// from one run of bench/micro's BenchmarkCompressedEchoRatio, which
-// interleaves the libraries' round trips so that they share the machine's
-// drifting load (cd bench && go test -run '^$' -bench CompressedEchoRatio
-// -count 6 ./micro, then benchstat; load average 9 to 11 on 2 cores):
+// klauspost's encoder and inflater (over 80% of the CPU time of the round
+// trip below in a profile, the runtime and system calls most of the rest,
+// the connection's own code about 1%), and the connection makes no
+// allocation for it. A compressed message written whole is built in one
+// pooled buffer after room for its frame header, and a client masks it
+// there, so that its frame leaves in one write whatever its size (a
+// vectored one after frames corked before it). A
+// compressed echo round trip of chat-like JSON (a client writes a
+// message, the server reads it and writes it back, the client reads it;
+// one library at both ends, in one process, over loopback TCP; level 1;
+// the parameters agreed are checked from the server's response) takes,
+// against lxzan/gws v1.8.9 under the same parameters, this share of its
+// CPU time (of its wall time in brackets), the median of five runs of
+// bench/micro's BenchmarkCompressedEchoRatio, which interleaves the
+// libraries' round trips so that they share the machine's drifting load
+// (cd bench && go test -run '^$' -bench CompressedEcho -count 5 ./micro;
+// load average 4 to 5 on 2 cores):
 //
 //	agreed, both ways              4 KiB         64 KiB
-//	no context takeover, 15 bits   1.08 (1.06)   1.00 (1.02)
-//	context takeover, 15 bits      0.35 (0.36)   0.84 (0.72)
-//	context takeover, 12 bits      0.65 (0.64)   0.96 (0.91)
+//	no context takeover, 15 bits   0.97 (0.96)   1.02 (1.01)
+//	context takeover, 15 bits      0.43 (0.46)   0.86 (0.82)
+//	context takeover, 12 bits      0.72 (0.73)   0.96 (0.96)
 //
 // With context takeover a connection's compressor goes on from where its
 // last message left it, while gws seeds its compressor with the whole
 // window (32 KiB or 4 KiB here) for every message: that is the gain, large
 // for 4 KiB messages and diluted in 64 KiB ones. Without context takeover
-// both compress and inflate with the same library the same way, and take
-// about the same time (at 4 KiB, 1.08 of gws's CPU time with the garbage
-// collector on, 0.93 to 1.0 with GOGC=off): 0.8 of gws's time is reached
-// for 4 KiB with context takeover only, and not without it or for 64 KiB,
-// where the library's own work is most of the round trip. On a busy
-// server whose connections take turns with more compressors than are
-// kept apart for them, a message's compressor is seeded with 2 to 8 KiB
-// of its history (see internal/deflate). Per round trip (bench/micro's
-// BenchmarkCompressedEcho, -benchmem), duplex makes no allocation, gws 6
-// (0.2 to 1.7 KiB);
-// duplex's 0 to 4 KiB per round trip are compressors that the garbage
-// collector took from the pools, made again. Against gorilla/websocket
-// v1.5.3 (compress/flate, no context takeover only), duplex takes 0.61 of
-// its CPU time at 4 KiB and at 64 KiB.
+// both inflate with the same library the same way; duplex compresses a
+// message of up to 16 KiB with klauspost's stateless encoder rather than
+// its level-1 compressor, for the same size within 1%, which brought 4 KiB
+// from 1.05 to 1.09 of gws's CPU time down to 0.94 to 1.00 (and, with the
+// benchmark's sizes set to 512 B, 1 KiB and 2 KiB, the means of three
+// runs from 1.04, 1.08 and 1.10 down to 1.01, 1.03 and 1.03), and no
+// further: 0.8 of gws's time is reached with context takeover at 4 KiB
+// only, not without it nor at 64 KiB, where the library's own work, the
+// same in both, is most of the round trip. On a busy server whose connections take turns with
+// more compressors than are kept apart for them, a message's compressor is
+// seeded with 2 to 8 KiB of its history (see internal/deflate). Per round
+// trip (bench/micro's BenchmarkCompressedEcho, -benchmem), duplex makes no
+// allocation, gws 6 (0.2 to 1.7 KiB); duplex's few hundred bytes per round
+// trip are compressors that the garbage collector took from the pools,
+// made again. Against gorilla/websocket v1.5.3 (compress/flate, no context
+// takeover only), duplex takes 0.65 of its CPU time at 4 KiB and 0.60 at
+// 64 KiB.
 //
 // # WebSockets over HTTP/2
 //

@@ -16,33 +16,21 @@ const corkDelay = time.Millisecond
 
 // emit sends one frame, header h and payload p, under the frame lock, or
 // leaves it in the output buffer when the connection is corked (see
-// corking). p is not modified unless own is set: a client masks its copy,
-// or, when p is a buffer of the connection's own (own), p itself, so that a
-// payload larger than the output buffer leaves as the server's does instead
-// of chunk by chunk through it. Frames leave in the order emitted; a frame that does not fit the output buffer leaves at once
+// corking). p is not modified: a client masks its copy. Frames leave in the
+// order emitted; a frame that does not fit the output buffer leaves at once
 // with what is corked before it, in one vectored write when the payload can
 // go as is.
 //
 // clean says whether the stream is at a frame boundary no message is
 // waiting to continue: a failed write that sent nothing from there, with
 // nothing corked before it, leaves the connection usable.
-func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean, own bool) error {
+func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean bool) error {
 	masked := c.newMask(&h)
-	if masked && own {
-		frame.Mask(h.MaskKey, 0, p)
-		masked = false // p goes as it is now
-	}
 	clean = clean && len(c.w.out) == 0
-	if c.w.outp == nil {
-		c.w.outp = getBuf(int(c.w.outSize))
-		c.w.out = (*c.w.outp)[:0:c.w.outSize]
+	if err := c.openOut(); err != nil {
+		return err
 	}
 	if c.ev != nil {
-		// In a Loop, nothing waits for the socket: the frame joins what
-		// waits, unless that is more than LoopOptions.MaxPending already.
-		if err := c.ev.admit(len(c.w.out)); err != nil {
-			return c.fail(abnormal(err))
-		}
 		if !masked && len(c.w.out)+h.Size()+len(p) > cap(c.w.out) {
 			// A server's payload larger than the buffer goes as it is,
 			// after what waits and its header, in one writev: only what
@@ -72,21 +60,7 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean, own bo
 		// A server's payload goes as it is, after what was corked and its
 		// header, in one writev.
 		c.w.out = frame.AppendHeader(c.w.out, h)
-		if c.w.vec == nil {
-			c.w.vec = new(vectored)
-		}
-		v := c.w.vec
-		v.arr = [2][]byte{c.w.out, p}
-		v.bufs = v.arr[:]
-		c.armWrite(ctx)
-		n, err := v.bufs.WriteTo(c.nc)
-		c.disarmWrite()
-		v.arr = [2][]byte{} // do not keep the caller's slice
-		c.releaseOut()
-		if err != nil {
-			return c.writeFailure(ctx, err, clean && n == 0)
-		}
-		return nil
+		return c.writeAfterOut(ctx, p, clean)
 	}
 	// A client masks into its own buffer, chunk by chunk.
 	c.w.out = frame.AppendHeader(c.w.out, h)
@@ -105,6 +79,89 @@ func (c *Conn) emit(ctx context.Context, h frame.Header, p []byte, clean, own bo
 			c.w.outp = getBuf(int(c.w.outSize))
 			c.w.out = (*c.w.outp)[:0:c.w.outSize]
 		}
+	}
+	return nil
+}
+
+// openOut readies the output buffer for a frame. In a Loop, nothing waits
+// for the socket: the frame joins what waits, unless that is more than
+// LoopOptions.MaxPending already, which fails the connection.
+func (c *Conn) openOut() error {
+	if c.w.outp == nil {
+		c.w.outp = getBuf(int(c.w.outSize))
+		c.w.out = (*c.w.outp)[:0:c.w.outSize]
+	}
+	if c.ev != nil {
+		if err := c.ev.admit(len(c.w.out)); err != nil {
+			return c.fail(abnormal(err))
+		}
+	}
+	return nil
+}
+
+// headroom is what a buffer of the connection's own keeps free before a
+// payload it builds there (a compressed message), for the frame's header:
+// see emitFramed.
+const headroom = frame.MaxHeaderSize
+
+// emitFramed sends one frame, as emit does, whose payload is buf[headroom:],
+// a buffer of the connection's own: the header goes into the headroom and a
+// client masks the payload in place, so that the frame is one piece of
+// memory. One that does not fit the output buffer then leaves in a single
+// Write when nothing is corked before it (one TLS record, one write on a
+// connection without writev), in one vectored write after what is.
+func (c *Conn) emitFramed(ctx context.Context, h frame.Header, buf []byte, clean bool) error {
+	masked := c.newMask(&h)
+	start := headroom - h.Size()
+	frame.AppendHeader(buf[start:start], h) // in place: the headroom is its capacity
+	f := buf[start:]
+	if masked {
+		frame.Mask(h.MaskKey, 0, f[h.Size():])
+	}
+	clean = clean && len(c.w.out) == 0
+	if err := c.openOut(); err != nil {
+		return err
+	}
+	if c.ev != nil {
+		if len(c.w.out)+len(f) > cap(c.w.out) {
+			return c.ev.flushWith(f)
+		}
+		c.w.out = append(c.w.out, f...)
+		if c.cork() {
+			return nil
+		}
+		return c.ev.flush()
+	}
+	if len(c.w.out)+len(f) <= cap(c.w.out) {
+		c.w.out = append(c.w.out, f...)
+		if c.cork() {
+			return nil
+		}
+		return c.flush(ctx, clean)
+	}
+	return c.writeAfterOut(ctx, f, clean)
+}
+
+// writeAfterOut writes what the output buffer holds, then p, in one
+// vectored write (p alone when the buffer is empty), and gives the buffer
+// back. p is not kept.
+func (c *Conn) writeAfterOut(ctx context.Context, p []byte, clean bool) error {
+	if c.w.vec == nil {
+		c.w.vec = new(vectored)
+	}
+	v := c.w.vec
+	v.arr = [2][]byte{c.w.out, p}
+	v.bufs = v.arr[:]
+	if len(c.w.out) == 0 {
+		v.bufs = v.arr[1:]
+	}
+	c.armWrite(ctx)
+	n, err := v.bufs.WriteTo(c.nc)
+	c.disarmWrite()
+	v.arr = [2][]byte{} // do not keep the caller's slice
+	c.releaseOut()
+	if err != nil {
+		return c.writeFailure(ctx, err, clean && n == 0)
 	}
 	return nil
 }

@@ -79,10 +79,10 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	defer c.w.msgLock.release()
 	op := frame.Opcode(pm.typ)
 	if !c.compressing(ctx, len(pm.data)) {
-		return c.writeWhole(ctx, op, false, pm.data, false)
+		return c.writeWhole(ctx, op, false, pm.data, 0)
 	}
 	if c.comp.fresh {
-		return c.writeWhole(ctx, op, true, pm.deflatedFor(c.comp.write), false)
+		return c.writeWhole(ctx, op, true, pm.deflatedFor(c.comp.write), 0)
 	}
 	return c.writeCompressed(ctx, op, pm.data)
 }

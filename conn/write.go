@@ -106,7 +106,7 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 	defer c.w.msgLock.release()
 	op := frame.Opcode(typ)
 	if !c.compressing(ctx, len(data)) {
-		return c.writeWhole(ctx, op, false, data, false)
+		return c.writeWhole(ctx, op, false, data, 0)
 	}
 	return c.writeCompressed(ctx, op, data)
 }
@@ -116,8 +116,9 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 // message lock.
 func (c *Conn) writeCompressed(ctx context.Context, op frame.Opcode, data []byte) error {
 	bp := bufPool.Get().(*[]byte)
-	out := c.w.enc.Message((*bp)[:0], data)
-	err := c.writeWhole(ctx, op, true, out, true)
+	// The payload is compressed after room for its header (emitFramed).
+	out := c.w.enc.Message(append((*bp)[:0], make([]byte, headroom)...), data)
+	err := c.writeWhole(ctx, op, true, out, headroom)
 	if err != nil {
 		c.w.enc.Reset()
 	}
@@ -126,9 +127,10 @@ func (c *Conn) writeCompressed(ctx context.Context, op frame.Opcode, data []byte
 	return err
 }
 
-// writeWhole sends data as one final frame, RSV1 marking it compressed;
-// own says that data is the connection's to mask in place (see emit).
-func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, data []byte, own bool) error {
+// writeWhole sends buf[room:] as one final frame, RSV1 marking it
+// compressed. room is 0, or headroom for a buffer of the connection's own
+// whose first headroom bytes take the header (see emitFramed).
+func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, buf []byte, room int) error {
 	if err := c.acquire(ctx, &c.w.frameLock); err != nil {
 		return err
 	}
@@ -137,8 +139,11 @@ func (c *Conn) writeWhole(ctx context.Context, op frame.Opcode, rsv1 bool, data 
 	if c.State() != StateOpen {
 		return c.writeErr()
 	}
-	h := frame.Header{Fin: true, RSV1: rsv1, Opcode: op, Length: int64(len(data))}
-	return c.emit(ctx, h, data, true, own)
+	h := frame.Header{Fin: true, RSV1: rsv1, Opcode: op, Length: int64(len(buf) - room)}
+	if room == headroom {
+		return c.emitFramed(ctx, h, buf, true)
+	}
+	return c.emit(ctx, h, buf, true)
 }
 
 // writeBuffered sends the payload in the write buffer as one frame.
@@ -153,7 +158,7 @@ func (c *Conn) writeBuffered(ctx context.Context, op frame.Opcode, rsv1, fin boo
 	payload := (*c.w.bufp)[:c.w.n]
 	c.w.n = 0
 	h := frame.Header{Fin: fin, RSV1: rsv1, Opcode: op, Length: int64(len(payload))}
-	return c.emit(ctx, h, payload, !c.w.midMessage, false)
+	return c.emit(ctx, h, payload, !c.w.midMessage)
 }
 
 // newMask gives h a fresh mask key when this side is a client and reports

@@ -52,8 +52,31 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
-// encodeMessages compresses msgs in turn, each with the next of encs in turn.
+// BenchmarkMessage compares the two ways to compress a whole message at level 1
+// without context takeover, for sizes around statelessMax: streamed (Append, then
+// Finish: the level-1 compressor) and at once (Message: flate.StatelessDeflate up to
+// 16 KiB).
+func BenchmarkMessage(b *testing.B) {
+	for _, n := range []int{256, 4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10} {
+		msgs := deflatetest.Messages(n)
+		b.Run(fmt.Sprintf("size=%s/api=stream", sizeName(n)), func(b *testing.B) {
+			encodeMessages(b, []*deflate.Encoder{deflate.NewEncoder(15, 1, false)}, msgs)
+		})
+		b.Run(fmt.Sprintf("size=%s/api=message", sizeName(n)), func(b *testing.B) {
+			encodeWith(b, []*deflate.Encoder{deflate.NewEncoder(15, 1, false)}, msgs, (*deflate.Encoder).Message)
+		})
+	}
+}
+
+// encodeMessages compresses msgs in turn, each with the next of encs in turn, streamed.
 func encodeMessages(b *testing.B, encs []*deflate.Encoder, msgs [][]byte) {
+	encodeWith(b, encs, msgs, func(enc *deflate.Encoder, dst, msg []byte) []byte {
+		return enc.Finish(enc.Append(dst, msg))
+	})
+}
+
+// encodeWith compresses msgs in turn, each with the next of encs in turn, by compress.
+func encodeWith(b *testing.B, encs []*deflate.Encoder, msgs [][]byte, compress func(enc *deflate.Encoder, dst, msg []byte) []byte) {
 	var out []byte
 	var wire, plain int
 	b.SetBytes(int64(len(msgs[0])))
@@ -63,7 +86,7 @@ func encodeMessages(b *testing.B, encs []*deflate.Encoder, msgs [][]byte) {
 	for b.Loop() {
 		msg := msgs[i%len(msgs)]
 		enc := encs[i%len(encs)]
-		out = enc.Finish(enc.Append(out[:0], msg))
+		out = compress(enc, out[:0], msg)
 		wire += len(out)
 		plain += len(msg)
 		i++
