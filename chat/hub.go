@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"duplex/chat/broker"
 	"duplex/conn"
 	"duplex/frame"
 )
@@ -304,9 +305,19 @@ func (h *Hub) join(c *client, ev *Event) {
 	if refused {
 		return
 	}
+	var older []broker.Record
+	if r.store != nil && r.lacks(ev.Since, ev.Epoch) {
+		// The resume asks for events this node no longer keeps at hand: they are read from the stream
+		// without the locks, and the room found again.
+		h.mu.Unlock()
+		older = r.store.older(ev.Since)
+		if r, refused = h.room(c, name); refused {
+			return
+		}
+	}
 	// The hub lock is held across the room's join so that an empty room cannot be forgotten under it.
 	defer h.mu.Unlock()
-	code, resumed := r.join(c, ev.Nick, ev.Session, ev.Since, ev.Epoch, h.now())
+	code, resumed := r.join(c, ev.Nick, ev.Session, ev.Since, ev.Epoch, older, h.now())
 	switch code {
 	case "":
 	case ErrCodeRoomFull:

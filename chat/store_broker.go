@@ -139,6 +139,43 @@ func (h *Hub) openRoom(name string) (*room, error) {
 	return r, nil
 }
 
+// lacks reports whether a welcome for since in epoch needs events older than the room keeps at hand.
+func (r *room) lacks(since uint64, epoch string) bool {
+	r.mu.Lock()
+	defer r.unlock()
+	first := r.seq - uint64(len(r.record)) + 1
+	return epoch == r.epoch && since > 0 && since+1 < first
+}
+
+// older reads the stream's records after since for a welcome, up to the welcome's bound; nil if the
+// stream cannot be read now (the welcome then says more, as without it).
+func (st *stored) older(since uint64) []broker.Record {
+	recs, _, err := st.b.Range(context.Background(), st.room, since, welcomeBudget)
+	if err != nil {
+		st.log.Info("chat: history not read", "room", st.room, "err", err)
+		return nil
+	}
+	return recs
+}
+
+// recordFromLocked returns the events a welcome for since chooses from, oldest first, and the seq of
+// the first: the record, preceded by the older ones read from the stream where they join it without a
+// gap.
+func (r *room) recordFromLocked(since uint64, older []broker.Record) ([][]byte, uint64) {
+	first := r.seq - uint64(len(r.record)) + 1
+	if len(older) == 0 || older[0].Seq != since+1 || older[len(older)-1].Seq+1 < first {
+		return r.record, first
+	}
+	out := make([][]byte, 0, len(r.record)+len(older))
+	for _, rec := range older {
+		if rec.Seq >= first {
+			break
+		}
+		out = append(out, withSeq(rec.Payload, rec.Seq))
+	}
+	return append(out, r.record...), older[0].Seq
+}
+
 // withSeq returns the event payload (a JSON object without seq) with seq as its first field: the
 // stream assigns the number only once the event is stored, so it cannot be in the stored bytes.
 func withSeq(payload []byte, seq uint64) []byte {
