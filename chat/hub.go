@@ -35,8 +35,10 @@ type Hub struct {
 
 	stats counters
 
-	// openHook, set by tests only, runs first in openRoom, as a slow or failing store would.
-	openHook func(room string) error
+	// openHook and appendHook, set by tests only, run first in openRoom and before each send's append
+	// to the stream, as a slow or failing store would.
+	openHook   func(room string) error
+	appendHook func(room string)
 }
 
 // NewHub returns a hub with cfg's settings (nil: all defaults). cfg is copied.
@@ -140,6 +142,7 @@ func (c *client) finish(cause error) {
 	}
 	c.end(frame.CloseNormal, "", true) // the reader has ended, so the peer is gone: let the writer finish
 	c.writers.Wait()
+	c.appends.Wait() // its sends on their way to the stream are stored (or fail) before it is forgotten
 	h.log.Debug("chat: disconnected", "remote", c.remote, "nick", c.nick, "cause", cause)
 	h.release(c)
 	h.wg.Done()
@@ -255,7 +258,7 @@ func (h *Hub) send(c *client, ev *Event) {
 	case codeOverloaded:
 		h.refuse(c, ErrCodeRateLimited, "the room is busy: try again shortly", ev.ID, retry)
 	case ErrCodeUnavailable:
-		h.refuse(c, code, "not stored: the room's store is unavailable, send again", ev.ID, retry)
+		h.refuse(c, code, textUnavailable, ev.ID, retry)
 	default:
 		h.refuse(c, code, "not a member of the room (any more)", ev.ID, 0)
 	}
