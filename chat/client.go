@@ -40,6 +40,13 @@ type client struct {
 	// joinTimer ends a client that does not join in time.
 	joinTimer *time.Timer
 
+	// sends are the client's sends on their way to the stream, with Config.Broker; one goroutine,
+	// counted in appends, stores them in order while there are any (appendStored).
+	amu       sync.Mutex
+	sends     []storedSend
+	appending bool
+	appends   sync.WaitGroup
+
 	mu      sync.Mutex
 	queue   []*outMsg
 	writing bool  // a writer goroutine runs

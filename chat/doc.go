@@ -22,7 +22,9 @@
 // Each connection has its reader (the goroutine that called [Hub.Serve]) and, while there is something
 // to write, one writer, which Serve waits for: an idle member holds no writer goroutine. (A connection
 // that does not join in time also gets the join timer's short callback, which only asks the writer to
-// close.) A room's lock orders its events: sequence numbers are assigned,
+// close.) On the broker, a client whose sends are on their way to NATS has one more goroutine, which
+// appends them in order and acks each once stored, so that neither its reader nor a Loop's worker
+// waits for NATS; it ends when they are all stored or refused. A room's lock orders its events: sequence numbers are assigned,
 // the record appended and every member's queue filled under it, so every member sees the same order. The
 // lock is never held across I/O or logging: events are encoded once per broadcast (as JSON and as a
 // [conn.PreparedMessage]) and put in each member's bounded queue without waiting, and the member's writer

@@ -13,3 +13,7 @@ func OpenWaiters(h *Hub, room string) int {
 	}
 	return 0
 }
+
+// SetAppendHook makes f run before every send's append to the stream on h. It must be set before h
+// serves anyone.
+func SetAppendHook(h *Hub, f func(room string)) { h.appendHook = f }

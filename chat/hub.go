@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"duplex/chat/broker"
 	"duplex/conn"
 	"duplex/frame"
 )
@@ -34,8 +35,10 @@ type Hub struct {
 
 	stats counters
 
-	// openHook, set by tests only, runs first in openRoom, as a slow or failing store would.
-	openHook func(room string) error
+	// openHook and appendHook, set by tests only, run first in openRoom and before each send's append
+	// to the stream, as a slow or failing store would.
+	openHook   func(room string) error
+	appendHook func(room string)
 }
 
 // NewHub returns a hub with cfg's settings (nil: all defaults). cfg is copied.
@@ -139,6 +142,7 @@ func (c *client) finish(cause error) {
 	}
 	c.end(frame.CloseNormal, "", true) // the reader has ended, so the peer is gone: let the writer finish
 	c.writers.Wait()
+	c.appends.Wait() // its sends on their way to the stream are stored (or fail) before it is forgotten
 	h.log.Debug("chat: disconnected", "remote", c.remote, "nick", c.nick, "cause", cause)
 	h.release(c)
 	h.wg.Done()
@@ -254,7 +258,7 @@ func (h *Hub) send(c *client, ev *Event) {
 	case codeOverloaded:
 		h.refuse(c, ErrCodeRateLimited, "the room is busy: try again shortly", ev.ID, retry)
 	case ErrCodeUnavailable:
-		h.refuse(c, code, "not stored: the room's store is unavailable, send again", ev.ID, retry)
+		h.refuse(c, code, textUnavailable, ev.ID, retry)
 	default:
 		h.refuse(c, code, "not a member of the room (any more)", ev.ID, 0)
 	}
@@ -304,9 +308,19 @@ func (h *Hub) join(c *client, ev *Event) {
 	if refused {
 		return
 	}
+	var older []broker.Record
+	if r.store != nil && r.lacks(ev.Since, ev.Epoch) {
+		// The resume asks for events this node no longer keeps at hand: they are read from the stream
+		// without the locks, and the room found again.
+		h.mu.Unlock()
+		older = r.store.older(ev.Since)
+		if r, refused = h.room(c, name); refused {
+			return
+		}
+	}
 	// The hub lock is held across the room's join so that an empty room cannot be forgotten under it.
 	defer h.mu.Unlock()
-	code, resumed := r.join(c, ev.Nick, ev.Session, ev.Since, ev.Epoch, h.now())
+	code, resumed := r.join(c, ev.Nick, ev.Session, ev.Since, ev.Epoch, older, h.now())
 	switch code {
 	case "":
 	case ErrCodeRoomFull:

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"duplex/chat/broker"
 	"duplex/frame"
 )
 
@@ -105,7 +106,10 @@ func (r *room) unlock() {
 // join makes c the connection of nick: a new member, or, with the session token of a member of the same
 // nick, that member again, without a joined notice, closing its old connection if it is still open.
 // It returns an error code when the join is refused.
-func (r *room) join(c *client, nick, session string, since uint64, epoch string, now time.Time) (code string, resumed bool) {
+//
+// older, on the broker, are the stream's records after since that a welcome may need beyond the record
+// (see lacks).
+func (r *room) join(c *client, nick, session string, since uint64, epoch string, older []broker.Record, now time.Time) (code string, resumed bool) {
 	r.mu.Lock()
 	defer r.unlock()
 	if r.closed {
@@ -124,7 +128,7 @@ func (r *room) join(c *client, nick, session string, since uint64, epoch string,
 		}
 		m.c = c
 		c.room, c.nick, c.member = r, m.nick, m
-		r.welcomeLocked(c, m, since, epoch)
+		r.welcomeLocked(c, m, since, epoch, older)
 		return "", true
 	}
 	if _, taken := r.members[key]; taken {
@@ -152,35 +156,35 @@ func (r *room) join(c *client, nick, session string, since uint64, epoch string,
 	c.room, c.nick, c.member = r, nick, m
 	r.store.presenceJoin(r.name, nick, m.session)
 	if moved {
-		r.welcomeLocked(c, m, since, epoch)
+		r.welcomeLocked(c, m, since, epoch, older)
 		return "", true
 	}
 	// The announcement comes before the welcome, so that a small room's welcome lists the newcomer
 	// and its own joined notice follows it, as for every member.
-	r.announceLocked(nick, m.session, true, now, func() { r.welcomeLocked(c, m, since, epoch) })
+	r.announceLocked(nick, m.session, true, now, func() { r.welcomeLocked(c, m, since, epoch, older) })
 	return "", false
 }
 
 // welcomeLocked queues c's welcome: the members, the session, the limits and the record after since,
 // newest first up to the welcome's size bound.
-func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
+func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string, older []broker.Record) {
 	if epoch != r.epoch {
 		since = 0 // another life of the room: the client's numbering means nothing here
 	}
 	if r.store != nil && since > r.seq {
 		m.seen = since
 	}
+	record, first := r.recordFromLocked(since, older)
 	ev := &Event{Type: KindWelcome, Room: r.name, Nick: m.nick, Seq: r.seq, Epoch: r.epoch,
 		Session: m.session, Limits: &r.hub.limits}
 	users := r.usersJSONLocked()
 	budget := welcomeBudget - len(users) - 1024 // the other fields are far smaller than 1 KiB
-	first := r.seq - uint64(len(r.record)) + 1
-	start, used := len(r.record), 0
+	start, used := len(record), 0
 	for start > 0 {
 		if first+uint64(start-1) <= since {
 			break
 		}
-		n := len(r.record[start-1]) + 1
+		n := len(record[start-1]) + 1
 		if used+n > budget {
 			break
 		}
@@ -199,9 +203,9 @@ func (r *room) welcomeLocked(c *client, m *member, since uint64, epoch string) {
 		out = append(out, `,"users":`...)
 		out = append(out, users...)
 	}
-	if start < len(r.record) {
+	if start < len(record) {
 		out = append(out, `,"history":[`...)
-		for i, e := range r.record[start:] {
+		for i, e := range record[start:] {
 			if i > 0 {
 				out = append(out, ',')
 			}

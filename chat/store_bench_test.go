@@ -10,30 +10,41 @@ import (
 	"time"
 
 	"duplex/chat"
+	"duplex/chat/broker"
 )
 
 // BenchmarkRoomOverNodes: members spread over one or three chat nodes in one room, a sender on each node
 // taking turns; every member's socket is drained. It reports deliveries per second and the p50 and p99
-// latency from a send to its delivery in a member's socket, in memory and on one embedded NATS server,
-// so the figures of one run compare the two (run with a fixed count, e.g. -benchtime=300x). The senders
+// latency from a send to its delivery in a member's socket, in memory, on one embedded NATS server, and
+// on a cluster of three NATS servers with the room replicated three times and a chat node on each, so
+// the figures of one run compare them (run with a fixed count, e.g. -benchtime=300x; loopback only). The senders
 // do not wait for acks, so in memory, where a send costs no round trip, sends outrun delivery and the
 // latency is mostly queueing; on NATS each sender is paced by its Append round trip.
 func BenchmarkRoomOverNodes(b *testing.B) {
 	const members = 30
 	for _, tc := range []struct {
-		name  string
-		nodes int
-		nats  bool
-	}{{"memory-1node", 1, false}, {"nats-1node", 1, true}, {"nats-3nodes", 3, true}} {
+		name    string
+		nodes   int
+		nats    bool
+		cluster bool
+	}{{"memory-1node", 1, false, false}, {"nats-1node", 1, true, false}, {"nats-3nodes", 3, true, false},
+		{"cluster-3nodes", 3, true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			var joiners []func(nick string) *fakeSocket
-			var url string
-			if tc.nats {
-				url = startEmbedded(b, b.TempDir(), 0).ClientURL()
+			var urls []string
+			switch {
+			case tc.cluster:
+				urls = startCluster(b, "bench")
+			case tc.nats:
+				urls = []string{startEmbedded(b, b.TempDir(), 0).ClientURL()}
 			}
-			for range tc.nodes {
+			for i := range tc.nodes {
 				if tc.nats {
-					n := startNode(b, url)
+					cfg := broker.Config{URLs: urls[i%len(urls)]}
+					if tc.cluster {
+						cfg.Replicas = 3
+					}
+					n := startNodeWith(b, cfg)
 					joiners = append(joiners, func(nick string) *fakeSocket { f, _ := n.joinAs(b, "bench", nick, 0, ""); return f })
 				} else {
 					h := newHarness(b, &chat.Config{Rate: 1e9, Burst: 1 << 30, MaxConnsPerIP: members + 1, QueueSize: 1 << 16})

@@ -139,6 +139,43 @@ func (h *Hub) openRoom(name string) (*room, error) {
 	return r, nil
 }
 
+// lacks reports whether a welcome for since in epoch needs events older than the room keeps at hand.
+func (r *room) lacks(since uint64, epoch string) bool {
+	r.mu.Lock()
+	defer r.unlock()
+	first := r.seq - uint64(len(r.record)) + 1
+	return epoch == r.epoch && since > 0 && since+1 < first
+}
+
+// older reads the stream's records after since for a welcome, up to the welcome's bound; nil if the
+// stream cannot be read now (the welcome then says more, as without it).
+func (st *stored) older(since uint64) []broker.Record {
+	recs, _, err := st.b.Range(context.Background(), st.room, since, welcomeBudget)
+	if err != nil {
+		st.log.Info("chat: history not read", "room", st.room, "err", err)
+		return nil
+	}
+	return recs
+}
+
+// recordFromLocked returns the events a welcome for since chooses from, oldest first, and the seq of
+// the first: the record, preceded by the older ones read from the stream where they join it without a
+// gap.
+func (r *room) recordFromLocked(since uint64, older []broker.Record) ([][]byte, uint64) {
+	first := r.seq - uint64(len(r.record)) + 1
+	if len(older) == 0 || older[0].Seq != since+1 || older[len(older)-1].Seq+1 < first {
+		return r.record, first
+	}
+	out := make([][]byte, 0, len(r.record)+len(older))
+	for _, rec := range older {
+		if rec.Seq >= first {
+			break
+		}
+		out = append(out, withSeq(rec.Payload, rec.Seq))
+	}
+	return append(out, r.record...), older[0].Seq
+}
+
 // withSeq returns the event payload (a JSON object without seq) with seq as its first field: the
 // stream assigns the number only once the event is stored, so it cannot be in the stored bytes.
 func withSeq(payload []byte, seq uint64) []byte {
@@ -396,18 +433,86 @@ func (r *room) postStored(c *client, id, text string, now time.Time) (code strin
 	if id != "" {
 		mid = msgID(key, id)
 	}
-	seq, _, err := r.store.b.Append(c.ctx, r.name, mid, b)
-	if err != nil {
-		r.hub.log.Info("chat: send not stored", "room", r.name, "nick", c.nick, "err", err)
-		return ErrCodeUnavailable, unavailableRetry
-	}
-	if id != "" && !c.enqueue(&outMsg{b: encode(&Event{Type: KindAck, ID: id, Seq: seq})}) {
-		r.mu.Lock()
-		r.dropLocked(m)
-		r.unlock()
+	if !c.appendStored(storedSend{r: r, m: m, id: id, mid: mid, b: b}) {
+		r.hub.stats.overloaded.Add(1)
+		return codeOverloaded, overloadRetry
 	}
 	return "", 0
 }
+
+// storedSend is a send on its way to the stream.
+type storedSend struct {
+	r   *room
+	m   *member
+	id  string // the client's, for the ack
+	mid string // the stream's message id
+	b   []byte
+}
+
+// appendStored queues s for the stream and returns at once: a send costs a NATS round trip, which
+// must not hold the goroutine that handles the client's messages (a Loop's worker, with Config.Loop,
+// serves many clients). One goroutine per client appends its queue in order, so the client's acks
+// come in the order of its sends, and ends when the queue is empty: an idle client holds none. It
+// reports false, queueing nothing, when QueueSize sends are on their way already.
+func (c *client) appendStored(s storedSend) bool {
+	c.amu.Lock()
+	if len(c.sends) >= c.hub.cfg.QueueSize {
+		c.amu.Unlock()
+		return false
+	}
+	c.sends = append(c.sends, s)
+	start := !c.appending
+	c.appending = true
+	if start {
+		c.appends.Add(1)
+	}
+	c.amu.Unlock()
+	if start {
+		go c.appendLoop()
+	}
+	return true
+}
+
+func (c *client) appendLoop() {
+	defer c.appends.Done()
+	for {
+		c.amu.Lock()
+		if len(c.sends) == 0 {
+			c.appending = false
+			c.amu.Unlock()
+			return
+		}
+		s := c.sends[0]
+		c.sends[0] = storedSend{}
+		c.sends = c.sends[1:]
+		c.amu.Unlock()
+		c.appendOne(s)
+	}
+}
+
+// appendOne appends one send and acks it once stored, by the stream's seq: a resend of a stored id is
+// acked with the first seq, by the stream's deduplication, on whichever node it arrives. A send that
+// cannot be stored is refused with unavailable, for the client to send again.
+func (c *client) appendOne(s storedSend) {
+	r := s.r
+	if r.hub.appendHook != nil {
+		r.hub.appendHook(r.name)
+	}
+	seq, _, err := r.store.b.Append(c.ctx, r.name, s.mid, s.b)
+	if err != nil {
+		r.hub.log.Info("chat: send not stored", "room", r.name, "nick", c.nick, "err", err)
+		r.hub.refuse(c, ErrCodeUnavailable, textUnavailable, s.id, unavailableRetry)
+		return
+	}
+	if s.id != "" && !c.enqueue(&outMsg{b: encode(&Event{Type: KindAck, ID: s.id, Seq: seq})}) {
+		r.mu.Lock()
+		r.dropLocked(s.m)
+		r.unlock()
+	}
+}
+
+// textUnavailable is the text of a send refused because the store is away.
+const textUnavailable = "not stored: the room's store is unavailable, send again"
 
 // stop ends the room's subscription and notice writer and waits for them. It must not be called with
 // the room's lock held: the subscription's callback takes it.

@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"strconv"
@@ -273,4 +274,40 @@ func TestBrokerNodesShareARoom(t *testing.T) {
 	for id, seq := range acks {
 		assert.Contains(t, fromA, id+"@"+strconv.FormatUint(seq, 10), "ack of %s names the seq delivered", id)
 	}
+}
+
+// TestBrokerResumeOlderThanTheCache: a client resumes from a seq older than the events the node keeps
+// at hand (History 5): the welcome reads the rest from the stream and holds every event after since
+// exactly once, in order, without more.
+func TestBrokerResumeOlderThanTheCache(t *testing.T) {
+	s := startEmbedded(t, t.TempDir(), 0)
+	n := startNodeOpts(t, broker.Config{URLs: s.ClientURL()}, nodeOpts{chat: func(c *chat.Config) { c.History = 5 }})
+	f, w := n.joinAs(t, "lobby", "ann", 0, "")
+	since := say(t, f, "m0", "m0")
+	var last uint64
+	for i := 1; i < 20; i++ {
+		last = say(t, f, fmt.Sprint("m", i), fmt.Sprint("m", i))
+	}
+	_, w2 := n.joinAs(t, "lobby", "bob", since, w.Epoch)
+	assert.False(t, w2.More, "every event after since fits the welcome")
+	var seqs []uint64
+	var texts []string
+	for _, raw := range w2.History {
+		ev := decodeEvent(t, raw)
+		seqs = append(seqs, ev.Seq)
+		if ev.Type == chat.KindMessage {
+			texts = append(texts, ev.Text)
+		}
+	}
+	require.NotEmpty(t, seqs)
+	assert.Equal(t, since+1, seqs[0])
+	for i := 1; i < len(seqs); i++ {
+		assert.Equal(t, seqs[i-1]+1, seqs[i], "consecutive, each once")
+	}
+	assert.GreaterOrEqual(t, seqs[len(seqs)-1], last)
+	var want []string
+	for i := 1; i < 20; i++ {
+		want = append(want, fmt.Sprint("m", i))
+	}
+	assert.Equal(t, want, texts)
 }

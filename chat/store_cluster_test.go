@@ -4,65 +4,31 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"duplex/chat"
 	"duplex/chat/broker"
+	"duplex/chat/broker/brokertest"
 )
 
-// startCluster starts three clustered JetStream servers on loopback, each with its own store, and
-// returns their client URLs once JetStream takes a replicated stream.
+// startCluster starts three clustered JetStream servers on loopback and returns their client URLs
+// once room's stream, replicated three times, exists: made here, once the meta group has a leader, so
+// that the nodes' first joins do not race the cluster's forming.
 func startCluster(t testing.TB, room string) []string {
 	t.Helper()
-	const n = 3
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	var routes []string
-	for i, l := range ls {
-		require.NoError(t, l.Close())
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
-	}
-	var urls []string
-	for i := range n {
-		s, err := natsserver.NewServer(&natsserver.Options{
-			ServerName: fmt.Sprintf("s%d", i),
-			Host:       "127.0.0.1",
-			Port:       natsserver.RANDOM_PORT,
-			JetStream:  true,
-			StoreDir:   t.TempDir(),
-			Cluster:    natsserver.ClusterOpts{Name: "chat-test", Host: "127.0.0.1", Port: ports[i]},
-			Routes:     natsserver.RoutesFromStr(strings.Join(routes, ",")),
-			NoSigs:     true,
-			NoLog:      true,
-		})
-		require.NoError(t, err)
-		s.Start()
-		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-		require.True(t, s.ReadyForConnections(10*time.Second))
-		urls = append(urls, s.ClientURL())
-	}
-	b, err := broker.Connect(broker.Config{URLs: urls[0], Replicas: n, Timeout: time.Second})
+	urls := brokertest.URLs(brokertest.StartCluster(t, 3))
+	b, err := broker.Connect(broker.Config{URLs: urls[0], Replicas: 3, Timeout: time.Second})
 	require.NoError(t, err)
 	defer b.Close()
-	// The room's replicated stream is made here, once the meta group has a leader, so that the
-	// nodes' first joins do not race the cluster's forming.
 	require.Eventually(t, func() bool {
 		_, err := b.Info(context.Background(), room)
 		return err == nil
-	}, 20*time.Second, 100*time.Millisecond, "JetStream cluster did not form")
+	}, 20*time.Second, 100*time.Millisecond, "room %s not created", room)
 	return urls
 }
 

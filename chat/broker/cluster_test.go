@@ -4,75 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"duplex/chat/broker"
+	"duplex/chat/broker/brokertest"
 )
 
-// freePorts reserves n loopback ports and releases them for the servers to take. Cluster routes must
-// name every member before any starts, so the ports cannot come from the servers themselves.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		require.NoError(t, l.Close())
-	}
-	return ports
-}
-
-// startCluster starts n clustered JetStream servers on loopback, each with its own store, and waits
-// until JetStream accepts a replicated stream.
-func startCluster(t testing.TB, n int) []*natsserver.Server {
-	t.Helper()
-	ports := freePorts(t, n)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
-	var servers []*natsserver.Server
-	for i := range n {
-		s, err := natsserver.NewServer(&natsserver.Options{
-			ServerName: fmt.Sprintf("s%d", i),
-			Host:       "127.0.0.1",
-			Port:       natsserver.RANDOM_PORT,
-			JetStream:  true,
-			StoreDir:   t.TempDir(),
-			Cluster:    natsserver.ClusterOpts{Name: "duplex-test", Host: "127.0.0.1", Port: ports[i]},
-			Routes:     natsserver.RoutesFromStr(strings.Join(routes, ",")),
-			NoSigs:     true,
-			NoLog:      true,
-		})
-		require.NoError(t, err)
-		s.Start()
-		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-		require.True(t, s.ReadyForConnections(10*time.Second))
-		servers = append(servers, s)
-	}
-	// The meta group elects its leader a moment after the routes are up.
-	b := connect(t, broker.Config{URLs: servers[0].ClientURL(), Replicas: n, Timeout: time.Second})
-	require.Eventually(t, func() bool {
-		_, err := b.Info(context.Background(), "warm-up")
-		return err == nil
-	}, 20*time.Second, 100*time.Millisecond, "JetStream cluster did not form")
-	b.Close()
-	return servers
-}
+var startCluster = brokertest.StartCluster
 
 // Three servers in a cluster, three Brokers (one per server, as three chat nodes would be) appending
 // to one room at once: every append is acknowledged, every subscriber sees every record exactly once

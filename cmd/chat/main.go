@@ -14,8 +14,10 @@
 // to outside NATS servers instead, so that several chat nodes share rooms (-replicas 3 on a three-server
 // cluster); -memory keeps rooms in memory only, as they end with the process. -retain-msgs, -retain-bytes
 // and -retain-age bound what each room's stream keeps. An ack then means stored in JetStream; a send that
-// cannot be stored (NATS unreachable) is refused with "unavailable". See "Running on NATS" in
-// chat/README.md. On shutdown the NATS connection, and the embedded server, close after the clients.
+// cannot be stored (NATS unreachable) is refused with "unavailable". Rooms' member lists span the nodes
+// through the shared presence (-node names this node in it, unique per node), and a member may resume
+// its session on another node. See "Running on NATS" in chat/README.md. On shutdown the presence entries
+// are removed, then the NATS connection, and the embedded server, close after the clients.
 //
 // # Hostile clients
 //
