@@ -122,6 +122,21 @@ func TestAcceptRequestInTwoPieces(t *testing.T) {
 	require.NoError(t, (<-srv).err)
 }
 
+// TestAcceptRequestAfterWait: a request that comes once Accept has found the socket empty
+// and waits on the poller, under the deadline it set then, is read when it comes. (Should
+// Accept start later than the request, it takes the path of the whole request instead.)
+func TestAcceptRequestAfterWait(t *testing.T) {
+	client, server := tcpPair(t)
+	defer client.Close()
+	defer server.Close()
+	srv := acceptAsync(server, &handshake.ServerOptions{Timeout: 10 * time.Second})
+	time.Sleep(20 * time.Millisecond) // lets Accept find nothing and wait
+	_, err := client.Write([]byte(validRequest))
+	require.NoError(t, err)
+	readSwitching(t, client)
+	require.NoError(t, (<-srv).err)
+}
+
 // TestAcceptSlowPeerTimesOut: a request that stops halfway meets the deadline set once the
 // read had to wait, though its first piece came without one.
 func TestAcceptSlowPeerTimesOut(t *testing.T) {
