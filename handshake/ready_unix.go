@@ -58,7 +58,9 @@ func readReady(c net.Conn, b []byte, g *guard) int {
 
 // writeReady writes to c's socket what of b its send buffer takes at once, without
 // waiting, and returns how many bytes it wrote; 0 when c is not pollable, when the buffer
-// is full, and on any error, which the ordinary Write that follows then meets.
+// is full, and on any error, which the ordinary Write that follows then meets. Its first
+// lines are readReady's: a helper returning the syscall.RawConn would hide its concrete
+// type from the compiler, and the callback would then be allocated.
 func writeReady(c net.Conn, b []byte) int {
 	tc, ok := c.(*net.TCPConn)
 	if !ok || len(b) == 0 {
