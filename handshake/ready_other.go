@@ -8,6 +8,6 @@ import "net"
 
 func pollable(net.Conn) bool { return false }
 
-func readReady(net.Conn, []byte) int { return 0 }
+func readReady(net.Conn, []byte, *guard) int { return 0 }
 
 func writeReady(net.Conn, []byte) int { return 0 }

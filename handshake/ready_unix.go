@@ -7,12 +7,11 @@ import (
 	"syscall"
 )
 
-// A server handshake on a fresh TCP connection usually finds the whole request in the
-// socket when it starts, and the 101 response fits the empty send buffer at once: then no
-// read or write would wait, and the deadline that bounds a wait (two runtime timer updates
-// and a clock read) buys nothing. readReady and writeReady try the one read and the one
-// write without waiting, through syscall.RawConn, so that Accept sets the deadline only
-// before an operation that may block.
+// A server handshake on a fresh TCP connection often finds the whole request in the socket
+// when it starts, and the 101 response fits the empty send buffer at once: then no read or
+// write waits, and the deadline that bounds a wait (two runtime timer updates and a clock
+// read) buys nothing. readReady and writeReady do the first read and the write through
+// syscall.RawConn, so that Accept sets the deadline only once an operation is to wait.
 //
 // Only a *net.TCPConn itself qualifies: a type that embeds one to change what Read returns
 // (a PROXY protocol header stripped, bytes buffered ahead) still offers SyscallConn, and
@@ -25,16 +24,13 @@ func pollable(c net.Conn) bool {
 	return ok
 }
 
-// readReady reads into b what c's socket holds already, without waiting, and returns how
-// many bytes it read: 0 when none were ready, when c is not pollable, and on any error,
-// which the ordinary Read that follows then meets and reports (end of stream included).
-func readReady(c net.Conn, b []byte) int { return ready(c, b, false) }
-
-// writeReady writes to c's socket what of b its send buffer takes at once, without
-// waiting, and returns how many bytes it wrote; 0 as readReady.
-func writeReady(c net.Conn, b []byte) int { return ready(c, b, true) }
-
-func ready(c net.Conn, b []byte, write bool) int {
+// readReady reads into b what c's socket holds, and returns how many bytes it read. When
+// the socket holds nothing yet it arms g, whose deadline then bounds the wait, and waits on
+// the runtime's poller within the same RawConn.Read: the read a plain Read would try first,
+// which would only find the socket empty again, is saved. It returns 0 when c is not
+// pollable, and on any error, which the ordinary Read that follows then meets and reports
+// (the end of the stream, a deadline that passed, one that could not be set).
+func readReady(c net.Conn, b []byte, g *guard) int {
 	tc, ok := c.(*net.TCPConn)
 	if !ok || len(b) == 0 {
 		return 0
@@ -44,19 +40,43 @@ func ready(c net.Conn, b []byte, write bool) int {
 		return 0
 	}
 	n := 0
-	// Returning true ends the RawConn call after one try: false would park on the poller
-	// until the socket is ready, with no deadline set.
-	if write {
-		err = rc.Write(func(fd uintptr) bool {
-			n = once(syscall.Write, fd, b)
+	err = rc.Read(func(fd uintptr) bool {
+		var wait bool
+		if n, wait = once(syscall.Read, fd, b); !wait {
 			return true
-		})
-	} else {
-		err = rc.Read(func(fd uintptr) bool {
-			n = once(syscall.Read, fd, b)
-			return true
-		})
+		}
+		// Returning false parks on the poller until the socket is readable, then calls this
+		// again; the deadline must be set first. A poller readiness seen after the read
+		// above is not lost: RawConn.Read reset it before its first call, not between.
+		return g.arm() != nil
+	})
+	if err != nil {
+		return 0
 	}
+	return n
+}
+
+// writeReady writes to c's socket what of b its send buffer takes at once, without
+// waiting, and returns how many bytes it wrote; 0 when c is not pollable, when the buffer
+// is full, and on any error, which the ordinary Write that follows then meets. Its first
+// lines are readReady's: a helper returning the syscall.RawConn would hide its concrete
+// type from the compiler, and the callback would then be allocated.
+func writeReady(c net.Conn, b []byte) int {
+	tc, ok := c.(*net.TCPConn)
+	if !ok || len(b) == 0 {
+		return 0
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	// Returning true ends RawConn.Write after one try: false would park on the poller with
+	// no deadline set.
+	err = rc.Write(func(fd uintptr) bool {
+		n, _ = once(syscall.Write, fd, b)
+		return true
+	})
 	if err != nil {
 		return 0
 	}
@@ -64,16 +84,19 @@ func ready(c net.Conn, b []byte, write bool) int {
 }
 
 // once makes the system call op on fd with b, again if a signal interrupted it, and
-// returns the bytes it moved, 0 for none or on an error (EAGAIN: the call would wait).
-func once(op func(int, []byte) (int, error), fd uintptr, b []byte) int {
+// returns the bytes it moved, 0 for none or on an error, and whether the call would have
+// waited (EAGAIN).
+func once(op func(int, []byte) (int, error), fd uintptr, b []byte) (n int, wait bool) {
 	for {
 		n, err := op(int(fd), b)
-		if err == syscall.EINTR {
+		switch {
+		case err == syscall.EINTR:
 			continue
+		case err == syscall.EAGAIN:
+			return 0, true
+		case err != nil || n < 0:
+			return 0, false
 		}
-		if err != nil || n < 0 {
-			return 0
-		}
-		return n
+		return n, false
 	}
 }

@@ -193,14 +193,23 @@ type guard struct {
 	w       *deadline.Watch // ctx's, when it can end
 	at      time.Time       // the deadline, once set; zero for none
 	set     bool
+	err     error // from setting it
 }
 
-// arm sets the deadline on the connection, once. A nil guard has no bound to set.
+// arm sets the deadline on the connection, once, and returns the error that setting it
+// met, on every call. A nil guard has no bound to set.
 func (g *guard) arm() error {
-	if g == nil || g.set {
+	if g == nil {
 		return nil
 	}
-	g.set = true
+	if !g.set {
+		g.set = true
+		g.err = g.setDeadline()
+	}
+	return g.err
+}
+
+func (g *guard) setDeadline() error {
 	g.at = deadline.Bound(g.ctx, g.timeout, DefaultTimeout)
 	if err := g.c.SetDeadline(g.at); err != nil {
 		return err
@@ -227,7 +236,7 @@ func accept(c net.Conn, o *ServerOptions, g *guard) (*Result, error) {
 	// below take their strings from (the key, the extension offers and so what a
 	// NegotiateExtensions hook accepts from them) and the one Result.Request parses later:
 	// the buffer goes back to the pool, and the response is written over it first.
-	head, rest, err := receiveHead(c, *bp, readReady(c, *bp), &scan, "read request", g)
+	head, rest, err := receiveHead(c, *bp, readReady(c, *bp, g), &scan, "read request", g)
 	if err != nil {
 		var ferr *Error
 		if errors.As(err, &ferr) {
