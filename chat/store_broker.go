@@ -383,20 +383,30 @@ func (r *room) listQuietlyLocked(nick string, present bool) {
 	r.usersJSON = nil
 }
 
-// run does the queued operations in order until ctx ends.
+// run does the queued operations in order until ctx ends, and then those still queued, each bounded
+// by the broker's timeout: a room forgotten right after its last member left must still remove that
+// member's presence entry, or this node's heartbeat would keep it alive.
 func (st *stored) run(ctx context.Context) {
 	for {
+		done := false
 		select {
 		case <-ctx.Done():
-			return
+			done = true
 		case <-st.wake:
 		}
 		st.mu.Lock()
 		batch := st.ops
 		st.ops = nil
 		st.mu.Unlock()
+		opCtx := ctx
+		if done {
+			opCtx = context.WithoutCancel(ctx)
+		}
 		for _, op := range batch {
-			op(ctx)
+			op(opCtx)
+		}
+		if done {
+			return
 		}
 	}
 }
