@@ -118,7 +118,10 @@ func presenceNodes(t *testing.T, urls []string, n int, o nodeOpts) []*node {
 	var nodes []*node
 	for i := range n {
 		oi := o
-		oi.presence, oi.beat = fmt.Sprint("node", i), beat
+		oi.presence = fmt.Sprint("node", i)
+		if oi.beat == 0 {
+			oi.beat = beat
+		}
 		nodes = append(nodes, startNodeOpts(t, broker.Config{URLs: urls[i%len(urls)], Name: fmt.Sprint("node", i)}, oi))
 	}
 	return nodes
@@ -252,4 +255,22 @@ func TestPresenceLargeRoomOverNodes(t *testing.T) {
 	time.Sleep(4 * 50 * time.Millisecond) // a few presence intervals, for any notice on its way
 	// u0 and u1 joined a room of at most PresenceBatch members; the others did not.
 	assert.Equal(t, map[chat.Kind]int{chat.KindJoined: 2}, storedKinds(t, nodes[0].b, "lobby"), "no notice stored above PresenceBatch")
+}
+
+// TestPresenceCleanShutdownLeavesAtOnce: a node that shuts down cleanly removes its members' entries,
+// so the other nodes list them as gone at once, long before the presence TTL.
+func TestPresenceCleanShutdownLeavesAtOnce(t *testing.T) {
+	s := startEmbedded(t, t.TempDir(), 0)
+	const slowBeat = 5 * time.Second // a TTL of 15s, which the test must not wait for
+	nodes := presenceNodes(t, []string{s.ClientURL()}, 2, nodeOpts{beat: slowBeat})
+	fa, wa := nodes[0].joinAs(t, "lobby", "ann", 0, "")
+	ra := follow(t, fa, wa)
+	_, wb := nodes[1].joinAs(t, "lobby", "bob", 0, "")
+	assert.Equal(t, []string{"ann", "bob"}, wb.Users)
+	eventuallyAll(t, wait, []string{"ann", "bob"}, ra)
+	stopped := time.Now()
+	nodes[1].stop(t)
+	eventuallyAll(t, 3*time.Second, []string{"ann"}, ra)
+	assert.Less(t, time.Since(stopped), 3*slowBeat, "gone before the TTL")
+	assert.Equal(t, 1, ra.times("-bob"))
 }
