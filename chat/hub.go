@@ -367,14 +367,22 @@ func (h *Hub) room(c *client, name string) (_ *room, refused bool) {
 			}
 			continue // opened; forgotten again meanwhile is as good as never opened
 		}
-		if len(h.rooms)+len(h.opening) >= h.cfg.MaxRooms && !h.forgetEmptyRoomLocked() {
-			h.mu.Unlock()
-			h.refuse(c, ErrCodeBadRoom, "too many rooms", "", 0)
-			return nil, true
+		var forgotten *room
+		if len(h.rooms)+len(h.opening) >= h.cfg.MaxRooms {
+			if forgotten = h.forgetEmptyRoomLocked(); forgotten == nil {
+				h.mu.Unlock()
+				h.refuse(c, ErrCodeBadRoom, "too many rooms", "", 0)
+				return nil, true
+			}
 		}
 		op := &opening{done: make(chan struct{})}
 		h.opening[name] = op
 		h.mu.Unlock()
+		if forgotten != nil {
+			// Its stream keeps the history; stopping it finishes its last writes, which must not hold
+			// the hub's lock.
+			forgotten.store.stop()
+		}
 
 		r, err := h.openRoom(name)
 		h.mu.Lock()
@@ -405,15 +413,16 @@ func (h *Hub) refuseUnavailable(c *client) {
 	h.refuse(c, ErrCodeUnavailable, "the room's store is unavailable: try again", "", unavailableRetry)
 }
 
-func (h *Hub) forgetEmptyRoomLocked() bool {
+// forgetEmptyRoomLocked forgets a room without members and returns it, for the caller to stop its store
+// once the hub's lock is released; nil if every room has members.
+func (h *Hub) forgetEmptyRoomLocked() *room {
 	for name, r := range h.rooms {
 		if r.empty() {
 			delete(h.rooms, name)
-			r.store.stop() // its stream keeps the history
-			return true
+			return r
 		}
 	}
-	return false
+	return nil
 }
 
 // Shutdown closes every connection with 1001 (going away) after delivering what was already sent to it,

@@ -256,13 +256,27 @@ func (st *stored) queue(op func(context.Context)) {
 
 // notice queues a joined or left notice for the stream under the message id id. A notice that cannot
 // be stored (NATS away) is logged and dropped: it is not something a client waits for an ack of.
+//
+// A notice with an id is tried again after a failure other than NATS being away (a timeout on a loaded
+// server, say), up to noticeTries in all: the id makes a second try that follows a stored first one
+// store nothing, and a lost notice would leave members' lists wrong until the member comes back.
 func (st *stored) notice(id string, b []byte) {
 	st.queue(func(ctx context.Context) {
-		if _, _, err := st.b.Append(ctx, st.room, id, b); err != nil && ctx.Err() == nil {
-			st.log.Warn("chat: notice not stored", "room", st.room, "err", err)
+		for try := 1; ; try++ {
+			_, _, err := st.b.Append(ctx, st.room, id, b)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			if id == "" || try == noticeTries || errors.Is(err, broker.ErrUnavailable) || errors.Is(err, broker.ErrClosed) {
+				st.log.Warn("chat: notice not stored", "room", st.room, "err", err)
+				return
+			}
 		}
 	})
 }
+
+// noticeTries bounds the appends of one notice.
+const noticeTries = 3
 
 // noticeID names a member's joined or left notice in the stream: every node that learns of a change
 // announces it, and the stream's deduplication keeps one. A session is one stay in the room (a new
@@ -383,20 +397,30 @@ func (r *room) listQuietlyLocked(nick string, present bool) {
 	r.usersJSON = nil
 }
 
-// run does the queued operations in order until ctx ends.
+// run does the queued operations in order until ctx ends, and then those still queued, each bounded
+// by the broker's timeout: a room forgotten right after its last member left must still remove that
+// member's presence entry, or this node's heartbeat would keep it alive.
 func (st *stored) run(ctx context.Context) {
 	for {
+		done := false
 		select {
 		case <-ctx.Done():
-			return
+			done = true
 		case <-st.wake:
 		}
 		st.mu.Lock()
 		batch := st.ops
 		st.ops = nil
 		st.mu.Unlock()
+		opCtx := ctx
+		if done {
+			opCtx = context.WithoutCancel(ctx)
+		}
 		for _, op := range batch {
-			op(ctx)
+			op(opCtx)
+		}
+		if done {
+			return
 		}
 	}
 }

@@ -118,7 +118,10 @@ func presenceNodes(t *testing.T, urls []string, n int, o nodeOpts) []*node {
 	var nodes []*node
 	for i := range n {
 		oi := o
-		oi.presence, oi.beat = fmt.Sprint("node", i), beat
+		oi.presence = fmt.Sprint("node", i)
+		if oi.beat == 0 {
+			oi.beat = beat
+		}
 		nodes = append(nodes, startNodeOpts(t, broker.Config{URLs: urls[i%len(urls)], Name: fmt.Sprint("node", i)}, oi))
 	}
 	return nodes
@@ -205,9 +208,20 @@ func TestPresenceMoveAcrossNodes(t *testing.T) {
 	w2 := f2.nextOf(t, chat.KindWelcome)
 	assert.Equal(t, wa.Session, w2.Session, "the same session, resumed on another node")
 	assert.Equal(t, []string{"ann", "bob", "cy"}, w2.Users)
-	// The old node lets go of it: a new join there as ann is refused as taken by ann on node 2, not
-	// resumed there.
-	require.Eventually(t, func() bool { return nodes[0].h.hub.Stats().ConnectionsActive == 0 }, wait, tick)
+	// The old node lets go of it: its entry for ann goes, node 2's stays.
+	require.Eventually(t, func() bool {
+		entries, err := nodes[1].p.Entries(context.Background(), "lobby")
+		if err != nil {
+			return false
+		}
+		var where []string
+		for _, e := range entries {
+			if e.Member == "ann" {
+				where = append(where, e.Node)
+			}
+		}
+		return slices.Equal(where, []string{"node2"})
+	}, wait, tick, "node0 lets go of ann")
 	time.Sleep(5 * beat)
 	assert.Equal(t, []string{"ann", "bob", "cy"}, rb.list())
 	assert.Equal(t, []string{"ann", "bob", "cy"}, rc.list())
@@ -252,4 +266,22 @@ func TestPresenceLargeRoomOverNodes(t *testing.T) {
 	time.Sleep(4 * 50 * time.Millisecond) // a few presence intervals, for any notice on its way
 	// u0 and u1 joined a room of at most PresenceBatch members; the others did not.
 	assert.Equal(t, map[chat.Kind]int{chat.KindJoined: 2}, storedKinds(t, nodes[0].b, "lobby"), "no notice stored above PresenceBatch")
+}
+
+// TestPresenceCleanShutdownLeavesAtOnce: a node that shuts down cleanly removes its members' entries,
+// so the other nodes list them as gone at once, long before the presence TTL.
+func TestPresenceCleanShutdownLeavesAtOnce(t *testing.T) {
+	s := startEmbedded(t, t.TempDir(), 0)
+	const slowBeat = 5 * time.Second // a TTL of 15s, which the test must not wait for
+	nodes := presenceNodes(t, []string{s.ClientURL()}, 2, nodeOpts{beat: slowBeat})
+	fa, wa := nodes[0].joinAs(t, "lobby", "ann", 0, "")
+	ra := follow(t, fa, wa)
+	_, wb := nodes[1].joinAs(t, "lobby", "bob", 0, "")
+	assert.Equal(t, []string{"ann", "bob"}, wb.Users)
+	eventuallyAll(t, wait, []string{"ann", "bob"}, ra)
+	stopped := time.Now()
+	nodes[1].stop(t)
+	eventuallyAll(t, 3*time.Second, []string{"ann"}, ra)
+	assert.Less(t, time.Since(stopped), 3*slowBeat, "gone before the TTL")
+	assert.Equal(t, 1, ra.times("-bob"))
 }

@@ -48,6 +48,9 @@ type Presence struct {
 	node string
 	hb   time.Duration
 
+	// wmu is held across each write of an entry, with the check that it is still wanted: a heartbeat
+	// that read an entry before a Leave (or a new value) must not write it back after.
+	wmu  sync.Mutex
 	mu   sync.Mutex
 	mine map[string][]byte // key -> value, the entries this node keeps alive
 
@@ -131,6 +134,8 @@ func (p *Presence) JoinWith(ctx context.Context, room, member string, value []by
 	}
 	k := p.key(room, member)
 	value = slices.Clone(value)
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
 	p.mu.Lock()
 	p.mine[k] = value
 	p.mu.Unlock()
@@ -148,6 +153,8 @@ func (p *Presence) Leave(ctx context.Context, room, member string) error {
 		return err
 	}
 	k := p.key(room, member)
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
 	p.mu.Lock()
 	delete(p.mine, k)
 	p.mu.Unlock()
@@ -399,17 +406,30 @@ func (p *Presence) heartbeat() {
 		case <-t.C:
 		}
 		p.mu.Lock()
-		mine := maps.Clone(p.mine)
+		keys := slices.Collect(maps.Keys(p.mine))
 		p.mu.Unlock()
-		for k, v := range mine {
+		for _, k := range keys {
 			if p.b.check() != nil {
 				break
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), p.hb)
-			_, _ = p.kv.Put(ctx, k, v)
-			cancel()
+			p.rewrite(k)
 		}
 	}
+}
+
+// rewrite writes entry k again, with its value now, unless it was let go since the heartbeat listed it.
+func (p *Presence) rewrite(k string) {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	p.mu.Lock()
+	v, ok := p.mine[k]
+	p.mu.Unlock()
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.hb)
+	defer cancel()
+	_, _ = p.kv.Put(ctx, k, v)
 }
 
 // Close stops the heartbeat and removes this node's entries, so other nodes see its members leave
