@@ -1,0 +1,92 @@
+package micro_test
+
+import (
+	"testing"
+	"time"
+)
+
+// ratioBatch is how many handshakes each contender runs in a row in an
+// iteration of the in-memory ratio benchmarks: enough that reading the clock
+// costs nothing beside them, few enough that the contenders take turns many
+// times a second.
+const ratioBatch = 256
+
+// interleave runs each contender's batch once per iteration, in an order
+// that rotates, timing each batch, so that all of them run under the same
+// load on a shared machine. It reports each contender's mean wall time per
+// handshake (name-ns/hs) and its time over ref's (name/ref). ns/op covers
+// every contender and means nothing here.
+func interleave(b *testing.B, names []string, batch []func() error, ref string) {
+	wall := make([]time.Duration, len(batch))
+	rounds := 0
+	for b.Loop() {
+		for k := range batch {
+			j := (rounds + k) % len(batch)
+			start := time.Now()
+			for range ratioBatch {
+				if err := batch[j](); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wall[j] += time.Since(start)
+		}
+		rounds++
+	}
+	hs := float64(rounds * ratioBatch)
+	r := -1
+	for j, name := range names {
+		b.ReportMetric(float64(wall[j].Nanoseconds())/hs, name+"-ns/hs")
+		if name == ref {
+			r = j
+		}
+	}
+	for j, name := range names {
+		if j != r {
+			b.ReportMetric(float64(wall[j])/float64(wall[r]), name+"/"+ref)
+		}
+	}
+}
+
+// BenchmarkHandshakeRawRatio runs the contenders of BenchmarkHandshakeRaw
+// interleaved (see interleave), on in-memory connections: the parsing and
+// checks alone, and the deadline Accept sets on a connection it cannot poll.
+// Run it with
+//
+//	cd bench && go test -run='^$' -bench='HandshakeRawRatio' -count=6 ./micro
+func BenchmarkHandshakeRawRatio(b *testing.B) {
+	for _, rq := range requests {
+		b.Run(rq.name, func(b *testing.B) {
+			names := make([]string, len(rawAccepters))
+			batch := make([]func() error, len(rawAccepters))
+			for j, a := range rawAccepters {
+				c := newMemConn(rq.req, false)
+				names[j] = a.name
+				batch[j] = func() error {
+					c.reset()
+					return a.accept(c)
+				}
+			}
+			interleave(b, names, batch, "gobwas")
+		})
+	}
+}
+
+// BenchmarkHandshakeHTTPRatio runs the contenders of BenchmarkHandshakeHTTP
+// interleaved (see interleave), each through its own http.Server. Run it
+// with
+//
+//	cd bench && go test -run='^$' -bench='HandshakeHTTPRatio' -count=6 ./micro
+func BenchmarkHandshakeHTTPRatio(b *testing.B) {
+	for _, rq := range requests {
+		b.Run(rq.name, func(b *testing.B) {
+			names := make([]string, len(httpUpgraders))
+			batch := make([]func() error, len(httpUpgraders))
+			for j, u := range httpUpgraders {
+				s := startHTTP(b, u.upgrade)
+				names[j] = u.name
+				batch[j] = func() error { return s.handshake(newMemConn(rq.req, true)) }
+			}
+			interleave(b, names, batch, "gorilla")
+		})
+	}
+}
