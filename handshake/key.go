@@ -14,28 +14,43 @@ const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // encoding of the SHA-1 hash of the key (as sent, not decoded) followed by the RFC's GUID
 // (RFC 6455, Section 4.2.2, item 5.4).
 func AcceptKey(key string) string {
-	var b [acceptSize]byte
+	var b [96]byte // room for a valid key and the GUID, which appendAcceptKey hashes in place
 	return string(appendAcceptKey(b[:0], key))
 }
 
 // acceptSize is the length of a Sec-WebSocket-Accept value: 20 bytes in base64.
 const acceptSize = 28
 
-// appendAcceptKey appends AcceptKey(key) to dst without allocating, but for keys far longer
-// than the 24 bytes of a valid one.
+// appendAcceptKey appends AcceptKey(key) to dst. It hashes the key and the GUID from dst's
+// spare capacity, which it then overwrites with the result, so it allocates nothing when
+// dst has room for them (Accept and Upgrade pass a 4 KiB buffer) and keeps no input array
+// on the stack: net/http runs Upgrade on a goroutine whose stack is small.
 func appendAcceptKey(dst []byte, key string) []byte {
-	var sum [sha1.Size]byte
-	var in [128]byte
-	if n := len(key) + len(keyGUID); n <= len(in) {
-		copy(in[copy(in[:], key):], keyGUID)
-		sum = sha1.Sum(in[:n])
-	} else {
-		h := sha1.New()
-		h.Write([]byte(key))
-		h.Write([]byte(keyGUID))
-		h.Sum(sum[:0])
+	n := len(dst)
+	dst = append(dst, key...)
+	dst = append(dst, keyGUID...)
+	sum := sha1.Sum(dst[n:])
+	return appendBase64Sum(dst[:n], &sum)
+}
+
+// appendBase64Sum appends the standard base64 encoding of a SHA-1 sum (RFC 4648, Section
+// 4): six groups of three bytes, then two bytes as three characters and one '='.
+func appendBase64Sum(dst []byte, sum *[sha1.Size]byte) []byte {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	var out [acceptSize]byte
+	for i := range 6 {
+		v := uint(sum[3*i])<<16 | uint(sum[3*i+1])<<8 | uint(sum[3*i+2])
+		out[4*i] = alphabet[v>>18&63]
+		out[4*i+1] = alphabet[v>>12&63]
+		out[4*i+2] = alphabet[v>>6&63]
+		out[4*i+3] = alphabet[v&63]
 	}
-	return base64.StdEncoding.AppendEncode(dst, sum[:])
+	v := uint(sum[18])<<16 | uint(sum[19])<<8
+	out[24] = alphabet[v>>18&63]
+	out[25] = alphabet[v>>12&63]
+	out[26] = alphabet[v>>6&63]
+	out[27] = '='
+	return append(dst, out[:]...)
 }
 
 // NewClientKey returns a fresh Sec-WebSocket-Key. RFC 6455, Section 4.1: "The value of this
