@@ -213,13 +213,13 @@ func appendRequest(dst []byte, req *Request) []byte {
 // exchange writes the request and reads and checks the response. Once a response was
 // read, it returns a Result even with an error.
 func exchange(c net.Conn, req *Request, key string, o *ClientOptions) (*Result, error) {
-	bp := headBuffers.Get().(*[]byte)
-	defer headBuffers.Put(bp)
-	if _, err := c.Write(appendRequest((*bp)[:0], req)); err != nil {
+	s := getScratch()
+	defer s.release()
+	if _, err := c.Write(appendRequest(s.buf[:0], req)); err != nil {
 		return nil, wrapIO("write request", err)
 	}
 	scan := newHeadScan(o.Limits, false)
-	head, rest, err := receiveHead(c, *bp, 0, &scan, "read response", nil)
+	head, rest, err := receiveHead(c, s.buf, 0, &scan, "read response", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -44,14 +44,10 @@ func IsConnect(r *http.Request) bool {
 // does for HTTP/1.1.
 func AcceptConnect(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (*Result, error) {
 	o := serverOptions(opts)
-	ferr := o.validate()
-	if ferr == nil {
-		ferr = checkHeadSize(r, o.Limits)
-	}
+	var q upgradeRequest
 	var a accepted
+	ferr := q.fromHTTP(r, o)
 	if ferr == nil {
-		q := upgradeRequest{o: o, method: r.Method, major: r.ProtoMajor, minor: r.ProtoMinor, host: r.Host, tls: r.TLS != nil}
-		q.header(r.Header)
 		a, ferr = q.checkConnect(r.Header.Get(ProtocolHeader))
 	}
 	if ferr != nil {

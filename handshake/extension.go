@@ -107,7 +107,7 @@ func parseExtensionValue(exts []Extension, v string, collect bool) ([]Extension,
 		}
 		e, err := p.extension()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s in %q", ErrBadExtension, err, v)
+			return nil, badExtension(err, v)
 		}
 		if collect {
 			exts = append(exts, e)
@@ -143,7 +143,7 @@ func (p *extParser) token() string {
 func (p *extParser) extension() (Extension, error) {
 	e := Extension{Name: p.token()}
 	if e.Name == "" {
-		return e, fmt.Errorf("missing extension name at %d", p.i)
+		return e, p.syntaxError("missing extension name at %d")
 	}
 	for {
 		p.skipOWS()
@@ -157,7 +157,7 @@ func (p *extParser) extension() (Extension, error) {
 		case ';':
 			p.i++
 		default:
-			return e, fmt.Errorf("unexpected %q at %d", p.peek(), p.i)
+			return e, p.unexpected()
 		}
 		p.skipOWS()
 		param, err := p.param()
@@ -173,7 +173,7 @@ func (p *extParser) extension() (Extension, error) {
 func (p *extParser) param() (ExtensionParam, error) {
 	param := ExtensionParam{Name: p.token()}
 	if param.Name == "" {
-		return param, fmt.Errorf("missing parameter name at %d", p.i)
+		return param, p.syntaxError("missing parameter name at %d")
 	}
 	p.skipOWS()
 	if p.eof() || p.peek() != '=' {
@@ -191,15 +191,47 @@ func (p *extParser) param() (ExtensionParam, error) {
 		// RFC 6455, Section 9.1: "When using the quoted-string syntax variant, the value after
 		// quoted-string unescaping MUST conform to the 'token' ABNF."
 		if !token {
-			return param, fmt.Errorf("quoted value %s is not a token", p.s[start:p.i])
+			return param, notToken(p.s[start:p.i])
 		}
 		param.Value = v
 		return param, nil
 	}
 	if param.Value = p.token(); param.Value == "" {
-		return param, fmt.Errorf("missing value for parameter %q", param.Name)
+		return param, missingValue(param.Name)
 	}
 	return param, nil
+}
+
+// The errors of the parser are built out of line: the parser runs under Upgrade, on
+// net/http's handler goroutine, whose stack is small, and their arguments would take
+// room in every frame of the parser.
+
+//go:noinline
+func badExtension(err error, v string) error {
+	return fmt.Errorf("%w: %s in %q", ErrBadExtension, err, v)
+}
+
+// syntaxError reports a syntax error at the parser's position, format taking it as its one
+// argument.
+//
+//go:noinline
+func (p *extParser) syntaxError(format string) error {
+	return fmt.Errorf(format, p.i)
+}
+
+//go:noinline
+func (p *extParser) unexpected() error {
+	return fmt.Errorf("unexpected %q at %d", p.peek(), p.i)
+}
+
+//go:noinline
+func notToken(quoted string) error {
+	return fmt.Errorf("quoted value %s is not a token", quoted)
+}
+
+//go:noinline
+func missingValue(name string) error {
+	return fmt.Errorf("missing value for parameter %q", name)
 }
 
 // quoted parses a quoted-string (RFC 9110, Section 5.6.4) and reports whether its

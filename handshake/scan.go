@@ -14,12 +14,34 @@ import (
 // buffer of its own, up to Limits.MaxHeadBytes.
 const headBufferSize = 4096
 
-// headBuffers lend read buffers for the duration of one handshake; Accept also writes its
-// response from the one it borrowed. Nothing that leaves the handshake points into them.
-var headBuffers = sync.Pool{New: func() any {
-	b := make([]byte, headBufferSize)
-	return &b
+// scratch is what one handshake borrows for its duration, from scratches: the read buffer,
+// from which Accept and Upgrade also write their response, and on the server side the
+// line index and the fields gathered from the request. Those two take about 600 bytes,
+// which would otherwise be on the stack of the goroutine that runs the handshake: a fresh
+// one for each connection in most servers, and net/http's handler goroutine, whose stack
+// starts small and would have to grow (a copy of the whole stack) to hold them. Nothing
+// that leaves the handshake points into a scratch.
+type scratch struct {
+	buf   []byte
+	index lineIndex
+	q     upgradeRequest
+	acc   accepted // what the server's checks of q decided
+}
+
+var scratches = sync.Pool{New: func() any {
+	return &scratch{buf: make([]byte, headBufferSize)}
 }}
+
+func getScratch() *scratch { return scratches.Get().(*scratch) }
+
+// release returns s to the pool, first dropping its references to the head and the
+// options, which the pool would otherwise keep alive.
+func (s *scratch) release() {
+	s.index.off, s.index.n = 0, 0
+	s.q = upgradeRequest{}
+	s.acc = accepted{}
+	scratches.Put(s)
+}
 
 // headScan finds where a head ends in a buffer that fills up, applying the rules of the
 // line reader behind [ReadRequest] and [ReadResponse] line by line in the same order: the

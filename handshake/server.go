@@ -227,16 +227,15 @@ func accept(c net.Conn, o *ServerOptions, g *guard) (*Result, error) {
 	if ferr := o.validate(); ferr != nil {
 		return nil, refuse(c, ferr, g)
 	}
-	bp := headBuffers.Get().(*[]byte)
-	defer headBuffers.Put(bp)
-	var index lineIndex
+	s := getScratch()
+	defer s.release()
 	scan := newHeadScan(o.Limits, true)
-	scan.index = &index
+	scan.index = &s.index
 	// The head is copied out of the pooled buffer into a string, which is the one the checks
 	// below take their strings from (the key, the extension offers and so what a
 	// NegotiateExtensions hook accepts from them) and the one Result.Request parses later:
 	// the buffer goes back to the pool, and the response is written over it first.
-	head, rest, err := receiveHead(c, *bp, readReady(c, *bp, g), &scan, "read request", g)
+	head, rest, err := receiveHead(c, s.buf, readReady(c, s.buf, g), &scan, "read request", g)
 	if err != nil {
 		var ferr *Error
 		if errors.As(err, &ferr) {
@@ -245,25 +244,25 @@ func accept(c net.Conn, o *ServerOptions, g *guard) (*Result, error) {
 		c.Close()
 		return nil, err
 	}
-	q := upgradeRequest{o: o, tls: isTLS(c)}
+	q := &s.q
+	*q = upgradeRequest{o: o, tls: isTLS(c)}
 	var ferr *Error
 	if scan.index != nil {
-		ferr = q.gather(head, &index)
+		ferr = q.gather(head, &s.index)
 	} else {
 		ferr = q.parse(head)
 	}
+	if ferr == nil {
+		s.acc, ferr = q.check()
+	}
 	if ferr != nil {
 		return nil, refuse(c, ferr, g)
 	}
-	a, ferr := q.check()
-	if ferr != nil {
-		return nil, refuse(c, ferr, g)
-	}
-	if err := respond(c, appendSwitching((*bp)[:0], &a, o.Header), g); err != nil {
+	if err := respond(c, appendSwitching(s.buf[:0], &s.acc, o.Header), g); err != nil {
 		c.Close()
 		return nil, wrapIO("write response", err)
 	}
-	return &Result{Rest: rest, Subprotocol: a.subprotocol, Extensions: a.extensions, head: head, tls: q.tls}, nil
+	return &Result{Rest: rest, Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, head: head, tls: q.tls}, nil
 }
 
 // respond writes b to c, with no deadline if the socket takes it at once (a fresh

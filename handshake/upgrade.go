@@ -22,34 +22,74 @@ import (
 // If w cannot be hijacked, Upgrade answers 500 and returns an error wrapping
 // [ErrNotHijackable]. After a failure past the hijack the connection is closed.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.Conn, *Result, error) {
+	// net/http runs the handler on a goroutine whose stack starts small. What the checks
+	// gather is in a pooled scratch, and the checks and the hijack have frames of their own,
+	// gone before the next one starts: the deepest points (the response's SHA-1, the parsing
+	// of an extension offer) then sit under little, and the stack need not grow.
 	o := serverOptions(opts)
-	ferr := o.validate()
-	if ferr == nil {
-		ferr = checkHeadSize(r, o.Limits)
-	}
-	var a accepted
-	if ferr == nil {
-		q := upgradeRequest{o: o, method: r.Method, major: r.ProtoMajor, minor: r.ProtoMinor, host: r.Host, tls: r.TLS != nil}
-		q.header(r.Header)
-		a, ferr = q.check()
-	}
-	if ferr != nil {
+	s := getScratch()
+	if ferr := s.checkHTTP(r, o); ferr != nil {
+		s.release()
 		refuseHTTP(w, ferr)
 		return nil, nil, ferr
 	}
+	c, rest, err := switchHTTP(w, r, o.Timeout, appendSwitching(s.buf[:0], &s.acc, o.Header))
+	var res *Result
+	if err == nil {
+		res = &Result{Rest: rest, Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, hreq: r}
+	}
+	s.release()
+	return c, res, err
+}
+
+// checkHTTP applies the checks of [Accept] to a request net/http read, gathering its
+// fields in s.q, and sets s.acc to what they decided.
+//
+//go:noinline
+func (s *scratch) checkHTTP(r *http.Request, o *ServerOptions) *Error {
+	if ferr := s.q.fromHTTP(r, o); ferr != nil {
+		return ferr
+	}
+	var ferr *Error
+	s.acc, ferr = s.q.check()
+	return ferr
+}
+
+// fromHTTP sets q to the fields of a request net/http read, after the checks that come
+// before any of them: the options, and the size of the head as Accept would have read it.
+func (q *upgradeRequest) fromHTTP(r *http.Request, o *ServerOptions) *Error {
+	if ferr := o.validate(); ferr != nil {
+		return ferr
+	}
+	if ferr := checkHeadSize(r, o.Limits); ferr != nil {
+		return ferr
+	}
+	// Field by field: a composite literal would be built on the stack first, under the
+	// parsing that q.header runs.
+	*q = upgradeRequest{}
+	q.o, q.method, q.major, q.minor, q.host, q.tls = o, r.Method, r.ProtoMajor, r.ProtoMinor, r.Host, r.TLS != nil
+	q.header(r.Header)
+	return nil
+}
+
+// switchHTTP hijacks w's connection and writes resp, the 101 response, on it under a
+// deadline of timeout, then cleared. It returns the connection and a copy of what the
+// hijacked buffered reader held. A failed hijack is answered with 500 through w; after any
+// other failure the connection is closed.
+//
+//go:noinline
+func switchHTTP(w http.ResponseWriter, r *http.Request, timeout time.Duration, resp []byte) (net.Conn, []byte, error) {
 	c, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		ferr = fail(http.StatusInternalServerError, ErrNotHijackable, "%w", err)
+		ferr := fail(http.StatusInternalServerError, ErrNotHijackable, "%w", err)
 		refuseHTTP(w, ferr)
 		return nil, nil, ferr
 	}
-	if err := c.SetDeadline(deadline.Bound(r.Context(), o.Timeout, DefaultTimeout)); err != nil {
+	if err := c.SetDeadline(deadline.Bound(r.Context(), timeout, DefaultTimeout)); err != nil {
 		c.Close()
 		return nil, nil, wrapIO("set deadline", err)
 	}
-	bp := headBuffers.Get().(*[]byte)
-	defer headBuffers.Put(bp)
-	if _, err := c.Write(appendSwitching((*bp)[:0], &a, o.Header)); err != nil {
+	if _, err := c.Write(resp); err != nil {
 		c.Close()
 		return nil, nil, wrapIO("write response", err)
 	}
@@ -57,13 +97,13 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.C
 		c.Close()
 		return nil, nil, wrapIO("clear deadline", err)
 	}
-	res := &Result{Subprotocol: a.subprotocol, Extensions: a.extensions, hreq: r}
+	var rest []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent after its request, which net/http read with it.
-		res.Rest, _ = brw.Reader.Peek(n)
-		res.Rest = bytes.Clone(res.Rest)
+		rest, _ = brw.Reader.Peek(n)
+		rest = bytes.Clone(rest)
 	}
-	return c, res, nil
+	return c, rest, nil
 }
 
 // checkHeadSize refuses a head net/http read that Accept would have refused as too large:
