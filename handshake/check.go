@@ -7,8 +7,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-
-	"golang.org/x/net/http/httpguts"
 )
 
 // accepted is what a successful check decided: what the 101 response says.
@@ -39,58 +37,116 @@ type upgradeRequest struct {
 	offers              []Extension
 }
 
+// fieldKind names the header fields the server's checks look at.
+type fieldKind uint8
+
+const (
+	otherField fieldKind = iota
+	hostField
+	upgradeField
+	connectionField
+	originField
+	keyField
+	versionField
+	protocolField
+	extensionsField
+)
+
+// kindOf returns the kind of the field called name, a token, compared ASCII
+// case-insensitively. The names the checks look at all differ in length: the length picks
+// the one candidate, compared once, and most other fields stop at the switch.
+func kindOf(name string) fieldKind {
+	switch len(name) {
+	case len("host"):
+		if tokenIs(name, "host") {
+			return hostField
+		}
+	case len("origin"):
+		if tokenIs(name, "origin") {
+			return originField
+		}
+	case len("upgrade"):
+		if tokenIs(name, "upgrade") {
+			return upgradeField
+		}
+	case len("connection"):
+		if tokenIs(name, "connection") {
+			return connectionField
+		}
+	case len("sec-websocket-key"):
+		if tokenIs(name, "sec-websocket-key") {
+			return keyField
+		}
+	case len("sec-websocket-version"):
+		if tokenIs(name, "sec-websocket-version") {
+			return versionField
+		}
+	case len("sec-websocket-protocol"):
+		if tokenIs(name, "sec-websocket-protocol") {
+			return protocolField
+		}
+	case len("sec-websocket-extensions"):
+		if tokenIs(name, "sec-websocket-extensions") {
+			return extensionsField
+		}
+	}
+	return otherField
+}
+
 // field takes in one header field of the request, whose name is a token compared ASCII
 // case-insensitively.
 func (q *upgradeRequest) field(name, value string) {
-	// Most fields are none of these: the first letter tells them apart at once.
-	switch name[0] | 0x20 {
-	case 'h':
-		if tokenIs(name, "host") {
-			if q.hosts == 0 {
-				q.host = value
-			}
-			q.hosts++
+	q.take(kindOf(name), value)
+}
+
+// take takes in the value of one header field of kind k.
+func (q *upgradeRequest) take(k fieldKind, value string) {
+	switch k {
+	case hostField:
+		if q.hosts == 0 {
+			q.host = value
 		}
-	case 'u':
-		if tokenIs(name, "upgrade") {
-			q.upgrade = q.upgrade || hasToken(value, "websocket")
-		}
-	case 'c':
-		if tokenIs(name, "connection") {
-			q.connection = q.connection || hasToken(value, "upgrade")
-		}
-	case 'o':
-		if tokenIs(name, "origin") {
-			q.origins++
-			q.origin = value
-		}
-	case 's':
-		const prefix = "sec-websocket-"
-		if len(name) <= len(prefix) || !tokenIs(name[:len(prefix)], prefix) {
+		q.hosts++
+	case upgradeField:
+		q.upgrade = q.upgrade || hasToken(value, "websocket")
+	case connectionField:
+		q.connection = q.connection || hasToken(value, "upgrade")
+	case originField:
+		q.origins++
+		q.origin = value
+	case keyField:
+		q.keys++
+		q.key = value
+	case versionField:
+		q.versions++
+		q.version = value
+	case protocolField:
+		q.protocols(value)
+	case extensionsField:
+		if q.badExtensions != "" {
 			return
 		}
-		switch name = name[len(prefix):]; {
-		case tokenIs(name, "key"):
-			q.keys++
-			q.key = value
-		case tokenIs(name, "version"):
-			q.versions++
-			q.version = value
-		case tokenIs(name, "protocol"):
-			q.protocols(value)
-		case tokenIs(name, "extensions") && q.badExtensions == "":
-			// The offers are kept only for a hook to see; without one, the syntax is still checked.
-			offers, err := parseExtensionValue(q.offers, value, q.o.NegotiateExtensions != nil)
-			if err != nil {
-				q.badExtensions = value
-			}
-			q.offers = offers
+		// The offers are kept only for a hook to see; without one, the syntax is still checked.
+		offers, err := parseExtensionValue(q.offers, value, q.o.NegotiateExtensions != nil)
+		if err != nil {
+			q.badExtensions = value
 		}
+		q.offers = offers
 	}
 }
 
+// hasToken reports whether the comma-separated list value (RFC 9110, Section 5.6.1) has
+// an element equal to token, made of lower-case letters and '-', ASCII case-insensitively;
+// as httpguts.HeaderValuesContainsToken, without building the slice it takes.
 func hasToken(value, token string) bool {
-	return httpguts.HeaderValuesContainsToken([]string{value}, token)
+	for value != "" {
+		elem, rest, _ := strings.Cut(value, ",")
+		if equalFoldASCII(trimOWS(elem), token) {
+			return true
+		}
+		value = rest
+	}
+	return false
 }
 
 // protocols takes in a Sec-WebSocket-Protocol value: comma-separated tokens (RFC 9110,

@@ -124,7 +124,10 @@ func (q *upgradeRequest) gather(head string, ix *lineIndex) *Error {
 		return err
 	}
 	for _, f := range ix.fields[:ix.n] {
-		q.field(head[f.start:f.colon], trimOWS(head[f.colon+1:f.cr]))
+		// Most fields are none the checks look at: their values are not even trimmed.
+		if k := kindOf(head[f.start:f.colon]); k != otherField {
+			q.take(k, trimOWS(head[f.colon+1:f.cr]))
+		}
 	}
 	return q.checkHosts()
 }
