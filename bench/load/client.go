@@ -15,6 +15,14 @@ import (
 // seqLen is the size of the sequence number that starts every payload.
 const seqLen = 8
 
+// sharedMin is the message size from which an unverified echo shares its
+// payload between messages: each message then costs the generator a
+// header and a sequence number to write, and a header and a sequence
+// number to read, the rest being written from one buffer built at the
+// start and dropped on arrival (in the kernel, where it can), so that the
+// generator's cost per message does not grow with its size.
+const sharedMin = 8 << 10
+
 // client is one connection's side of an echo: it sends binary messages
 // whose payload starts with a sequence number and checks each echo. Only
 // its own goroutine uses it.
@@ -29,7 +37,7 @@ type client struct {
 	out    []byte // the frame being sent: header, then masked payload
 	hdrLen int
 	key    [4]byte // the masking key of out, when it is reused
-	in     []byte  // the payload received (in a broadcast, inflated)
+	in     []byte  // the payload received (in a broadcast, inflated); only its sequence number when shared
 	msg    []byte  // a broadcast message as it came, compressed or not
 	want   []byte  // the payload expected, in verify mode
 	ctrl   [125]byte
@@ -38,27 +46,45 @@ type client struct {
 	batch    []byte          // a burst's frames, written together
 	nextSend uint64
 	nextRecv uint64
+
+	// With shared set, every message is heads' header and masked
+	// sequence number followed by tail, the masked rest of the payload,
+	// the same for every message, written with one writev from vec.
+	shared  bool
+	heads   []byte // one header and sequence number per message of a burst
+	tail    []byte
+	vec     [][]byte
+	bufs    net.Buffers // what writeShared writes, laid over vec
+	drop    dropper
+	scratch []byte // where dropped bytes are read when the kernel cannot drop them
 }
 
 // newClient wraps an upgraded connection. Without verify, the frame is
-// built and masked once with one key and only its sequence number changes;
-// with verify, every message gets a fresh key and a payload of its own
-// (a pattern seeded by id and sequence number), checked byte for byte.
+// built and masked once with one key and only its sequence number changes
+// (from sharedMin bytes on, the rest of the payload is not even read back:
+// see shared); with verify, every message gets a fresh key and a payload
+// of its own (a pattern seeded by id and sequence number), checked byte
+// for byte.
 func newClient(id int, nc net.Conn, br *bufio.Reader, size, window int, verify bool) *client {
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], uint64(id)+1)
 	c := &client{
 		id: id, nc: nc, br: br, size: size, verify: verify,
 		rng:  rand.NewChaCha8(seed),
-		in:   make([]byte, size),
 		sent: make([]time.Duration, window),
 	}
 	if verify {
+		c.in = make([]byte, size)
 		c.want = make([]byte, size)
 		c.out = make([]byte, 0, maxHeader+size)
 		return c
 	}
 	c.key = c.newKey()
+	if size >= sharedMin {
+		c.initShared(window)
+		return c
+	}
+	c.in = make([]byte, size)
 	c.out = appendClientHeader(make([]byte, 0, maxHeader+size), opBinary, size, c.key)
 	c.hdrLen = len(c.out)
 	c.out = c.out[:c.hdrLen+size]
@@ -97,15 +123,23 @@ func splitmix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-// send writes the next message, stamped with now, in one Write.
+// send writes the next message, stamped with now, in one Write (one
+// writev when shared).
 func (c *client) send(now time.Duration, window int) error {
+	if c.shared {
+		return c.writeShared(now, window, 1)
+	}
 	_, err := c.nc.Write(c.next(now, window))
 	return err
 }
 
-// sendBurst writes the next n messages, stamped with now, in one Write:
-// they reach the server together, as a client's burst does.
+// sendBurst writes the next n messages, stamped with now, in one Write
+// (one writev when shared): they reach the server together, as a
+// client's burst does.
 func (c *client) sendBurst(now time.Duration, window, n int) error {
+	if c.shared {
+		return c.writeShared(now, window, n)
+	}
 	c.batch = c.batch[:0]
 	for range n {
 		c.batch = append(c.batch, c.next(now, window)...)
@@ -173,7 +207,7 @@ func (c *client) receive() (uint64, error) {
 		if h.length > int64(c.size-n) {
 			return 0, fmt.Errorf("%w: message longer than the %d bytes sent", errEcho, c.size)
 		}
-		if _, err := io.ReadFull(c.br, c.in[n:n+int(h.length)]); err != nil {
+		if err := c.payload(n, int(h.length)); err != nil {
 			return 0, err
 		}
 		n += int(h.length)
@@ -184,7 +218,7 @@ func (c *client) receive() (uint64, error) {
 	if n != c.size {
 		return 0, fmt.Errorf("%w: %d bytes, want %d", errEcho, n, c.size)
 	}
-	seq := binary.LittleEndian.Uint64(c.in)
+	seq := binary.LittleEndian.Uint64(c.in[:seqLen])
 	if seq != c.nextRecv {
 		return 0, fmt.Errorf("%w: sequence number %d, want %d", errEcho, seq, c.nextRecv)
 	}
@@ -196,6 +230,24 @@ func (c *client) receive() (uint64, error) {
 	}
 	c.nextRecv++
 	return seq, nil
+}
+
+// payload reads the m bytes of a data frame that start at byte n of the
+// message into c.in; when shared, it keeps only those of the sequence
+// number, which a fragment may split, and drops the rest.
+func (c *client) payload(n, m int) error {
+	if !c.shared {
+		_, err := io.ReadFull(c.br, c.in[n:n+m])
+		return err
+	}
+	k := 0
+	if n < seqLen {
+		k = min(seqLen-n, m)
+		if _, err := io.ReadFull(c.br, c.in[n:n+k]); err != nil {
+			return err
+		}
+	}
+	return c.discard(m - k)
 }
 
 func firstDiff(a, b []byte) int {

@@ -24,6 +24,12 @@ const (
 	faultText           // echo as a text message
 	faultPing           // send a ping before every echo and require the pong
 	faultClose          // answer message 3 with a close frame
+	faultSplitSeq       // echo each message in three frames, the first of 3 bytes
+	faultSeq            // echo message 3 with the sequence number of message 4
+	faultShort          // echo message 3 one byte short
+	faultLong           // echo message 3 one byte long
+	faultRSV            // echo message 3 with RSV1 set
+	faultLenMSB         // echo message 3 with a 64-bit length whose MSB is set
 )
 
 // corruptSeq is the message a faulty server spoils.
@@ -82,6 +88,11 @@ func (s *fakeServer) serve(nc net.Conn) error {
 	if err != nil {
 		return err
 	}
+	return s.loop(nc, br)
+}
+
+// loop echoes the frames that follow the handshake.
+func (s *fakeServer) loop(nc net.Conn, br *bufio.Reader) error {
 	for {
 		op, p, err := readClientFrame(br)
 		if err != nil {
@@ -111,9 +122,26 @@ func (s *fakeServer) echo(nc net.Conn, br *bufio.Reader, p []byte) error {
 	case s.fault == faultFragment:
 		a, b := len(p)/3, 2*len(p)/3
 		out = append(append(s.frame(0x02, p[:a]), s.frame(0x00, p[a:b])...), s.frame(0x80, p[b:])...)
+	case s.fault == faultSplitSeq:
+		b := 3 + (len(p)-3)/2
+		out = append(append(s.frame(0x02, p[:3]), s.frame(0x00, p[3:b])...), s.frame(0x80, p[b:])...)
 	case s.fault == faultCorrupt && seq == corruptSeq:
 		p[len(p)-1] ^= 1
 		out = s.frame(0x82, p)
+	case s.fault == faultSeq && seq == corruptSeq:
+		binary.LittleEndian.PutUint64(p, seq+1)
+		out = s.frame(0x82, p)
+	case s.fault == faultShort && seq == corruptSeq:
+		out = s.frame(0x82, p[:len(p)-1])
+	case s.fault == faultLong && seq == corruptSeq:
+		out = s.frame(0x82, append(p, 0))
+	case s.fault == faultRSV && seq == corruptSeq:
+		out = s.frame(0xc2, p)
+	case s.fault == faultLenMSB && seq == corruptSeq:
+		// The length field says 2^63 + len(p); a reader that ignored the
+		// MSB would take the payload that follows for the whole message.
+		out = binary.BigEndian.AppendUint64([]byte{0x82, 127}, 1<<63|uint64(len(p)))
+		out = append(out, p...)
 	case s.fault == faultDrop && seq == corruptSeq:
 		return nil
 	case s.fault == faultText:
@@ -155,6 +183,8 @@ func readClientFrame(br *bufio.Reader) (opcode, []byte, error) {
 	if b[0]&0x80 == 0 || b[1]&0x80 == 0 {
 		return 0, nil, errProtocol // fragmented or unmasked
 	}
+	// The opcode is taken before b holds the extended length.
+	op := opcode(b[0] & 0xf)
 	n := uint64(b[1] & 0x7f)
 	switch n {
 	case 126:
@@ -168,7 +198,6 @@ func readClientFrame(br *bufio.Reader) (opcode, []byte, error) {
 		}
 		n = binary.BigEndian.Uint64(b[:8])
 	}
-	op := opcode(b[0] & 0xf)
 	var key [4]byte
 	if _, err := io.ReadFull(br, key[:]); err != nil {
 		return 0, nil, err

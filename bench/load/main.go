@@ -5,7 +5,10 @@
 //
 // In echo mode it keeps -window messages in flight on each of -conns
 // connections, checks every echo (opcode, length and a sequence number;
-// every byte with -verify), and reports messages/s, MB/s, the p50 and p99
+// every byte with -verify; from 8 KiB on, without -verify, every message
+// shares one payload built per connection, written with writev, and the
+// echo's bytes past the sequence number are dropped in the kernel
+// unread), and reports messages/s, MB/s, the p50 and p99
 // round trip and, given the server's -pid, the server's CPU time per
 // message from /proc/PID/stat over the measured interval; with -burst each
 // connection writes its window in one write and waits for all of it. In

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -46,44 +47,72 @@ func TestEchoCounts(t *testing.T) {
 	}
 }
 
-// TestEchoLargeMessages covers the 16- and 64-bit lengths.
+// TestEchoLargeMessages covers the 7-, 16- and 64-bit lengths both ways
+// (the fake server frames 65536 bytes with a 64-bit length), in one frame
+// and fragmented, once with the sequence number split over the first two
+// fragments; verified, and unverified, which from sharedMin bytes on is
+// the shared mode. 2048 bytes is 0x0800: a reader that took the opcode
+// from the extended length would see a close frame.
 func TestEchoLargeMessages(t *testing.T) {
-	for _, size := range []int{8, 125, 126, 65535, 65536} {
-		s := startFake(t, faultFragment)
-		_, err := runEcho(echoCfg(s.addr(), 2, size, true))
-		require.NoError(t, err, "size %d", size)
+	for _, size := range []int{8, 125, 126, 2048, 65535, 65536} {
+		for _, f := range []fault{faultNone, faultFragment, faultSplitSeq} {
+			for _, verify := range []bool{true, false} {
+				t.Run(fmt.Sprintf("size=%d/fault=%d/verify=%t", size, f, verify), func(t *testing.T) {
+					t.Parallel()
+					s := startFake(t, f)
+					res, err := runEcho(echoCfg(s.addr(), 2, size, verify))
+					require.NoError(t, err)
+					assert.Positive(t, res.Messages)
+					assert.Equal(t, 2, res.CleanCloses)
+				})
+			}
+		}
 	}
 }
 
 func TestEchoCatchesFaults(t *testing.T) {
+	both := []bool{false, true}
 	for _, tc := range []struct {
 		name   string
 		fault  fault
-		verify bool
+		verify []bool
 		want   error
 	}{
-		{"corrupt-byte-verify", faultCorrupt, true, errEcho},
-		{"dropped-message", faultDrop, false, errEcho},
-		{"5.1/masked-server-frame", faultMask, false, errProtocol},
-		{"wrong-opcode", faultText, false, errEcho},
-		{"server-close", faultClose, false, errServerClosed},
+		{"corrupt-byte-verify", faultCorrupt, []bool{true}, errEcho},
+		{"dropped-message", faultDrop, both, errEcho},
+		{"5.1/masked-server-frame", faultMask, both, errProtocol},
+		{"5.2/rsv1-set", faultRSV, both, errProtocol},
+		{"5.2/len64-msb-set", faultLenMSB, both, errProtocol},
+		{"wrong-opcode", faultText, both, errEcho},
+		{"wrong-sequence", faultSeq, both, errEcho},
+		{"short-message", faultShort, both, errEcho},
+		{"long-message", faultLong, both, errEcho},
+		{"server-close", faultClose, both, errServerClosed},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := startFake(t, tc.fault)
-			cfg := echoCfg(s.addr(), 2, 64, tc.verify)
-			cfg.grace = 300 * time.Millisecond // the dropped echo waits for the deadline
-			_, err := runEcho(cfg)
-			require.ErrorIs(t, err, tc.want)
-		})
+		for _, size := range []int{64, 65536} {
+			for _, verify := range tc.verify {
+				t.Run(fmt.Sprintf("%s/size=%d/verify=%t", tc.name, size, verify), func(t *testing.T) {
+					t.Parallel()
+					s := startFake(t, tc.fault)
+					cfg := echoCfg(s.addr(), 2, size, verify)
+					cfg.grace = 300 * time.Millisecond // the dropped echo waits for the deadline
+					_, err := runEcho(cfg)
+					require.ErrorIs(t, err, tc.want)
+				})
+			}
+		}
 	}
 }
 
 // TestEchoUnverifiedMissesCorruption shows what -verify adds: without it a
-// payload byte past the sequence number goes unchecked.
+// payload byte past the sequence number goes unchecked, whether the
+// payload is read (64 B) or dropped unread (shared mode, 64 KiB).
 func TestEchoUnverifiedMissesCorruption(t *testing.T) {
-	s := startFake(t, faultCorrupt)
-	_, err := runEcho(echoCfg(s.addr(), 2, 64, false))
-	require.NoError(t, err)
+	for _, size := range []int{64, 65536} {
+		s := startFake(t, faultCorrupt)
+		_, err := runEcho(echoCfg(s.addr(), 2, size, false))
+		require.NoError(t, err, "size %d", size)
+	}
 }
 
 func TestEchoRefusesTinyMessages(t *testing.T) {
