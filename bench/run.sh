@@ -266,6 +266,12 @@ if ((smoke)); then
 		log "smoke: ${names[i]} echo"
 		measure "${names[i]}" "${commands[i]}" -mode echo -verify -conns 10 -size 1024 \
 			-warmup 200ms -duration 1s
+		# Unverified, 64 KiB takes the generator's shared mode: one
+		# payload per connection, the echo dropped past its sequence
+		# number.
+		log "smoke: ${names[i]} echo 64 KiB shared"
+		measure "${names[i]}" "${commands[i]}" -mode echo -conns 10 -size 65536 \
+			-warmup 200ms -duration 500ms
 		log "smoke: ${names[i]} burst"
 		measure "${names[i]}" "${commands[i]}" -mode echo -burst -verify -conns 10 -size 1024 \
 			-warmup 200ms -duration 500ms
