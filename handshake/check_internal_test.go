@@ -16,7 +16,8 @@ func TestHasTokenMatchesHTTPGuts(t *testing.T) {
 		"", "upgrade", "Upgrade", "UPGRADE", " upgrade ", "\tupgrade\t", "keep-alive, Upgrade",
 		"Upgrade, keep-alive", ",,upgrade,,", "upgradex", "xupgrade", "up grade", "upgrade;q=1",
 		"keep-alive", ",", " , ", "upgrad", "upgrade\u212a", "upgr\u00e0de", "websocket",
-		"WebSocket, upgrade", "web-socket", "websocket2",
+		"WebSocket, upgrade", "web-socket", "websocket2", "upgr`de", "UPGRAD\x05", "@ebsocket",
+		"websocke\xf4", "{ebsocket",
 	}
 	for _, v := range values {
 		for _, token := range []string{"upgrade", "websocket"} {
