@@ -249,6 +249,26 @@ func TestAcceptAllocs(t *testing.T) {
 	})
 }
 
+// TestRequestHeaderAfterAccept: RequestHeader reads the fields of the head Accept kept,
+// whatever the case of the name, without allocating.
+func TestRequestHeaderAfterAccept(t *testing.T) {
+	c := &memConn{in: []byte(browserRequest)}
+	res, err := handshake.Accept(context.Background(), c, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "session=3f9a1c0e7b2d4a6f8e5c1b0a9d7e6f5c; theme=dark", res.RequestHeader("cookie"))
+	assert.Equal(t, "http://localhost:8080", res.RequestHeader("Origin"))
+	assert.Equal(t, "localhost:8080", res.RequestHeader("HOST"))
+	assert.Equal(t, "permessage-deflate; client_max_window_bits", res.RequestHeader("Sec-WebSocket-Extensions"))
+	assert.Empty(t, res.RequestHeader("Authorization"))
+	assert.Empty(t, res.RequestHeader("Cooki"))
+	allocs := testing.AllocsPerRun(100, func() {
+		if res.RequestHeader("User-Agent") == "" {
+			t.Error("no User-Agent")
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
 func mallocs() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)

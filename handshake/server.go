@@ -117,6 +117,47 @@ func (r *Result) Request() *Request {
 	return nil
 }
 
+// RequestHeader returns the value of the first header field of the request (see
+// [Result.Request]) called name, ASCII case-insensitively, trimmed of surrounding
+// whitespace, or "" if there is none; "Host" gives the request's Host. It reads one field
+// without building a header map: after [Accept] it looks through the head kept in the
+// Result and allocates nothing, the string being part of that head; after [Upgrade] and
+// [Client] it reads the header that Request returns. For a field that may span several
+// lines, Request().Header has them all.
+func (r *Result) RequestHeader(name string) string {
+	var h http.Header
+	switch {
+	case r.req != nil:
+		if equalFoldASCII(name, "Host") {
+			return r.req.Host
+		}
+		h = r.req.Header
+	case r.hreq != nil:
+		if equalFoldASCII(name, "Host") {
+			return r.hreq.Host
+		}
+		h = r.hreq.Header
+	case r.head != "":
+		return headField(r.head, name)
+	}
+	return h.Get(name)
+}
+
+// headField returns the value of the first field called name in a head that Accept took,
+// every field line of which is a token, a colon and a value (fieldLine).
+func headField(head, name string) string {
+	_, fields := cutLine(skipEmptyLines(head))
+	for {
+		var line string
+		if line, fields = cutLine(fields); line == "" {
+			return ""
+		}
+		if i := strings.IndexByte(line, ':'); i == len(name) && equalFoldASCII(line[:i], name) {
+			return trimOWS(line[i+1:])
+		}
+	}
+}
+
 // Accept performs the server side of the opening handshake on c (RFC 6455, Section 4.2):
 // it reads the request head, checks it, and writes the 101 response in one Write. It reads
 // and refuses exactly what [ReadRequest] would, with the same statuses, but parses the head
