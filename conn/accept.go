@@ -31,19 +31,25 @@ type AcceptOptions struct {
 // through it but withDefaults, which copies.
 var noOptions Options
 
-// handshakeOptions sets *so to the handshake's options for o, with the
-// extension negotiation the connection can apply, and returns the
-// connection's options.
-func (o *AcceptOptions) handshakeOptions(so *ServerOptions) (*Options, error) {
+// handshakeOptions returns the handshake's options for o, with the
+// extension negotiation the connection can apply, and the connection's
+// options. Without compression they are o's own, read in place: a copy
+// would escape, as the handshake keeps its options in pooled state while it
+// runs, and cost an allocation per connection.
+func (o *AcceptOptions) handshakeOptions() (*ServerOptions, *Options, error) {
 	if o == nil {
-		return &noOptions, nil
+		return nil, &noOptions, nil
 	}
 	if o.NegotiateExtensions != nil {
-		return nil, errOwnExtensions
+		return nil, nil, errOwnExtensions
 	}
-	*so = o.ServerOptions
-	so.NegotiateExtensions = o.Compression.negotiator()
-	return &o.Options, nil
+	neg := o.Compression.negotiator()
+	if neg == nil {
+		return &o.ServerOptions, &o.Options, nil
+	}
+	so := o.ServerOptions
+	so.NegotiateExtensions = neg
+	return &so, &o.Options, nil
 }
 
 // Accept performs the server side of the opening handshake on nc, a
@@ -56,13 +62,12 @@ func (o *AcceptOptions) handshakeOptions(so *ServerOptions) (*Options, error) {
 // handshake has been answered with its HTTP status first and is reported as a
 // *handshake.Error carrying that status.
 func Accept(ctx context.Context, nc net.Conn, opts *AcceptOptions) (*Conn, error) {
-	var so ServerOptions
-	co, err := opts.handshakeOptions(&so)
+	so, co, err := opts.handshakeOptions()
 	if err != nil {
 		_ = nc.Close()
 		return nil, fmt.Errorf("conn: accept: %w", err)
 	}
-	res, err := handshake.Accept(ctx, nc, &so)
+	res, err := handshake.Accept(ctx, nc, so)
 	if err != nil {
 		return nil, fmt.Errorf("conn: accept: %w", err)
 	}
@@ -87,16 +92,15 @@ func Accept(ctx context.Context, nc net.Conn, opts *AcceptOptions) (*Conn, error
 // Serve or a read loop does). See "WebSockets over HTTP/2" in the package
 // documentation.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
-	var so ServerOptions
-	co, err := opts.handshakeOptions(&so)
+	so, co, err := opts.handshakeOptions()
 	if err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return nil, fmt.Errorf("conn: upgrade: %w", err)
 	}
 	if handshake.IsConnect(r) {
-		return upgradeConnect(w, r, &so, co)
+		return upgradeConnect(w, r, so, co)
 	}
-	nc, res, err := handshake.Upgrade(w, r, &so)
+	nc, res, err := handshake.Upgrade(w, r, so)
 	if err != nil {
 		return nil, fmt.Errorf("conn: upgrade: %w", err)
 	}

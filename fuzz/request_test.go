@@ -317,6 +317,15 @@ func checkAccept(t *testing.T, data []byte, lim handshake.Limits, req *handshake
 	if tail := data[len(data)-len(rest):]; !bytes.Equal(rest, tail) || !bytes.HasSuffix(data[:len(data)-len(rest)], []byte("\r\n\r\n")) {
 		t.Fatalf("bytes after the head lost: Reader holds %q of %q", rest, data)
 	}
+	// RequestHeader reads each field as ReadRequest's header map has it.
+	for k := range req.Header {
+		if got := res.RequestHeader(strings.ToUpper(k)); got != req.Header.Get(k) {
+			t.Fatalf("RequestHeader(%q) = %q, ReadRequest %q", strings.ToUpper(k), got, req.Header.Get(k))
+		}
+	}
+	if got := res.RequestHeader("host"); got != req.Host {
+		t.Fatalf("RequestHeader(host) = %q, ReadRequest %q", got, req.Host)
+	}
 }
 
 // checkRefusal checks what Accept wrote on refusing: nothing when it read

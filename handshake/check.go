@@ -136,9 +136,15 @@ func (q *upgradeRequest) take(k fieldKind, value string) {
 }
 
 // hasToken reports whether the comma-separated list value (RFC 9110, Section 5.6.1) has
-// an element equal to token, made of lower-case letters and '-', ASCII case-insensitively;
+// an element equal to token, made of lower-case letters, ASCII case-insensitively;
 // as httpguts.HeaderValuesContainsToken, without building the slice it takes.
 func hasToken(value, token string) bool {
+	// The usual value is the token alone. tokenIs compares it exactly (ASCII
+	// case-insensitively) though value need not be a token: a byte that bit 5 turns into a
+	// lower-case letter is that letter in either case.
+	if tokenIs(value, token) {
+		return true
+	}
 	for value != "" {
 		elem, rest, _ := strings.Cut(value, ",")
 		if equalFoldASCII(trimOWS(elem), token) {

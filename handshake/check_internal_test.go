@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,7 +16,8 @@ func TestHasTokenMatchesHTTPGuts(t *testing.T) {
 		"", "upgrade", "Upgrade", "UPGRADE", " upgrade ", "\tupgrade\t", "keep-alive, Upgrade",
 		"Upgrade, keep-alive", ",,upgrade,,", "upgradex", "xupgrade", "up grade", "upgrade;q=1",
 		"keep-alive", ",", " , ", "upgrad", "upgrade\u212a", "upgr\u00e0de", "websocket",
-		"WebSocket, upgrade", "web-socket", "websocket2",
+		"WebSocket, upgrade", "web-socket", "websocket2", "upgr`de", "UPGRAD\x05", "@ebsocket",
+		"websocke\xf4", "{ebsocket",
 	}
 	for _, v := range values {
 		for _, token := range []string{"upgrade", "websocket"} {
@@ -37,5 +39,36 @@ func TestKindOf(t *testing.T) {
 	}
 	for name, want := range kinds {
 		assert.Equal(t, want, kindOf(name), name)
+	}
+}
+
+// TestTokenIsMatchesEqualFold holds tokenIs, which compares words, to strings.EqualFold on
+// tokens: each name and scheme it is called with, in upper and lower case, and with every
+// token byte in turn at every position, so that a difference in any byte of any word, the
+// overlapping last one included, is seen.
+func TestTokenIsMatchesEqualFold(t *testing.T) {
+	lowers := []string{
+		"host", "origin", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
+		"sec-websocket-protocol", "sec-websocket-extensions", "http", "https", "websocket",
+		"a", "ab", "abc", "abcdefgh", "abcdefghi",
+	}
+	for _, lower := range lowers {
+		assert.True(t, tokenIs(lower, lower), lower)
+		assert.True(t, tokenIs(strings.ToUpper(lower), lower), lower)
+		assert.False(t, tokenIs(lower+"x", lower), lower)
+		assert.False(t, tokenIs(lower[1:], lower), lower)
+		for i := range len(lower) {
+			for c := range 256 {
+				if !tokenChars[c] {
+					continue
+				}
+				b := []byte(lower)
+				b[i] = byte(c)
+				s := string(b)
+				if tokenIs(s, lower) != strings.EqualFold(s, lower) {
+					t.Errorf("tokenIs(%q, %q) = %v", s, lower, tokenIs(s, lower))
+				}
+			}
+		}
 	}
 }

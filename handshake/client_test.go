@@ -103,6 +103,9 @@ func TestClientRequest(t *testing.T) {
 	assert.Equal(t, "/room?id=7", res.Request().Target)
 	assert.Equal(t, "example.com", res.Request().Host)
 	assert.Equal(t, r.Header.Get("Sec-WebSocket-Key"), res.Request().Header.Get("Sec-WebSocket-Key"))
+	assert.Equal(t, "example.com", res.RequestHeader("host"))
+	assert.Equal(t, "https://example.com", res.RequestHeader("origin"))
+	assert.Equal(t, "t1", res.RequestHeader("X-Token"))
 	assert.Equal(t, 101, res.Response.StatusCode)
 }
 

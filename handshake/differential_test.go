@@ -238,6 +238,7 @@ func compareAccept(t *testing.T, data []byte, lim Limits, wrap func(io.Reader) i
 	if r := res.Request(); !reflect.DeepEqual(r, req) {
 		t.Fatalf("%q: Request() %+v, ReadRequest %+v", data, r, req)
 	}
+	checkRequestHeader(t, res, req)
 }
 
 // diffHead builds a head from a request line and header lines.
@@ -367,5 +368,22 @@ func TestValidKeyDecodes(t *testing.T) {
 		if got, want := validKey(k), decodesTo16(k); got != want {
 			t.Errorf("validKey(%q) = %v, want %v", k, got, want)
 		}
+	}
+}
+
+// checkRequestHeader holds res.RequestHeader to req, what ReadRequest made of the same head:
+// each field, its name in lower case, Host, and a field the head does not have.
+func checkRequestHeader(t *testing.T, res *Result, req *Request) {
+	t.Helper()
+	for k := range req.Header {
+		if got := res.RequestHeader(strings.ToLower(k)); got != req.Header.Get(k) {
+			t.Fatalf("RequestHeader(%q) = %q, want %q", strings.ToLower(k), got, req.Header.Get(k))
+		}
+	}
+	if got := res.RequestHeader("HOST"); got != req.Host {
+		t.Fatalf("RequestHeader(HOST) = %q, want %q", got, req.Host)
+	}
+	if _, ok := req.Header["X-Not-Sent"]; !ok && res.RequestHeader("X-Not-Sent") != "" {
+		t.Fatalf("RequestHeader(X-Not-Sent) = %q", res.RequestHeader("X-Not-Sent"))
 	}
 }

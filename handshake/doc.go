@@ -52,11 +52,13 @@
 // [Upgrade], Rest holds what the buffered reader net/http hijacked still held.
 //
 // [Accept] builds no header map: it checks the fields in place and keeps one copy of the
-// head in the Result. [Result.Request] parses that copy, on each call, into a new [Request]
-// with its header map, owned by the caller: a few allocations and about a microsecond,
-// paid only by a server that wants a header the handshake does not look at (Cookie,
-// Authorization, User-Agent). After [Upgrade] it wraps the header net/http read; after
-// [Client] it is the request that was sent.
+// head in the Result. [Result.RequestHeader] reads one field of that copy (Cookie,
+// Authorization, Origin, Sec-WebSocket-Protocol, ...) without allocating; the string it
+// returns is part of the copy, valid as long as the caller keeps it. [Result.Request]
+// parses the copy, on each call, into a new [Request] with its header map, owned by the
+// caller: a few allocations and about a microsecond, paid only by a server that wants the
+// whole request. After [Upgrade] both read the header net/http read; after [Client], the
+// request that was sent.
 //
 // The Response and Extensions in a Result are owned by the caller. On the server side
 // Subprotocol is one of the strings of ServerOptions.Subprotocols.

@@ -63,9 +63,9 @@ func ExampleAccept() {
 		return
 	}
 	defer server.Close()
-	// Accept checked the head in place; Request builds its header map on demand.
-	req := res.Request()
-	fmt.Println(req.Target, res.Subprotocol, req.Header.Get("Cookie"))
+	// Accept checked the head in place and kept it: RequestHeader reads one field of it,
+	// allocating nothing, and Request parses all of it, header map included, on demand.
+	fmt.Println(res.Request().Target, res.Subprotocol, res.RequestHeader("Cookie"))
 	// Output: /chat chat session=42
 }
 

@@ -138,17 +138,44 @@ func equalFoldASCII(s, t string) bool {
 
 // tokenIs reports whether the token s equals lower, made of lower-case letters and '-',
 // ASCII case-insensitively. Setting bit 5 of a token byte gives a lower-case letter or '-'
-// only for that letter, in either case, or for '-'.
+// only for that letter, in either case, or for '-'. It compares eight bytes at a time, the
+// last word overlapping the one before when the length is not a multiple of eight, and
+// four at a time below eight: the field names the server looks for are 4 to 24 bytes long.
 func tokenIs(s, lower string) bool {
 	if len(s) != len(lower) {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
+	const fold8, fold4 = 0x2020202020202020, 0x20202020
+	n := len(s)
+	switch {
+	case n >= 8:
+		for i := 0; i+8 < n; i += 8 {
+			if word8(s[i:])|fold8 != word8(lower[i:]) {
+				return false
+			}
+		}
+		return word8(s[n-8:])|fold8 == word8(lower[n-8:])
+	case n >= 4:
+		return word4(s)|fold4 == word4(lower) && word4(s[n-4:])|fold4 == word4(lower[n-4:])
+	}
+	for i := 0; i < n; i++ {
 		if s[i]|0x20 != lower[i] {
 			return false
 		}
 	}
 	return true
+}
+
+// word8 and word4 read the first eight and four bytes of s as a little-endian word.
+func word8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func word4(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 func lowerASCII(c byte) byte {

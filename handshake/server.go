@@ -117,11 +117,54 @@ func (r *Result) Request() *Request {
 	return nil
 }
 
+// RequestHeader returns the value of the first header field of the request (see
+// [Result.Request]) called name, ASCII case-insensitively, trimmed of surrounding
+// whitespace, or "" if there is none; "Host" gives the request's Host. It reads one field
+// without building a header map: after [Accept] it looks through the head kept in the
+// Result and allocates nothing, the string being part of that head; after [Upgrade] and
+// [Client] it reads the header that Request returns. For a field that may span several
+// lines, Request().Header has them all.
+func (r *Result) RequestHeader(name string) string {
+	var h http.Header
+	switch {
+	case r.req != nil:
+		if equalFoldASCII(name, "Host") {
+			return r.req.Host
+		}
+		h = r.req.Header
+	case r.hreq != nil:
+		if equalFoldASCII(name, "Host") {
+			return r.hreq.Host
+		}
+		h = r.hreq.Header
+	case r.head != "":
+		return headField(r.head, name)
+	}
+	return h.Get(name)
+}
+
+// headField returns the value of the first field called name in a head that Accept took,
+// every field line of which is a token, a colon and a value (fieldLine).
+func headField(head, name string) string {
+	_, fields := cutLine(skipEmptyLines(head))
+	for {
+		var line string
+		if line, fields = cutLine(fields); line == "" {
+			return ""
+		}
+		if i := strings.IndexByte(line, ':'); i == len(name) && equalFoldASCII(line[:i], name) {
+			return trimOWS(line[i+1:])
+		}
+	}
+}
+
 // Accept performs the server side of the opening handshake on c (RFC 6455, Section 4.2):
 // it reads the request head, checks it, and writes the 101 response in one Write. It reads
 // and refuses exactly what [ReadRequest] would, with the same statuses, but parses the head
-// in place in a borrowed buffer, without a header map: a successful Accept allocates the
-// Result and one copy of the head, which [Result.Request] parses on demand. ctx and
+// in place in a borrowed buffer, without a header map: a successful Accept allocates one
+// copy of the head, which [Result.Request] parses on demand, and the Result only when the
+// caller keeps it beyond its own frame (Accept is inlined, so the Result of a caller that
+// takes its fields and drops it, as conn.Accept does, is on that caller's stack). ctx and
 // opts.Timeout bound the handshake (see [ServerOptions.Timeout]) and ctx ending interrupts
 // the I/O, the error then wrapping ctx.Err(). The bound is set on c as a deadline before
 // any read or write that may wait, and cleared on success; on a *net.TCPConn under Unix a
@@ -141,46 +184,64 @@ func (r *Result) Request() *Request {
 // Connection: close, under the deadline, and returns an [*Error] with that status. On any
 // error c is closed.
 func Accept(ctx context.Context, c net.Conn, opts *ServerOptions) (*Result, error) {
+	// Accept is small enough to be inlined: the Result is then allocated in the caller's
+	// frame, and on its stack when the caller does not keep it, as conn.Accept, which takes
+	// its fields and drops it. serverAccept lets res escape only to its result.
+	return serverAccept(ctx, c, opts, new(Result))
+}
+
+// serverAccept is Accept, filling in res, which it returns; nil on error. It is not to be
+// inlined into Accept, which would then be too large to be inlined itself.
+//
+//go:noinline
+func serverAccept(ctx context.Context, c net.Conn, opts *ServerOptions, res *Result) (*Result, error) {
+	if err := acceptGuarded(ctx, c, opts, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// acceptGuarded is Accept under the bound of ctx and opts.Timeout, filling in res.
+func acceptGuarded(ctx context.Context, c net.Conn, opts *ServerOptions, res *Result) error {
 	o := serverOptions(opts)
 	if ctx.Err() != nil {
 		c.Close()
-		return nil, ctxErr(ctx, nil)
+		return ctxErr(ctx, nil)
 	}
 	g := guard{c: c, ctx: ctx, timeout: o.Timeout}
 	if !pollable(c) {
 		// Nothing tells whether an operation would wait: bound them all.
 		if err := g.arm(); err != nil {
 			c.Close()
-			return nil, wrapIO("set deadline", err)
+			return wrapIO("set deadline", err)
 		}
 	}
-	var res *Result
 	var err error
 	ended := false
 	if ctx.Done() == nil {
-		res, err = accept(c, o, &g)
+		err = accept(c, o, &g, res)
 	} else {
 		var w deadline.Watch
 		w.Init(c, deadline.Both)
 		w.Arm(ctx)
 		g.w = &w
-		res, err = accept(c, o, &g)
+		err = accept(c, o, &g, res)
 		ended = w.Disarm()
 	}
 	if interrupted(ctx, ended, err) {
 		c.Close()
-		return nil, ctxErr(ctx, err)
+		return ctxErr(ctx, err)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if g.set {
 		if err := c.SetDeadline(time.Time{}); err != nil {
 			c.Close()
-			return nil, wrapIO("clear deadline", err)
+			return wrapIO("clear deadline", err)
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // guard is the bound of one server handshake, set on its connection as a deadline only
@@ -222,10 +283,10 @@ func (g *guard) setDeadline() error {
 	return nil
 }
 
-// accept is Accept under its guard. On error c is closed.
-func accept(c net.Conn, o *ServerOptions, g *guard) (*Result, error) {
+// accept is Accept under its guard, filling in res. On error c is closed.
+func accept(c net.Conn, o *ServerOptions, g *guard, res *Result) error {
 	if ferr := o.validate(); ferr != nil {
-		return nil, refuse(c, ferr, g)
+		return refuse(c, ferr, g)
 	}
 	s := getScratch()
 	defer s.release()
@@ -239,10 +300,10 @@ func accept(c net.Conn, o *ServerOptions, g *guard) (*Result, error) {
 	if err != nil {
 		var ferr *Error
 		if errors.As(err, &ferr) {
-			return nil, refuse(c, ferr, g)
+			return refuse(c, ferr, g)
 		}
 		c.Close()
-		return nil, err
+		return err
 	}
 	q := &s.q
 	*q = upgradeRequest{o: o, tls: isTLS(c)}
@@ -256,13 +317,14 @@ func accept(c net.Conn, o *ServerOptions, g *guard) (*Result, error) {
 		s.acc, ferr = q.check()
 	}
 	if ferr != nil {
-		return nil, refuse(c, ferr, g)
+		return refuse(c, ferr, g)
 	}
 	if err := respond(c, appendSwitching(s.buf[:0], &s.acc, o.Header), g); err != nil {
 		c.Close()
-		return nil, wrapIO("write response", err)
+		return wrapIO("write response", err)
 	}
-	return &Result{Rest: rest, Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, head: head, tls: q.tls}, nil
+	*res = Result{Rest: rest, Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, head: head, tls: q.tls}
+	return nil
 }
 
 // respond writes b to c, with no deadline if the socket takes it at once (a fresh

@@ -22,6 +22,15 @@ import (
 // If w cannot be hijacked, Upgrade answers 500 and returns an error wrapping
 // [ErrNotHijackable]. After a failure past the hijack the connection is closed.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.Conn, *Result, error) {
+	// As Accept, Upgrade is small enough to be inlined, so that its Result may be allocated
+	// on its caller's stack.
+	return upgrade(w, r, opts, new(Result))
+}
+
+// upgrade is Upgrade, filling in res, which it returns; nil on error.
+//
+//go:noinline
+func upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions, res *Result) (net.Conn, *Result, error) {
 	// net/http runs the handler on a goroutine whose stack starts small. What the checks
 	// gather is in a pooled scratch, and the checks and the hijack have frames of their own,
 	// gone before the next one starts: the deepest points (the response's SHA-1, the parsing
@@ -34,9 +43,10 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions) (net.C
 		return nil, nil, ferr
 	}
 	c, rest, err := switchHTTP(w, r, o.Timeout, appendSwitching(s.buf[:0], &s.acc, o.Header))
-	var res *Result
-	if err == nil {
-		res = &Result{Rest: rest, Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, hreq: r}
+	if err != nil {
+		res = nil
+	} else {
+		*res = Result{Rest: rest, Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, hreq: r}
 	}
 	s.release()
 	return c, res, err

@@ -67,7 +67,7 @@ var rawAccepters = []struct {
 	accept func(nc net.Conn) error
 }{
 	{"duplex-handshake", func(nc net.Conn) error {
-		_, err := acceptHandshake(nc, nil)
+		_, err := handshake.Accept(context.Background(), nc, nil)
 		return err
 	}},
 	{"duplex-conn", func(nc net.Conn) error {
@@ -78,20 +78,6 @@ var rawAccepters = []struct {
 		_, err := ws.Upgrade(nc)
 		return err
 	}},
-}
-
-// acceptHandshake calls handshake.Accept, which is to take a context first
-// (issue 11): the switch keeps the benchmark building on either side of
-// that change.
-func acceptHandshake(nc net.Conn, opts *handshake.ServerOptions) (*handshake.Result, error) {
-	switch accept := any(handshake.Accept).(type) {
-	case func(net.Conn, *handshake.ServerOptions) (*handshake.Result, error):
-		return accept(nc, opts)
-	case func(context.Context, net.Conn, *handshake.ServerOptions) (*handshake.Result, error):
-		return accept(context.Background(), nc, opts)
-	default:
-		panic("micro: unknown signature of handshake.Accept")
-	}
 }
 
 // httpUpgraders are the contenders of BenchmarkHandshakeHTTP: each
