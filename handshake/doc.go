@@ -134,27 +134,27 @@
 // Side by side with gobwas/ws's ws.Upgrade, which checks less (it skips the syntax checks of
 // every name and value, the origin policy and Sec-WebSocket-Extensions) and keeps no head,
 // in bench/micro, contenders interleaved, medians of 6 runs on 2 cores shared with other
-// work, at load average 9.8 to 10.7:
+// work, at load average 3.8 to 5.2:
 //
 //	cd bench && go test ./micro -run '^$' -bench 'Handshake.*Ratio' -count 6
 //
 // Over loopback TCP, the request in the socket when the handshake starts (what servers
-// run), wall time: Accept over ws.Upgrade 0.98 (0.97 to 1.02) for the minimal request of
-// RFC 6455 and 1.04 (1.01 to 1.11) for a browser's; conn.Accept, the Conn included, 1.03
-// and 1.15. The system calls and the loopback delivery they start are about nine tenths
+// run), wall time: Accept over ws.Upgrade 0.99 (0.95 to 1.00) for the minimal request of
+// RFC 6455 and 1.03 (1.01 to 1.04) for a browser's; conn.Accept, the Conn included, 1.02
+// and 1.06. The system calls and the loopback delivery they start are about nine tenths
 // of a handshake there. On an in-memory net.Conn, the parsing and checks alone, plus the
-// deadline Accept sets and clears on a connection it cannot poll: 1.45 (minimal) and 1.69
-// (browser), conn.Accept 1.97 and 2.22; before the Result left the heap and the field
-// names were compared by words, 1.83 and 2.05 (load 0 to 4). Of what is left, in a CPU
-// profile of the browser's handshake in memory: the deadline about 11% (a clock read to
-// compute it, two calls into the connection; a timer of the handshake's own in its place
-// was tried and cost as much), SHA-1 9% (as in ws.Upgrade), the copy of the head 5 to 10%,
-// the line index with the syntax of every name and value 18%, the origin policy 7%, the
-// syntax of the extension offer 6%.
+// deadline Accept sets and clears on a connection it cannot poll: 1.45 (minimal) and 1.77
+// (browser), conn.Accept 1.93 and 2.32; before the Result left the heap and the field
+// names, tokens, origin and extension offer were read faster, 1.83 and 2.05, conn.Accept
+// 2.78 and 2.77 (another run, load 0 to 4). Of what is left, in a CPU profile of the browser's handshake in memory:
+// the deadline about 11% (a clock read to compute it, two calls into the connection; a
+// timer of the handshake's own in its place was tried and cost as much), SHA-1 9% (as in
+// ws.Upgrade), the copy of the head 5 to 10%, the line index with the syntax of every name
+// and value 17%, the extension offer's syntax 4%, the origin policy 3%.
 //
 // Through a real http.Server on in-memory connections, conn.Upgrade makes 41 and 52
-// allocations where gorilla/websocket makes 48 and 60, in 0.98 and 0.99 of its time
-// (medians of 6, ranges 0.95 to 1.06 and 0.94 to 1.06, same run). net/http runs the
+// allocations where gorilla/websocket makes 48 and 60, in 0.95 and 0.99 of its time
+// (medians of 6, ranges 0.93 to 1.02 and 0.92 to 1.04, same run). net/http runs the
 // handler on a goroutine whose stack starts small: Upgrade keeps what its checks gather in
 // the pooled scratch and runs the checks and the hijack in frames of their own, so that the
 // stack need not grow.
