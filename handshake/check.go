@@ -323,15 +323,16 @@ func parseOrigin(origin string) (scheme, host string, ok bool) {
 // one or more digits: a form that url.Parse reads as that scheme and that host, whatever
 // the Go version. It reports false for any other form.
 func simpleOrigin(origin string) (scheme, host string, ok bool) {
-	scheme, host, ok = strings.Cut(origin, "://")
-	if !ok || scheme == "" || !isAlpha(scheme[0]) || host == "" {
+	// The scheme's bytes, then "://": what precedes the first "://" is a scheme if and only
+	// if the scan stops there.
+	i := 0
+	for i < len(origin) && (isAlpha(origin[i]) || i > 0 && (isDigit(origin[i]) || origin[i] == '+' || origin[i] == '-' || origin[i] == '.')) {
+		i++
+	}
+	if i == 0 || !strings.HasPrefix(origin[i:], "://") || len(origin) == i+3 {
 		return "", "", false
 	}
-	for i := 1; i < len(scheme); i++ {
-		if c := scheme[i]; !isAlpha(c) && !isDigit(c) && c != '+' && c != '-' && c != '.' {
-			return "", "", false
-		}
-	}
+	scheme, host = origin[:i], origin[i+3:]
 	name, port, hasPort := strings.Cut(host, ":")
 	if name == "" || (hasPort && port == "") {
 		return "", "", false

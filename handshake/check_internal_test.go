@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -67,6 +68,48 @@ func TestTokenIsMatchesEqualFold(t *testing.T) {
 				s := string(b)
 				if tokenIs(s, lower) != strings.EqualFold(s, lower) {
 					t.Errorf("tokenIs(%q, %q) = %v", s, lower, tokenIs(s, lower))
+				}
+			}
+		}
+	}
+}
+
+// TestSimpleOriginMatchesURLParse: what simpleOrigin reads, url.Parse reads as the same
+// scheme (but for its case) and host, and simpleOrigin takes the usual forms. The inputs are the seeds below
+// with every byte of a set that matters to either parser put in turn at every position.
+func TestSimpleOriginMatchesURLParse(t *testing.T) {
+	for _, tt := range []struct {
+		origin       string
+		scheme, host string
+	}{
+		{"http://server.example.com", "http", "server.example.com"},
+		{"https://localhost:8080", "https", "localhost:8080"},
+		{"chrome-extension://abc", "chrome-extension", "abc"},
+		{"a+b.c-d://h", "a+b.c-d", "h"},
+		{"http://", "", ""}, {"http:/x", "", ""}, {"://x", "", ""}, {"1http://x", "", ""},
+		{"ht:tp://x", "", ""}, {"http://x:", "", ""}, {"http://:80", "", ""}, {"null", "", ""},
+	} {
+		scheme, host, ok := simpleOrigin(tt.origin)
+		assert.Equal(t, tt.scheme != "", ok, tt.origin)
+		assert.Equal(t, tt.scheme, scheme, tt.origin)
+		assert.Equal(t, tt.host, host, tt.origin)
+	}
+	seeds := []string{"http://a.b:80", "https://x", "ws+x://h-1.example"}
+	set := "azAZ09+-.:/@?#[]%_~ \t\x00\x7f\x80"
+	for _, seed := range seeds {
+		for i := range len(seed) {
+			for j := range len(set) {
+				b := []byte(seed)
+				b[i] = set[j]
+				origin := string(b)
+				scheme, host, ok := simpleOrigin(origin)
+				if !ok {
+					continue
+				}
+				u, err := url.Parse(origin)
+				// url.Parse lowers the scheme's case; the checks compare it case-insensitively.
+				if err != nil || u.Scheme != strings.ToLower(scheme) || u.Host != host {
+					t.Errorf("simpleOrigin(%q) = %q, %q; url.Parse: %v", origin, scheme, host, u)
 				}
 			}
 		}

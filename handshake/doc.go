@@ -53,8 +53,8 @@
 //
 // [Accept] builds no header map: it checks the fields in place and keeps one copy of the
 // head in the Result. [Result.RequestHeader] reads one field of that copy (Cookie,
-// Authorization, Origin, Sec-WebSocket-Protocol, ...) without allocating; the string it
-// returns is part of the copy, valid as long as the caller keeps it. [Result.Request]
+// Authorization, Origin, Sec-WebSocket-Protocol, ...) without allocating: the string it
+// returns shares the copy's memory. [Result.Request]
 // parses the copy, on each call, into a new [Request] with its header map, owned by the
 // caller: a few allocations and about a microsecond, paid only by a server that wants the
 // whole request. After [Upgrade] both read the header net/http read; after [Client], the
@@ -119,34 +119,45 @@
 // # Performance
 //
 // On the server side the hot path is the raw-connection [Accept]: for a browser's request
-// (14 header lines, a cookie, a permessage-deflate offer) it allocates the Result and the
-// copy of the head, 688 bytes in 2 allocations, where it took 24 allocations and 6.7 KB when
-// it read the head with ReadRequest into a header map; [Upgrade] allocates the Result alone
-// (13 allocations before). The read buffer is pooled because the allocation target needs it:
-// a fresh 4 KiB buffer per handshake would be one more allocation and 4 KiB to clear.
+// (14 header lines, a cookie, a permessage-deflate offer) it allocates the copy of the
+// head alone, 576 bytes in 1 allocation, where it took 24 allocations and 6.7 KB when it
+// read the head with ReadRequest into a header map. Accept and [Upgrade] are small enough
+// to be inlined, their work done in a function of their own, so the Result is allocated
+// in the caller's frame: on its stack when the caller takes its fields and drops it, as
+// conn.Accept and conn.Upgrade do, on the heap (one more allocation) when it keeps it.
+// Upgrade then allocates nothing of its own, and conn.Accept, which reads the caller's
+// server options in place unless compression needs a copy, 2 in all with its Conn. The
+// read buffer is pooled because the allocation target needs it: a fresh 4 KiB buffer per
+// handshake would be one more allocation and 4 KiB to clear. Over TCP a handshake makes
+// two system calls, one read and one write, as ws.Upgrade does (counted with strace).
 //
 // Side by side with gobwas/ws's ws.Upgrade, which checks less (it skips the syntax checks of
 // every name and value, the origin policy and Sec-WebSocket-Extensions) and keeps no head,
-// in bench/micro (see its package documentation for the commands). Over loopback TCP, the
-// request in the socket when the handshake starts, interleaved, thread CPU time, medians of
-// 5 runs of 3 s on 2 cores: Accept over ws.Upgrade 1.03 (wall time 0.96) for the minimal
-// request of RFC 6455 and 1.08 (1.04) for a browser's at load 1.7 to 2.6; 1.02 (1.02) and
-// 1.05 (1.05), then 1.04 (1.02) and 1.05 (1.02), at load 3 to 6. Both make the same system
-// calls, one read and one write, which with the loopback delivery they start are about nine
-// tenths of the 10 to 11 us a handshake takes there; what is left is the checks ws.Upgrade
-// does not make. On an in-memory net.Conn, the parsing and checks alone plus the deadline
-// Accept sets there (load average 5.8 to 6.6): 1.23 us against 0.71 (minimal), 1.97
-// against 1.03 (browser).
+// in bench/micro, contenders interleaved, medians of 6 runs on 2 cores shared with other
+// work, at load average 3.8 to 5.2:
 //
-// Through a real http.Server on in-memory connections, conn.Upgrade makes 43 and 54
-// allocations where gorilla/websocket makes 48 and 60, but takes up to 1.3 times as long
-// (medians of 5, three runs at load 3 to 7: 0.97 to 1.22 for the minimal request, 1.05 to
-// 1.27 for a browser's). The difference is the stack: net/http runs the handler on a
-// goroutine whose stack starts small, and Upgrade's deepest point (the response's SHA-1,
-// under Upgrade's frame, which holds the request's fields) grows it, a copy of the whole
-// stack, where gorilla's shallower path does not (runtime.newstack is 17% of the CPU profile
-// against 4%); with the handler's stack grown beforehand, both take about the same time
-// (0.9 to 1.1 times gorilla's).
+//	cd bench && go test ./micro -run '^$' -bench 'Handshake.*Ratio' -count 6
+//
+// Over loopback TCP, the request in the socket when the handshake starts (what servers
+// run), wall time: Accept over ws.Upgrade 0.99 (0.95 to 1.00) for the minimal request of
+// RFC 6455 and 1.03 (1.01 to 1.04) for a browser's; conn.Accept, the Conn included, 1.02
+// and 1.06. The system calls and the loopback delivery they start are about nine tenths
+// of a handshake there. On an in-memory net.Conn, the parsing and checks alone, plus the
+// deadline Accept sets and clears on a connection it cannot poll: 1.45 (minimal) and 1.77
+// (browser), conn.Accept 1.93 and 2.32; before the Result left the heap and the field
+// names, tokens, origin and extension offer were read faster, 1.83 and 2.05, conn.Accept
+// 2.78 and 2.77 (another run, load 0 to 4). Of what is left, in a CPU profile of the browser's handshake in memory:
+// the deadline about 11% (a clock read to compute it, two calls into the connection; a
+// timer of the handshake's own in its place was tried and cost as much), SHA-1 9% (as in
+// ws.Upgrade), the copy of the head 5 to 10%, the line index with the syntax of every name
+// and value 17%, the extension offer's syntax 4%, the origin policy 3%.
+//
+// Through a real http.Server on in-memory connections, conn.Upgrade makes 41 and 52
+// allocations where gorilla/websocket makes 48 and 60, in 0.95 and 0.99 of its time
+// (medians of 6, ranges 0.93 to 1.02 and 0.92 to 1.04, same run). net/http runs the
+// handler on a goroutine whose stack starts small: Upgrade keeps what its checks gather in
+// the pooled scratch and runs the checks and the hijack in frames of their own, so that the
+// stack need not grow.
 //
 // [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 // [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692

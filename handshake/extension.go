@@ -125,18 +125,24 @@ type extParser struct {
 func (p *extParser) eof() bool  { return p.i >= len(p.s) }
 func (p *extParser) peek() byte { return p.s[p.i] }
 
+// skipOWS and token scan in locals: a loop that moved p.i itself would store it at every
+// byte.
 func (p *extParser) skipOWS() {
-	for !p.eof() && (p.peek() == ' ' || p.peek() == '\t') {
-		p.i++
+	s, i := p.s, p.i
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
 	}
+	p.i = i
 }
 
 func (p *extParser) token() string {
-	start := p.i
-	for !p.eof() && tokenChars[p.peek()] {
-		p.i++
+	s, start := p.s, p.i
+	i := start
+	for i < len(s) && tokenChars[s[i]] {
+		i++
 	}
-	return p.s[start:p.i]
+	p.i = i
+	return s[start:i]
 }
 
 // extension parses one element, through the comma after it or the end of the value.

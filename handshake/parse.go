@@ -128,6 +128,9 @@ func equalFoldASCII(s, t string) bool {
 	if len(s) != len(t) {
 		return false
 	}
+	if s == t { // the usual case, compared by words
+		return true
+	}
 	for i := 0; i < len(s); i++ {
 		if lowerASCII(s[i]) != lowerASCII(t[i]) {
 			return false
