@@ -7,3 +7,9 @@ func SetLiveLimit(n int) (restore func()) {
 	liveLimit = int64(n)
 	return func() { liveLimit = old }
 }
+
+// Inflate decodes the raw DEFLATE stream in after the first hist bytes of buf, producing
+// at most max bytes (see inflate).
+func Inflate(buf []byte, hist int, in []byte, max int) ([]byte, int, error) {
+	return inflate(new(huffTables), buf, hist, in, max)
+}
