@@ -13,3 +13,11 @@ func SetLiveLimit(n int) (restore func()) {
 func Inflate(buf []byte, hist int, in []byte, max int) ([]byte, int, error) {
 	return inflate(new(huffTables), buf, hist, in, max)
 }
+
+// Inflater returns Inflate with its tables kept from call to call, as a decoder's are.
+func Inflater() func(buf []byte, hist int, in []byte, max int) ([]byte, int, error) {
+	t := new(huffTables)
+	return func(buf []byte, hist int, in []byte, max int) ([]byte, int, error) {
+		return inflate(t, buf, hist, in, max)
+	}
+}
