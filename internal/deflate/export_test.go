@@ -21,3 +21,14 @@ func Inflater() func(buf []byte, hist int, in []byte, max int) ([]byte, int, err
 		return inflate(t, buf, hist, in, max)
 	}
 }
+
+// SetMaxWhole sets the longest compressed payload a Decoder reads whole (0: none, every
+// message is inflated as it is read), and returns a function that restores it.
+func SetMaxWhole(n int) (restore func()) {
+	old := maxWhole
+	maxWhole = n
+	return func() { maxWhole = old }
+}
+
+// Holding reports whether the decoder holds buffers or an inflater.
+func (d *Decoder) Holding() bool { return d.w != nil || d.m != nil }
