@@ -15,7 +15,7 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 		for ip <= inEnd && op <= outEnd {
 			// After a refill at least 56 bits are buffered: a literal/length with its
 			// extra bits takes at most 15+5, a distance 15+13.
-			bitbuf |= le.Uint64(in[ip:]) << bitsleft
+			bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
 			ip += int(63-bitsleft) >> 3
 			bitsleft |= 56
 			e := lit[bitbuf&(1<<litBits-1)]
@@ -32,7 +32,7 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 					op++
 					continue
 				}
-				bitbuf |= le.Uint64(in[ip:]) << bitsleft
+				bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
 				ip += int(63-bitsleft) >> 3
 				bitsleft |= 56
 			}
@@ -109,8 +109,15 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 			op = end
 		}
 
-		// One symbol, every bound checked.
 		z.ip, z.bitbuf, z.bitsleft, z.out, z.op = ip, bitbuf, bitsleft, out, op
+		if op > outEnd && len(out) < z.limit && ip <= inEnd {
+			// Out of room before the input ends: grow rather than decode the
+			// rest one symbol at a time.
+			z.room(fastOut + len(out))
+			out = z.out
+			continue
+		}
+		// One symbol, every bound checked.
 		done, err := z.slowSymbol(lit, dist)
 		if done || err != nil {
 			return err
