@@ -184,8 +184,9 @@ func BenchmarkDecode(b *testing.B) {
 
 // BenchmarkFlateDecode compares, for the messages of BenchmarkFlateEncode at level 1
 // without context takeover, the Decoder (lib=duplex, reading from an io.Reader that is
-// not a buffer, as a connection's payload is) with the libraries' inflaters on their
-// own, each reset for every message on a bytes.Buffer holding it and the tail (the way
+// not a buffer, as a connection's payload is; lib=duplex-streamed, the same with every
+// message inflated as it is read by klauspost/compress) with the libraries' inflaters
+// on their own, each reset for every message on a bytes.Buffer holding it and the tail (the way
 // gws inflates). Compare with benchstat -col /lib.
 func BenchmarkFlateDecode(b *testing.B) {
 	libs := []struct {
@@ -204,7 +205,7 @@ func BenchmarkFlateDecode(b *testing.B) {
 		}
 		prefix := fmt.Sprintf("size=%s/lib=", sizeName(n))
 		buf := make([]byte, 64<<10)
-		b.Run(prefix+"duplex", func(b *testing.B) {
+		decode := func(b *testing.B) {
 			dec := deflate.NewDecoder(15, false)
 			var r onlyReader
 			b.SetBytes(int64(n))
@@ -219,6 +220,11 @@ func BenchmarkFlateDecode(b *testing.B) {
 				i++
 			}
 			reportCPU(b, start)
+		}
+		b.Run(prefix+"duplex", decode)
+		b.Run(prefix+"duplex-streamed", func(b *testing.B) {
+			defer deflate.SetMaxWhole(0)()
+			decode(b)
 		})
 		for _, lib := range libs {
 			b.Run(prefix+lib.name, func(b *testing.B) {
