@@ -178,6 +178,7 @@ func (c *Conn) applyExtensions(exts []handshake.Extension) error {
 	}
 	c.w.enc = deflate.NewEncoder(writeBits, o.Level, !c.comp.fresh)
 	c.r.dec = deflate.NewDecoder(readBits, !readFresh)
+	c.r.dec.SetLimit(c.cfg.readLimit) // what a message holds while inflated is bounded by the limit
 	// RFC 7692, Section 6: permessage-deflate "uses the RSV1 bit of the
 	// WebSocket header ... to indicate whether a message is compressed".
 	c.rsv = frame.RSV1Bit
@@ -233,8 +234,11 @@ var errRSV1 error = frame.ProtocolError{Code: frame.CloseProtocolError, Reason: 
 
 // inflateErr maps an error of the decompressor to the connection's.
 func inflateErr(err error) error {
-	if errors.Is(err, deflate.ErrCorrupt) {
+	switch {
+	case errors.Is(err, deflate.ErrCorrupt):
 		return ErrBadCompressedData
+	case errors.Is(err, deflate.ErrTooBig):
+		return ErrReadLimit // the decoder stops one byte past the limit
 	}
 	return err
 }

@@ -25,7 +25,7 @@ duration=$1
 shift
 GO=${GO:-go}
 
-packages=(./fuzz ./handshake ./conn ./frame)
+packages=(./fuzz ./handshake ./conn ./frame ./internal/deflate)
 pairs=() # package:target
 for p in "${packages[@]}"; do
 	while read -r t; do

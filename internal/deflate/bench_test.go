@@ -184,8 +184,9 @@ func BenchmarkDecode(b *testing.B) {
 
 // BenchmarkFlateDecode compares, for the messages of BenchmarkFlateEncode at level 1
 // without context takeover, the Decoder (lib=duplex, reading from an io.Reader that is
-// not a buffer, as a connection's payload is) with the libraries' inflaters on their
-// own, each reset for every message on a bytes.Buffer holding it and the tail (the way
+// not a buffer, as a connection's payload is; lib=duplex-streamed, the same with every
+// message inflated as it is read by klauspost/compress) with the libraries' inflaters
+// on their own, each reset for every message on a bytes.Buffer holding it and the tail (the way
 // gws inflates). Compare with benchstat -col /lib.
 func BenchmarkFlateDecode(b *testing.B) {
 	libs := []struct {
@@ -204,7 +205,7 @@ func BenchmarkFlateDecode(b *testing.B) {
 		}
 		prefix := fmt.Sprintf("size=%s/lib=", sizeName(n))
 		buf := make([]byte, 64<<10)
-		b.Run(prefix+"duplex", func(b *testing.B) {
+		decode := func(b *testing.B) {
 			dec := deflate.NewDecoder(15, false)
 			var r onlyReader
 			b.SetBytes(int64(n))
@@ -219,6 +220,11 @@ func BenchmarkFlateDecode(b *testing.B) {
 				i++
 			}
 			reportCPU(b, start)
+		}
+		b.Run(prefix+"duplex", decode)
+		b.Run(prefix+"duplex-streamed", func(b *testing.B) {
+			defer deflate.SetMaxWhole(0)()
+			decode(b)
 		})
 		for _, lib := range libs {
 			b.Run(prefix+lib.name, func(b *testing.B) {
@@ -256,6 +262,73 @@ func readAll(b *testing.B, r io.Reader, buf []byte) {
 		}
 		if err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkInflate compares the one-shot inflater (lib=duplex) with klauspost/compress's
+// inflater on chat-like JSON compressed at level 1, each message whole in memory with
+// the permessage-deflate tail appended, without a dictionary and with context takeover
+// (dict=takeover: the messages of one compressed stream, each inflated with the 32 KiB
+// of plaintext before it as the dictionary, laid out before the output). MB/s counts
+// plaintext. Compare with benchstat -col /lib.
+func BenchmarkInflate(b *testing.B) {
+	tail := []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+	for _, n := range benchSizes {
+		msgs := deflatetest.Messages(n)
+		for _, takeover := range []bool{false, true} {
+			enc := deflate.NewEncoder(15, 1, takeover)
+			var payloads, dicts [][]byte
+			var hist []byte
+			for _, msg := range msgs {
+				payloads = append(payloads, append(enc.Finish(enc.Append(nil, msg)), tail...))
+				dicts = append(dicts, bytes.Clone(lastN(hist, 32<<10)))
+				if takeover {
+					hist = append(hist, msg...)
+				}
+			}
+			dict := "none"
+			if takeover {
+				dict = "takeover"
+			}
+			prefix := fmt.Sprintf("size=%s/dict=%s/lib=", sizeName(n), dict)
+			b.Run(prefix+"duplex", func(b *testing.B) {
+				inflate := deflate.Inflater()
+				buf := make([]byte, 0, 32<<10+n+4096)
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				start := cpuTime()
+				i := 0
+				for b.Loop() {
+					k := i % len(payloads)
+					buf = append(buf[:0], dicts[k]...)
+					out, _, err := inflate(buf, len(dicts[k]), payloads[k], 1<<20)
+					if err != nil || len(out)-len(dicts[k]) != n {
+						b.Fatal(err)
+					}
+					i++
+				}
+				reportCPU(b, start)
+			})
+			b.Run(prefix+"klauspost", func(b *testing.B) {
+				fr := kflate.NewReader(nil)
+				out := make([]byte, n+1)
+				var src bytes.Reader
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				start := cpuTime()
+				i := 0
+				for b.Loop() {
+					k := i % len(payloads)
+					src.Reset(payloads[k])
+					_ = fr.(kflate.Resetter).Reset(&src, dicts[k])
+					if m, err := io.ReadFull(fr, out); m != n || err != io.ErrUnexpectedEOF {
+						b.Fatal(m, err)
+					}
+					i++
+				}
+				reportCPU(b, start)
+			})
 		}
 	}
 }

@@ -26,12 +26,20 @@ const minHistory = 512
 
 // Decoder inflates the messages of one direction of a permessage-deflate connection.
 // Between messages it holds only the plaintext history the next message may refer to
-// (none without context takeover); the inflater itself is borrowed from a pool for the
-// duration of a message. A Decoder is not safe for concurrent use.
+// (none without context takeover); the buffers and tables of a message are borrowed
+// from pools for its duration. A message whose compressed payload is at most
+// maxWhole bytes is read whole, then inflated at once by the package's own inflater
+// into a buffer that Read serves; a longer one, or one whose source fails before its
+// end, is inflated as it is read by klauspost/compress's (see the package doc, Inflating).
+// A Decoder is not safe for concurrent use.
 type Decoder struct {
 	takeover bool
 	hist     history
-	m        *inflater
+	limit    int64 // the most plaintext a message may have; -1: none
+
+	src io.Reader // the message's source, until the first Read
+	w   *whole    // the message's buffers: read whole and inflated, or the part read
+	m   *inflater // set when the message is inflated as it is read
 }
 
 // NewDecoder returns a decoder for a peer whose back-references stay within
@@ -39,10 +47,16 @@ type Decoder struct {
 // contextTakeover is set.
 func NewDecoder(windowBits int, contextTakeover bool) *Decoder {
 	windowBits = min(max(windowBits, minBits), maxBits)
-	d := &Decoder{takeover: contextTakeover}
+	d := &Decoder{takeover: contextTakeover, limit: -1}
 	d.hist.window = max(1<<windowBits, minHistory)
 	return d
 }
+
+// SetLimit bounds the plaintext of a message to n bytes (n < 0: no bound). The bound
+// is the memory a small message that inflates to a large one may take while inflated
+// at once: such a message gives n+1 bytes, then [ErrTooBig], so that a caller holding
+// it to n bytes sees it too long; past maxWholeOut bytes, it is inflated as it is read.
+func (d *Decoder) SetLimit(n int64) { d.limit = max(n, -1) }
 
 // inflater is the per-message state: the flate reader, the buffered source it reads the
 // compressed bytes from, and room to lay out the history.
@@ -56,15 +70,23 @@ type inflater struct {
 var inflaterPool sync.Pool
 
 // Begin starts inflating a message whose compressed payload (without the removed
-// 00 00 ff ff) is read from r until r returns io.EOF.
+// 00 00 ff ff) is read from r until r returns io.EOF. It reads nothing yet: the first
+// Read does.
 func (d *Decoder) Begin(r io.Reader) {
 	d.release()
+	d.src = r
+}
+
+// stream starts inflating the message as it is read, with klauspost/compress: from pre,
+// the payload read so far, then from r, unless r already ended with rErr (io.EOF: the
+// message's end).
+func (d *Decoder) stream(r io.Reader, pre []byte, rErr error) {
 	m, _ := inflaterPool.Get().(*inflater)
 	if m == nil {
 		m = new(inflater)
 		m.br = bufio.NewReaderSize(&m.src, 4096)
 	}
-	m.src.reset(r)
+	m.src.reset(r, pre, rErr)
 	m.br.Reset(&m.src)
 	var dict []byte
 	if d.takeover {
@@ -78,13 +100,23 @@ func (d *Decoder) Begin(r io.Reader) {
 	d.m = m
 }
 
-// Read reads inflated bytes of the current message; it returns io.EOF at its end, and an
-// error wrapping [ErrCorrupt] for invalid data. Errors from the source are returned as
-// they are.
+// Read reads inflated bytes of the current message; it returns io.EOF at its end, an
+// error wrapping [ErrCorrupt] for invalid data, and [ErrTooBig] past the limit (after
+// the limit and one byte more). Errors from the source are returned as they are.
 func (d *Decoder) Read(p []byte) (int, error) {
+	if d.src != nil {
+		d.start()
+	}
 	m := d.m
 	if m == nil {
-		return 0, io.EOF
+		if d.w == nil {
+			return 0, io.EOF
+		}
+		n, err := d.w.read(p)
+		if d.takeover && n > 0 {
+			d.hist.write(p[:n])
+		}
+		return n, err
 	}
 	n, err := m.fr.Read(p)
 	if d.takeover && n > 0 {
@@ -121,7 +153,7 @@ func (d *Decoder) End() { d.release() }
 
 func (d *Decoder) release() {
 	if m := d.m; m != nil {
-		m.src.reset(nil)
+		m.src.reset(nil, nil, nil)
 		m.br.Reset(&m.src)
 		if cap(m.scratch) > maxWindow {
 			m.scratch = nil
@@ -129,6 +161,11 @@ func (d *Decoder) release() {
 		inflaterPool.Put(m)
 		d.m = nil
 	}
+	if w := d.w; w != nil {
+		w.release()
+		d.w = nil
+	}
+	d.src = nil
 }
 
 // atEnd reports whether nothing but (part of) the tail is left unread: after the peer's
@@ -149,19 +186,37 @@ func (m *inflater) atEnd() bool {
 	return m.src.lastTail
 }
 
-// source feeds the buffered reader the message's bytes, then the tail.
+// source feeds the buffered reader the message's bytes, then the tail: first pre, the
+// bytes read before the message fell back to streaming, then the rest from r, unless r
+// already ended with rErr.
 type source struct {
 	r        io.Reader
+	pre      []byte
+	rErr     error
 	tailAt   int  // bytes of tail given; -1 while r has not ended
 	lastTail bool // the last read gave tail bytes
 	err      error
 }
 
-func (s *source) reset(r io.Reader) { *s = source{r: r, tailAt: -1} }
+func (s *source) reset(r io.Reader, pre []byte, rErr error) {
+	*s = source{r: r, pre: pre, rErr: rErr, tailAt: -1}
+}
 
 func (s *source) Read(p []byte) (int, error) {
+	if len(s.pre) > 0 {
+		n := copy(p, s.pre)
+		s.pre = s.pre[n:]
+		s.lastTail = false
+		return n, nil
+	}
 	if s.tailAt < 0 {
-		n, err := s.r.Read(p)
+		var n int
+		var err error
+		if s.rErr != nil {
+			err = s.rErr
+		} else {
+			n, err = s.r.Read(p)
+		}
 		switch {
 		case err == io.EOF:
 			s.tailAt = 0

@@ -61,3 +61,16 @@ func (h *history) last(n int, scratch *[]byte) []byte {
 	*scratch = append(append((*scratch)[:0], older...), h.buf[:h.start]...)
 	return *scratch
 }
+
+// appendLast appends the newest n bytes of the history (n at most its length) to dst,
+// in order.
+func (h *history) appendLast(dst []byte, n int) []byte {
+	if h.start == 0 {
+		return append(dst, h.buf[len(h.buf)-n:]...)
+	}
+	if n <= h.start {
+		return append(dst, h.buf[h.start-n:h.start]...)
+	}
+	dst = append(dst, h.buf[len(h.buf)-(n-h.start):]...)
+	return append(dst, h.buf[:h.start]...)
+}
