@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -352,6 +353,31 @@ func TestCompressionReadFailures(t *testing.T) {
 			code, _ := answer.wait(t)
 			assert.Equal(t, tt.code, code)
 		})
+	}
+}
+
+// TestCompressionBombMemory reads a frame of under 8 KiB that inflates to 4 MiB under a
+// read limit of 64 KiB: the connection fails with 1009 having allocated a few times the
+// limit, not the inflated size nor the inflater's own bound of 1 MiB.
+func TestCompressionBombMemory(t *testing.T) {
+	zeros := deflateRaw(t, make([]byte, 4<<20))[0]
+	for range 2 { // the first fills the pools
+		s, peer, _ := compressedRaw(t, "permessage-deflate",
+			&conn.Options{Compression: &conn.CompressionOptions{}, ReadLimit: 64 << 10})
+		peer.send(wireRSV1(frame.OpBinary, true, true, zeros))
+		answer := peer.answerClose()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, err := s.ReadMessage(testCtx(t))
+		runtime.ReadMemStats(&after)
+		require.ErrorIs(t, err, conn.ErrReadLimit)
+		code, _ := answer.wait(t)
+		assert.Equal(t, frame.CloseTooBig, code)
+		// About 450 KiB for the connection with every message inflated as it is
+		// read, 560 KiB inflated at once (the output grows to the limit): well
+		// under the inflater's own bound, 1 MiB, which a limit not passed to it
+		// would let it take.
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(768<<10), "bytes allocated while reading")
 	}
 }
 

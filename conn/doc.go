@@ -191,13 +191,15 @@
 // permessage-deflate ([RFC 7692]); [Conn.Compression] reports what was
 // agreed. Every parameter is honoured in both directions: context takeover
 // kept across messages or reset for each, and any LZ77 window of 8 to 15
-// bits the peer asks for. Messages are compressed and inflated with
+// bits the peer asks for. Messages are compressed with
 // github.com/klauspost/compress/flate, a well-kept library that, unlike
 // compress/flate (always a 32 KiB window), bounds its back-references to
 // any window, so a window is never claimed that is not produced; on
 // chat-like JSON its compressor takes a half to a seventh of
-// compress/flate's CPU time at the same level, and its inflater up to a
-// fifth less, never more (see internal/deflate). A window of 8 bits is honoured as 256 bytes, although
+// compress/flate's CPU time at the same level. They are inflated by
+// internal/deflate's own inflater, which takes 30 to 40% less CPU time
+// than klauspost's on chat-like JSON of 4 to 64 KiB, for a message of up
+// to 64 KiB on the wire, and by klauspost's beyond (see internal/deflate). A window of 8 bits is honoured as 256 bytes, although
 // zlib-based peers use 512. A client always offers client_max_window_bits,
 // letting the server choose its window.
 //
@@ -220,10 +222,13 @@
 // with its own history, as the peer's decompressor expects. A client masks
 // its copy of the shared form in its write buffer, never the shared bytes.
 //
-// Reads: a message with RSV1 is inflated as it is read. [Options.ReadLimit]
-// applies to the inflated size, checked as it grows, so a small frame that
-// inflates far beyond the limit stops there and fails the connection with
-// 1009; its size on the wire may exceed the limit by an eighth plus 1 KiB,
+// Reads: a message with RSV1 of up to 64 KiB on the wire is read whole,
+// then inflated at once into a pooled buffer that the reader serves; a
+// longer one is inflated as it is read. [Options.ReadLimit] applies to the
+// inflated size, checked as it grows (the inflater itself stops one byte
+// past the limit, so what it holds is bounded by the limit too), so a small
+// frame that inflates far beyond the limit stops there and fails the
+// connection with 1009; its size on the wire may exceed the limit by an eighth plus 1 KiB,
 // the most incompressible data grows once coded. Text is checked for UTF-8
 // after inflating. Invalid DEFLATE data fails the connection with 1007
 // ([ErrBadCompressedData]; RFC 7692, Section 8 names no code), and RSV1 on a
@@ -234,7 +239,8 @@
 // direction, grown with the messages (so 32 KiB each way at most with the
 // default window), and none for a direction without context takeover. The
 // compressors (0.8 MiB at level 1 to 1.4 MiB at level 9, 1.1 MiB for
-// windows under 15 bits), the inflaters (about 40 KiB) and the buffer a
+// windows under 15 bits), the inflaters (12 KiB of tables, with the
+// message's compressed bytes, history and plaintext) and the buffer a
 // message is compressed into are borrowed from pools shared by all
 // connections for one message at a time, and the pools let idle ones go at
 // garbage collection. A message of up to 16 KiB written whole
@@ -253,7 +259,7 @@
 // 10-bit windows, 2.3 KiB after 48 KiB each way.
 //
 // Speed: nearly all the time of a compressed message goes to
-// klauspost's encoder and inflater (over 80% of the CPU time of the round
+// klauspost's encoder and the inflater (over 80% of the CPU time of the round
 // trip below in a profile, the runtime and system calls most of the rest,
 // the connection's own code about 1%), and the connection makes no
 // allocation for it. A compressed message written whole is built in one
@@ -265,30 +271,36 @@
 // one library at both ends, in one process, over loopback TCP; level 1;
 // the parameters agreed are checked from the server's response) takes,
 // against lxzan/gws v1.8.9 under the same parameters, this share of its
-// CPU time (of its wall time in brackets), the median of five runs of
+// CPU time (of its wall time in brackets), the median of six runs of
 // bench/micro's BenchmarkCompressedEchoRatio, which interleaves the
 // libraries' round trips so that they share the machine's drifting load
-// (cd bench && go test -run '^$' -bench CompressedEcho -count 5 ./micro;
-// load average 4 to 5 on 2 cores):
+// (cd bench && go test -run '^$' -bench CompressedEchoRatio -count 6
+// ./micro; load average 1.8 to 2.5 on 2 cores):
 //
 //	agreed, both ways              4 KiB         64 KiB
-//	no context takeover, 15 bits   0.97 (0.96)   1.02 (1.01)
-//	context takeover, 15 bits      0.43 (0.46)   0.86 (0.82)
-//	context takeover, 12 bits      0.72 (0.73)   0.96 (0.96)
+//	no context takeover, 15 bits   0.81 (0.81)   0.85 (0.84)
+//	context takeover, 15 bits      0.37 (0.37)   0.70 (0.68)
+//	context takeover, 12 bits      0.64 (0.63)   0.85 (0.84)
+//
+// The inflater of internal/deflate, which took the place of klauspost's
+// for messages of up to 64 KiB on the wire, made the difference where
+// both libraries compress alike: the same command before it gave 0.94
+// (0.99) and 1.01 (1.00) without context takeover, 0.39 (0.38) and 0.85
+// (0.85) with it at 15 bits, 0.69 (0.68) and 0.95 (0.95) at 12 bits (load
+// average rising from 0 to 4.2 during the run).
 //
 // With context takeover a connection's compressor goes on from where its
 // last message left it, while gws seeds its compressor with the whole
 // window (32 KiB or 4 KiB here) for every message: that is the gain, large
 // for 4 KiB messages and diluted in 64 KiB ones. Without context takeover
-// both inflate with the same library the same way; duplex compresses a
+// both compress with the same library; duplex compresses a
 // message of up to 16 KiB with klauspost's stateless encoder rather than
 // its level-1 compressor, for the same size within 1%, which brought 4 KiB
 // from 1.05 to 1.09 of gws's CPU time down to 0.94 to 1.00 (and, with the
 // benchmark's sizes set to 512 B, 1 KiB and 2 KiB, the means of three
-// runs from 1.04, 1.08 and 1.10 down to 1.01, 1.03 and 1.03), and no
-// further: 0.8 of gws's time is reached with context takeover at 4 KiB
-// only, not without it nor at 64 KiB, where the library's own work, the
-// same in both, is most of the round trip. On a busy server whose connections take turns with
+// runs from 1.04, 1.08 and 1.10 down to 1.01, 1.03 and 1.03), before the
+// own inflater took it to about 0.8: the compressor's work, the same in
+// both, is most of what is left. On a busy server whose connections take turns with
 // more compressors than are kept apart for them, a message's compressor is
 // seeded with 2 to 8 KiB of its history (see internal/deflate). Per round
 // trip (bench/micro's BenchmarkCompressedEcho, -benchmem), duplex makes no
