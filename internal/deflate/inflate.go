@@ -167,6 +167,9 @@ func (z *inflation) dynamic(t *huffTables) error {
 	// run from one into the other.
 	bitbuf, bitsleft := z.bitbuf, z.bitsleft
 	lens := t.lens[:nlit+ndist]
+	// The codewords of each length, counted as they are read: [0] for literal/length
+	// codes, [1] for distance codes.
+	var counts [2][maxCodeLen + 1]uint16
 	for i := 0; i < len(lens); {
 		if bitsleft < preBits+7 {
 			z.bitbuf, z.bitsleft = bitbuf, bitsleft
@@ -183,6 +186,11 @@ func (z *inflation) dynamic(t *huffTables) error {
 		sym := e >> 16
 		if sym < 16 {
 			lens[i] = uint8(sym)
+			if i < nlit {
+				counts[0][sym]++
+			} else {
+				counts[1][sym]++
+			}
 			i++
 			continue
 		}
@@ -218,11 +226,14 @@ func (z *inflation) dynamic(t *huffTables) error {
 		for j := range lens[i : i+rep] {
 			lens[i+j] = v
 		}
+		k := min(rep, max(nlit-i, 0)) // those of the literal/length code
+		counts[0][v&maxCodeLen] += uint16(k)
+		counts[1][v&maxCodeLen] += uint16(rep - k)
 		i += rep
 	}
 	z.bitbuf, z.bitsleft = bitbuf, bitsleft
-	if !buildTable(t.lit[:], litBits, lens[:nlit], litInfo[:]) ||
-		!buildTable(t.dist[:], distBits, lens[nlit:], distInfo[:]) {
+	if !buildCounted(t.lit[:], litBits, lens[:nlit], litInfo[:], &counts[0]) ||
+		!buildCounted(t.dist[:], distBits, lens[nlit:], distInfo[:], &counts[1]) {
 		return ErrCorrupt
 	}
 	return nil

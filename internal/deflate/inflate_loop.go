@@ -12,101 +12,126 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 	for {
 		inEnd := len(in) - fastIn
 		outEnd := min(len(out), z.limit) - fastOut
-		for ip <= inEnd && op <= outEnd {
+		if ip <= inEnd && op <= outEnd {
 			// After a refill at least 56 bits are buffered: a literal/length with its
-			// extra bits takes at most 15+5, a distance 15+13.
+			// extra bits takes at most 15+5, a distance 15+13. Each iteration starts
+			// with the bit buffer refilled and the next entry looked up, so that the
+			// lookup's latency overlaps the copy of the match before it.
 			bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
 			ip += int(63-bitsleft) >> 3
 			bitsleft |= 56
 			e := lit[bitbuf&(1<<litBits-1)]
-			if e&entLiteral != 0 {
-				bitbuf >>= e & 0xff
-				bitsleft -= uint(e & 0xff)
-				out[op] = byte(e >> 16)
-				op++
-				e = lit[bitbuf&(1<<litBits-1)]
+			for {
 				if e&entLiteral != 0 {
 					bitbuf >>= e & 0xff
 					bitsleft -= uint(e & 0xff)
 					out[op] = byte(e >> 16)
 					op++
-					continue
+					e = lit[bitbuf&(1<<litBits-1)]
+					if e&entLiteral != 0 {
+						bitbuf >>= e & 0xff
+						bitsleft -= uint(e & 0xff)
+						out[op] = byte(e >> 16)
+						op++
+						bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+						ip += int(63-bitsleft) >> 3
+						bitsleft |= 56
+						e = lit[bitbuf&(1<<litBits-1)]
+						if ip <= inEnd && op <= outEnd {
+							continue
+						}
+						break
+					}
+					bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+					ip += int(63-bitsleft) >> 3
+					bitsleft |= 56
+				}
+				if e&entSub != 0 {
+					bitbuf >>= litBits
+					bitsleft -= litBits
+					e = lit[e>>16+uint32(bitbuf)&(1<<(e>>8&15)-1)]
+					if e&entLiteral != 0 {
+						bitbuf >>= e & 0xff
+						bitsleft -= uint(e & 0xff)
+						out[op] = byte(e >> 16)
+						op++
+						bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+						ip += int(63-bitsleft) >> 3
+						bitsleft |= 56
+						e = lit[bitbuf&(1<<litBits-1)]
+						if ip <= inEnd && op <= outEnd {
+							continue
+						}
+						break
+					}
+				}
+				if e&(entEOB|entInvalid) != 0 {
+					if e&entInvalid != 0 {
+						z.out, z.op = out, op
+						return ErrCorrupt
+					}
+					bitbuf >>= e & 0xff
+					bitsleft -= uint(e & 0xff)
+					z.ip, z.bitbuf, z.bitsleft, z.out, z.op = ip, bitbuf, bitsleft, out, op
+					return nil
+				}
+				saved := bitbuf
+				n := e & 0xff
+				bitbuf >>= n
+				bitsleft -= uint(n)
+				length := int(e>>16) + int((saved&(1<<n-1))>>(e>>8&15))
+
+				d := dist[bitbuf&(1<<distBits-1)]
+				if d&entSub != 0 {
+					bitbuf >>= distBits
+					bitsleft -= distBits
+					d = dist[d>>16+uint32(bitbuf)&(1<<(d>>8&15)-1)]
+				}
+				if d&entInvalid != 0 {
+					z.out, z.op = out, op
+					return ErrCorrupt
+				}
+				saved = bitbuf
+				n = d & 0xff
+				bitbuf >>= n
+				bitsleft -= uint(n)
+				distance := int(d>>16) + int((saved&(1<<n-1))>>(d>>8&15))
+				if distance > op {
+					// RFC 1951, Section 3.2: a distance may refer to a string in the
+					// previous block or the history, never before it.
+					z.out, z.op = out, op
+					return ErrCorrupt
 				}
 				bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
 				ip += int(63-bitsleft) >> 3
 				bitsleft |= 56
-			}
-			if e&entSub != 0 {
-				bitbuf >>= litBits
-				bitsleft -= litBits
-				e = lit[e>>16+uint32(bitbuf)&(1<<(e>>8&15)-1)]
-				if e&entLiteral != 0 {
-					bitbuf >>= e & 0xff
-					bitsleft -= uint(e & 0xff)
-					out[op] = byte(e >> 16)
-					op++
-					continue
+				e = lit[bitbuf&(1<<litBits-1)]
+				src := op - distance
+				end := op + length
+				switch {
+				case distance >= 8:
+					// A word read is always of bytes already written.
+					for op < end {
+						le.PutUint64(out[op:], le.Uint64(out[src:]))
+						op += 8
+						src += 8
+					}
+				case distance == 1:
+					v := uint64(out[src]) * 0x0101010101010101
+					for op < end {
+						le.PutUint64(out[op:], v)
+						op += 8
+					}
+				default:
+					for op < end {
+						op += copy(out[op:end], out[src:op])
+					}
+				}
+				op = end
+				if ip > inEnd || op > outEnd {
+					break
 				}
 			}
-			if e&(entEOB|entInvalid) != 0 {
-				if e&entInvalid != 0 {
-					z.out, z.op = out, op
-					return ErrCorrupt
-				}
-				bitbuf >>= e & 0xff
-				bitsleft -= uint(e & 0xff)
-				z.ip, z.bitbuf, z.bitsleft, z.out, z.op = ip, bitbuf, bitsleft, out, op
-				return nil
-			}
-			saved := bitbuf
-			n := e & 0xff
-			bitbuf >>= n
-			bitsleft -= uint(n)
-			length := int(e>>16) + int((saved&(1<<n-1))>>(e>>8&15))
-
-			d := dist[bitbuf&(1<<distBits-1)]
-			if d&entSub != 0 {
-				bitbuf >>= distBits
-				bitsleft -= distBits
-				d = dist[d>>16+uint32(bitbuf)&(1<<(d>>8&15)-1)]
-			}
-			if d&entInvalid != 0 {
-				z.out, z.op = out, op
-				return ErrCorrupt
-			}
-			saved = bitbuf
-			n = d & 0xff
-			bitbuf >>= n
-			bitsleft -= uint(n)
-			distance := int(d>>16) + int((saved&(1<<n-1))>>(d>>8&15))
-			if distance > op {
-				// RFC 1951, Section 3.2: a distance may refer to a string in the
-				// previous block or the history, never before it.
-				z.out, z.op = out, op
-				return ErrCorrupt
-			}
-			src := op - distance
-			end := op + length
-			switch {
-			case distance >= 8:
-				// A word read is always of bytes already written.
-				for op < end {
-					le.PutUint64(out[op:], le.Uint64(out[src:]))
-					op += 8
-					src += 8
-				}
-			case distance == 1:
-				v := uint64(out[src]) * 0x0101010101010101
-				for op < end {
-					le.PutUint64(out[op:], v)
-					op += 8
-				}
-			default:
-				for op < end {
-					op += copy(out[op:end], out[src:op])
-				}
-			}
-			op = end
 		}
 
 		z.ip, z.bitbuf, z.bitsleft, z.out, z.op = ip, bitbuf, bitsleft, out, op

@@ -125,6 +125,12 @@ func buildTable(table []uint32, tableBits uint, lens []uint8, info []uint32) boo
 	for _, l := range lens {
 		count[l&maxCodeLen]++
 	}
+	return buildCounted(table, tableBits, lens, info, &count)
+}
+
+// buildCounted is buildTable given the number of codewords of each length, which the
+// reader of a dynamic block counts as it reads the lengths; count is overwritten.
+func buildCounted(table []uint32, tableBits uint, lens []uint8, info []uint32, count *[maxCodeLen + 1]uint16) bool {
 	count[0] = 0
 	left := 1
 	for l := 1; l <= maxCodeLen; l++ {
