@@ -197,9 +197,10 @@
 // any window, so a window is never claimed that is not produced; on
 // chat-like JSON its compressor takes a half to a seventh of
 // compress/flate's CPU time at the same level. They are inflated by
-// internal/deflate's own inflater, which takes 30 to 40% less CPU time
-// than klauspost's on chat-like JSON of 4 to 64 KiB, for a message of up
-// to 64 KiB on the wire, and by klauspost's beyond (see internal/deflate). A window of 8 bits is honoured as 256 bytes, although
+// internal/deflate's own inflater, which takes about 40% less CPU time
+// than klauspost's on chat-like JSON of 256 B to 64 KiB, for a message of
+// up to 64 KiB on the wire, and by klauspost's beyond (see
+// internal/deflate). A window of 8 bits is honoured as 256 bytes, although
 // zlib-based peers use 512. A client always offers client_max_window_bits,
 // letting the server choose its window.
 //
@@ -275,13 +276,15 @@
 // bench/micro's BenchmarkCompressedEchoRatio, which interleaves the
 // libraries' round trips so that they share the machine's drifting load
 // (cd bench && go test -run '^$' -bench CompressedEchoRatio -count 6
-// ./micro; load average 1.8 to 2.5 on 2 cores):
+// ./micro; load average 1.7 to 2.0 on 2 cores):
 //
 //	agreed, both ways              4 KiB         64 KiB
-//	no context takeover, 15 bits   0.81 (0.81)   0.85 (0.84)
-//	context takeover, 15 bits      0.37 (0.37)   0.70 (0.68)
-//	context takeover, 12 bits      0.64 (0.63)   0.85 (0.84)
+//	no context takeover, 15 bits   0.74 (0.73)   0.79 (0.79)
+//	context takeover, 15 bits      0.40 (0.39)   0.74 (0.70)
+//	context takeover, 12 bits      0.65 (0.64)   0.85 (0.84)
 //
+// Runs differ by about 5%: the run just before, with the same code, gave
+// 0.82 and 0.81 without context takeover, 0.72 for 4 KiB at 12 bits.
 // The inflater of internal/deflate, which took the place of klauspost's
 // for messages of up to 64 KiB on the wire, made the difference where
 // both libraries compress alike: the same command before it gave 0.94
@@ -299,8 +302,8 @@
 // from 1.05 to 1.09 of gws's CPU time down to 0.94 to 1.00 (and, with the
 // benchmark's sizes set to 512 B, 1 KiB and 2 KiB, the means of three
 // runs from 1.04, 1.08 and 1.10 down to 1.01, 1.03 and 1.03), before the
-// own inflater took it to about 0.8: the compressor's work, the same in
-// both, is most of what is left. On a busy server whose connections take turns with
+// own inflater took it to 0.74 to 0.82: the compressor's work, the same
+// in both, is most of what is left. On a busy server whose connections take turns with
 // more compressors than are kept apart for them, a message's compressor is
 // seeded with 2 to 8 KiB of its history (see internal/deflate). Per round
 // trip (bench/micro's BenchmarkCompressedEcho, -benchmem), duplex makes no

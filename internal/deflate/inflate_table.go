@@ -181,21 +181,22 @@ func buildCounted(table []uint32, tableBits uint, lens []uint8, info []uint32, c
 		}
 	}
 
-	// code is the next codeword of the current length, bit-reversed as the stream
-	// delivers it (Huffman codes are packed most significant bit first, Section
-	// 3.1.1), which is also its index in the table.
+	// canon is the next codeword of the current length; its index in the table is
+	// the codeword bit-reversed, as the stream delivers it (Huffman codes are packed
+	// most significant bit first, Section 3.1.1).
 	s := 0
-	code := uint32(0)
+	canon := uint16(0)
 	end := 1
 	l := uint(1)
 	for ; l <= tableBits; l++ {
 		copy(table[end:2*end], table[:end])
 		end <<= 1
 		for n := count[l]; n > 0; n-- {
-			table[code] = info[sorted[s]] + uint32(l)<<8 + uint32(l)
+			table[bits.Reverse16(canon)>>(16-l)] = info[sorted[s]] + uint32(l)<<8 + uint32(l)
 			s++
-			code = nextCode(code, l)
+			canon++
 		}
+		canon <<= 1
 	}
 	if int(offs[maxCodeLen+1]) == s {
 		return true
@@ -209,6 +210,7 @@ func buildCounted(table []uint32, tableBits uint, lens []uint8, info []uint32, c
 	subStart, subEnd := 0, 0
 	for ; l <= maxCodeLen; l++ {
 		for count[l] > 0 {
+			code := uint32(bits.Reverse16(canon) >> (16 - l))
 			if code&mask != prefix {
 				prefix = code & mask
 				sub := l - tableBits
@@ -233,19 +235,9 @@ func buildCounted(table []uint32, tableBits uint, lens []uint8, info []uint32, c
 			}
 			s++
 			count[l]--
-			code = nextCode(code, l)
+			canon++
 		}
+		canon <<= 1
 	}
 	return true
-}
-
-// nextCode returns the codeword after the bit-reversed l-bit code: one added at the
-// reversed end, the carry running towards bit 0. The last codeword wraps to 0.
-func nextCode(code uint32, l uint) uint32 {
-	z := ^code & (1<<l - 1)
-	if z == 0 {
-		return 0
-	}
-	bit := uint32(1) << (bits.Len32(z) - 1)
-	return code&(bit-1) | bit
 }
