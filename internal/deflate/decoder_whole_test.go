@@ -102,10 +102,7 @@ func TestDecoderPaths(t *testing.T) {
 // the history the fallback gets is checked too.
 func TestDecoderLong(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	random := make([]byte, 200<<10)
-	for i := range random {
-		random[i] = byte(r.Uint32())
-	}
+	random := randomBytes(r, 200<<10)
 	zeros := make([]byte, 3<<20)
 	chat := inputs()["json"]
 	msgs := [][]byte{chat, random, chat, zeros, chat}

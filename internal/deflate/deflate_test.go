@@ -18,18 +18,21 @@ import (
 	"duplex/internal/deflate/deflatetest"
 )
 
+// randomBytes returns n bytes drawn from r: incompressible data.
+func randomBytes(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
 // inputs are the plaintexts of the round trips: empty, short chat lines, long text with
 // repetition at short distances, repetition at the distances around every window's
 // edge, random (incompressible) bytes, runs and a mix.
 func inputs() map[string][]byte {
 	r := rand.New(rand.NewPCG(1, 2))
-	randBytes := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		return b
-	}
+	randBytes := func(n int) []byte { return randomBytes(r, n) }
 	random := randBytes(70 << 10)
 	// 32 random bytes seen again exactly 2^k-1, 2^k and 2^k+1 bytes after they start,
 	// for every window (2^8 to 2^15) and beyond it. The bytes between repeat at a short

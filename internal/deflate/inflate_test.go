@@ -33,13 +33,7 @@ type inflateVector struct {
 
 func inflateVectors() []inflateVector {
 	r := rand.New(rand.NewPCG(5, 6))
-	random := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		return b
-	}
+	random := func(n int) []byte { return randomBytes(r, n) }
 	hello := []byte("Hello")
 	big := random(32 << 10)
 	hist := random(1000)
