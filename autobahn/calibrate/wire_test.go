@@ -59,8 +59,12 @@ type caseJSON struct {
 
 // compareWire checks, case by case, that the suite sent the same frames,
 // split and timed the same way, expected the same events and close, and
-// received the same events as the original did in the reference run.
-func compareWire(t *testing.T, folder, refDir string, rep *autobahn.Report) {
+// received the same events as the original did in the reference run. What a
+// peer sends back can depend on timing (7.1.6 kills the connection a second
+// after its close, whether or not the peer has echoed 256 KiB by then): when
+// rerun is set and only the received events differ, the case runs once more
+// and its second run must receive what the original did.
+func compareWire(t *testing.T, folder, refDir string, rep *autobahn.Report, rerun func(id string) *autobahn.Result) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(refDir, "index.json"))
 	require.NoError(t, err)
@@ -83,17 +87,28 @@ func compareWire(t *testing.T, folder, refDir string, rep *autobahn.Report) {
 	for _, r := range rs {
 		refCase, found := refCases[ref[r.ID].ReportFile]
 		require.True(t, found, "%s %s: no reference report", folder, r.ID)
-		var ours caseJSON
-		b, err := json.Marshal(r)
-		require.NoError(t, err)
-		require.NoError(t, json.Unmarshal(b, &ours))
+		ours := reportJSON(t, r)
 		ok := assert.Equal(t, script(t, refCase.Wirelog), script(t, ours.Wirelog), "%s %s: frames and timers sent", folder, r.ID)
 		ok = assert.Equal(t, refCase.Expected, ours.Expected, "%s %s: expected events", folder, r.ID) && ok
 		ok = assert.Equal(t, refCase.ExpectedClose, ours.ExpectedClose, "%s %s: expected close", folder, r.ID) && ok
+		if rerun != nil && ok && !assert.ObjectsAreEqual(refCase.Received, ours.Received) {
+			t.Logf("%s %s: received %v where the original received %v; running it again", folder, r.ID, ours.Received, refCase.Received)
+			ours = reportJSON(t, rerun(r.ID))
+		}
 		ok = assert.Equal(t, refCase.Received, ours.Received, "%s %s: received events", folder, r.ID) && ok
 		if ok {
 			same++
 		}
 	}
 	t.Logf("%s: same frames, timers, expectations and received events as the original in %d of %d cases", folder, same, len(rs))
+}
+
+// reportJSON is the part of r's report that calibration compares.
+func reportJSON(t *testing.T, r *autobahn.Result) caseJSON {
+	t.Helper()
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	var c caseJSON
+	require.NoError(t, json.Unmarshal(b, &c))
+	return c
 }
