@@ -224,8 +224,9 @@
 // its copy of the shared form in its write buffer, never the shared bytes.
 //
 // Reads: a message with RSV1 of up to 64 KiB on the wire is read whole,
-// then inflated at once into a pooled buffer that the reader serves; a
-// longer one is inflated as it is read. [Options.ReadLimit] applies to the
+// then inflated at once into a pooled buffer that the reader serves, so
+// that a NextReader reading it holds its plaintext (at most the read limit,
+// or 1 MiB) until its end; a longer one is inflated as it is read. [Options.ReadLimit] applies to the
 // inflated size, checked as it grows (the inflater itself stops one byte
 // past the limit, so what it holds is bounded by the limit too), so a small
 // frame that inflates far beyond the limit stops there and fails the
