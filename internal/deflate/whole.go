@@ -87,6 +87,9 @@ func (d *Decoder) start() {
 	w.out = out
 	switch {
 	case ierr == ErrTooBig && !fromLimit:
+		// The streaming reader keeps its own window: the MiB inflated so far
+		// would only be held until End, and is too large for the pool.
+		w.out = nil
 		d.stream(r, in[:payload], io.EOF)
 		return
 	case ierr == nil && end < payload:
