@@ -34,6 +34,9 @@ type Encoder struct {
 	bits     int
 	level    int
 	takeover bool
+	// fast: level 1 under a 15-bit window, compressed by the own fastEnc (see the
+	// package doc, Windows).
+	fast bool
 	// alone: level 1 without context takeover, whose whole messages of up to
 	// statelessMax bytes go through flate.StatelessDeflate (see Message).
 	alone bool
@@ -57,10 +60,11 @@ func NewEncoder(windowBits, level int, contextTakeover bool) *Encoder {
 	}
 	level = min(level, MaxLevel)
 	alone := level == 1 && !contextTakeover
+	fast := level == 1 && windowBits < maxBits
 	if windowBits < maxBits {
-		level = 0 // one compressor serves every level of a small window
+		level = 0 // one compressor of the library's serves levels 2-9 of a small window
 	}
-	e := &Encoder{bits: windowBits, level: level, takeover: contextTakeover, alone: alone}
+	e := &Encoder{bits: windowBits, level: level, takeover: contextTakeover, alone: alone, fast: fast}
 	e.hist.window = 1 << windowBits
 	return e
 }
@@ -87,9 +91,15 @@ var nextID atomic.Uint64
 func (e *Encoder) Append(dst, p []byte) []byte {
 	e.begin(len(p))
 	d := e.d
-	d.out.b = dst
-	_, _ = d.fw.Write(p) // a sink never fails
-	dst, d.out.b = d.out.b, nil
+	if d.fe != nil {
+		d.fe.w.out = dst
+		d.fe.write(p)
+		dst, d.fe.w.out = d.fe.w.out, nil
+	} else {
+		d.out.b = dst
+		_, _ = d.fw.Write(p) // a sink never fails
+		dst, d.out.b = d.out.b, nil
+	}
 	if e.takeover {
 		e.hist.write(p)
 	}
@@ -103,9 +113,17 @@ func (e *Encoder) Append(dst, p []byte) []byte {
 func (e *Encoder) Finish(dst []byte) []byte {
 	e.begin(0)
 	d := e.d
-	d.out.b = dst
-	_ = d.fw.Flush()
-	dst, d.out.b = d.out.b, nil
+	if d.fe != nil {
+		// It leaves the 00 00 ff ff out itself.
+		d.fe.w.out = dst
+		d.fe.finish()
+		dst, d.fe.w.out = d.fe.w.out, nil
+		dst = append(dst, syncMarker...)
+	} else {
+		d.out.b = dst
+		_ = d.fw.Flush()
+		dst, d.out.b = d.out.b, nil
+	}
 	if !bytes.HasSuffix(dst, syncMarker) {
 		panic("deflate: a sync flush that does not end in 00 00 ff ff")
 	}
@@ -135,6 +153,15 @@ const statelessMax = 16 << 10
 // smaller one when p is no longer than the window (RFC 7692, Section 7.1.2.1); a
 // longer message for a small window takes the windowed compressor.
 func (e *Encoder) Message(dst, p []byte) []byte {
+	if e.fast && !e.takeover && e.d == nil {
+		// Without history the message is compressed where it lies.
+		d := e.pool().get(e.bits, e.level, 0)
+		d.fe.w.out = dst
+		d.fe.whole(p, 1<<e.bits)
+		dst, d.fe.w.out = d.fe.w.out, nil
+		d.release(e.pool())
+		return dst
+	}
 	if e.alone && e.d == nil && len(p) <= statelessMax && (e.bits == maxBits || len(p) <= 1<<e.bits) {
 		n := len(dst)
 		e.out.b = dst
@@ -185,7 +212,11 @@ func (e *Encoder) begin(n int) {
 		dict = e.hist.last(min(seedLimit, max(seedMin, n)), &d.scratch)
 	}
 	// With no history this also drops what the compressor's last user left.
-	d.fw.ResetDict(&d.out, dict)
+	if d.fe != nil {
+		d.fe.reset(1<<e.bits, dict)
+	} else {
+		d.fw.ResetDict(&d.out, dict)
+	}
 	d.owner = e.id
 }
 

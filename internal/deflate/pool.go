@@ -15,7 +15,8 @@ import (
 // its weak pointer, and go on without seeding it again, as long as no other encoder used
 // it; the garbage collector may still free it once the pool lets it go.
 type deflater struct {
-	fw      *flate.Writer
+	fw      *flate.Writer // or
+	fe      *fastEnc
 	out     sink
 	scratch []byte // the history laid out in order for ResetDict
 	self    weak.Pointer[deflater]
@@ -46,10 +47,13 @@ type deflaterPool struct {
 }
 
 // pools: index 1-9 for the levels of a 15-bit window, then one per window of 8 to 14
-// bits.
-var pools [MaxLevel + 1 + maxBits - minBits]deflaterPool
+// bits, then the fast compressors, which serve any window.
+var pools [MaxLevel + 1 + maxBits - minBits + 1]deflaterPool
 
 func (e *Encoder) pool() *deflaterPool {
+	if e.fast {
+		return &pools[len(pools)-1]
+	}
 	if e.bits == maxBits {
 		return &pools[e.level]
 	}
@@ -83,7 +87,9 @@ func (p *deflaterPool) get(bits, level int, want uint64) *deflater {
 	}
 	d := new(deflater)
 	var err error
-	if bits == maxBits {
+	if p == &pools[len(pools)-1] {
+		d.fe = new(fastEnc)
+	} else if bits == maxBits {
 		d.fw, err = flate.NewWriter(nil, level)
 	} else {
 		// Any window from 32 bytes to 32 KiB: distances never reach beyond it.

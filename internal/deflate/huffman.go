@@ -1,0 +1,202 @@
+package deflate
+
+import (
+	"math/bits"
+	"slices"
+)
+
+// The encoder's side of RFC 1951, Section 3.2.5: each length code 257-285 and
+// distance code 0-29 with its base value and its number of extra bits, padded to 32
+// entries so that an index of five bits needs no bounds check.
+var (
+	lenExtra = [32]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
+	// lenSym maps a match length minus 3 to its length code minus 257.
+	lenBase, lenSym   = lengthCodes()
+	dstBase, dstExtra = distanceCodes()
+)
+
+func lengthCodes() (base [32]uint16, sym [256]uint8) {
+	b := uint16(3)
+	for i := range 28 {
+		base[i] = b
+		for range 1 << lenExtra[i] {
+			if b-3 < 256 {
+				sym[b-3] = uint8(i)
+			}
+			b++
+		}
+	}
+	// RFC 1951, Section 3.2.5: code 285 is length 258 with no extra bits, although
+	// 284 with 5 extra bits could also reach 258 (its range stops at 257).
+	base[28] = 258
+	sym[255] = 28
+	return base, sym
+}
+
+func distanceCodes() (base [32]uint16, extra [32]uint8) {
+	d := uint16(1)
+	for i := range 30 {
+		if i >= 4 {
+			extra[i] = uint8(i/2 - 1)
+		}
+		base[i] = d
+		d += 1 << extra[i]
+	}
+	return base, extra
+}
+
+// distSym returns the distance code of a distance of 1-32768.
+func distSym(d uint32) uint32 {
+	d--
+	if d < 4 {
+		return d
+	}
+	nb := uint32(bits.Len32(d)) - 1
+	return 2*nb + (d>>(nb-1))&1
+}
+
+// huffBuilder computes length-limited Huffman code lengths; it keeps its buffer
+// between calls.
+type huffBuilder struct {
+	keys []uint64 // frequency<<16 | symbol, sorted
+	w    []uint32 // the weights in that order, then the code lengths
+}
+
+// lengths sets lens[s] to the length of symbol s's codeword in a Huffman code for freq
+// whose longest codeword is at most limit bits, and 0 for a symbol of frequency 0. At
+// least two symbols always get a codeword, so that the code is complete: RFC 1951
+// allows a single distance codeword, but a single literal/length one trips some
+// decoders.
+func (b *huffBuilder) lengths(freq []uint32, limit int, lens []uint8) {
+	b.keys = b.keys[:0]
+	for s, f := range freq {
+		lens[s] = 0
+		if f != 0 {
+			b.keys = append(b.keys, uint64(f)<<16|uint64(s))
+		}
+	}
+	for s := 0; len(b.keys) < 2; s++ {
+		if freq[s] == 0 {
+			b.keys = append(b.keys, uint64(s))
+		}
+	}
+	slices.Sort(b.keys)
+	b.w = b.w[:0]
+	for _, k := range b.keys {
+		b.w = append(b.w, max(uint32(k>>16), 1))
+	}
+	minimumRedundancy(b.w)
+
+	// b.w now holds the lengths, longest first. Limit them (RFC 1951, Section 3.2.7:
+	// 15 bits for the literal/length and distance codes, 7 for the code length code)
+	// as zlib-derived encoders do: cap every length, then, while the code is
+	// over-subscribed, move a codeword of the longest length down by splitting one
+	// shorter leaf, which keeps the lengths ordered by frequency.
+	var count [16]int
+	for _, l := range b.w {
+		count[min(int(l), limit)]++
+	}
+	if int(b.w[0]) > limit {
+		total := 0
+		for l := limit; l > 0; l-- {
+			total += count[l] << (limit - l)
+		}
+		for total > 1<<limit {
+			count[limit]--
+			for l := limit - 1; l > 0; l-- {
+				if count[l] != 0 {
+					count[l]--
+					count[l+1] += 2
+					break
+				}
+			}
+			total--
+		}
+	}
+	i := 0
+	for l := limit; l > 0; l-- {
+		for range count[l] {
+			lens[b.keys[i]&0xffff] = uint8(l)
+			i++
+		}
+	}
+}
+
+// minimumRedundancy replaces the weights w, in ascending order, by the lengths of a
+// Huffman code for them, in place (the algorithm of Moffat and Katajainen, "In-place
+// calculation of minimum-redundancy codes", 1995): the longest first.
+func minimumRedundancy(w []uint32) {
+	n := len(w)
+	if n == 1 {
+		w[0] = 1
+		return
+	}
+	// Left to right: pair the two lightest of the leaves and the internal nodes made
+	// so far, each internal node taking its children's place and leaving a pointer to
+	// its parent in theirs.
+	w[0] += w[1]
+	root, leaf := 0, 2
+	for next := 1; next < n-1; next++ {
+		if leaf >= n || w[root] < w[leaf] {
+			w[next] = w[root]
+			w[root] = uint32(next)
+			root++
+		} else {
+			w[next] = w[leaf]
+			leaf++
+		}
+		if leaf >= n || (root < next && w[root] < w[leaf]) {
+			w[next] += w[root]
+			w[root] = uint32(next)
+			root++
+		} else {
+			w[next] += w[leaf]
+			leaf++
+		}
+	}
+	// Right to left: the depth of every internal node from its parent's.
+	w[n-2] = 0
+	for next := n - 3; next >= 0; next-- {
+		w[next] = w[w[next]] + 1
+	}
+	// Right to left again: the leaves' depths, from the number of internal nodes at
+	// each depth.
+	avail, used, depth := 1, 0, uint32(0)
+	root, next := n-2, n-1
+	for avail > 0 {
+		for root >= 0 && w[root] == depth {
+			used++
+			root--
+		}
+		for avail > used {
+			w[next] = depth
+			next--
+			avail--
+		}
+		avail, depth, used = 2*used, depth+1, 0
+	}
+}
+
+// canonical sets code[s] to symbol s's codeword for the lengths (RFC 1951, Section
+// 3.2.2), bit-reversed for a writer that packs bits from the least significant
+// (Section 3.1.1), with its length above bit 16.
+func canonical(lens []uint8, code []uint32) {
+	var count [16]uint16
+	for _, l := range lens {
+		count[l]++
+	}
+	count[0] = 0
+	var next [16]uint16
+	c := uint16(0)
+	for l := 1; l < 16; l++ {
+		c = (c + count[l-1]) << 1
+		next[l] = c
+	}
+	for s, l := range lens {
+		if l == 0 {
+			continue // never written: its code is left as it was
+		}
+		code[s] = uint32(bits.Reverse16(next[l])>>(16-l)) | uint32(l)<<16
+		next[l]++
+	}
+}
