@@ -140,9 +140,9 @@ type dynamicCode struct {
 // header after BTYPE and of the coded symbols, extra bits not included.
 func (d *dynamicCode) build(litF *[286]uint32, distF *[30]uint32) int {
 	d.builder.lengths(litF[:], 15, d.litLen[:])
+	d.builder.codes(d.litLen[:], d.lit[:286])
 	d.builder.lengths(distF[:], 15, d.distLen[:])
-	canonical(d.litLen[:], d.lit[:286])
-	canonical(d.distLen[:], d.dist[:30])
+	d.builder.codes(d.distLen[:], d.dist[:30])
 	d.hlit = 286
 	for d.hlit > 257 && d.litLen[d.hlit-1] == 0 {
 		d.hlit--
@@ -168,7 +168,7 @@ func (d *dynamicCode) build(litF *[286]uint32, distF *[30]uint32) int {
 		}
 	}
 	d.builder.lengths(d.clF[:], 7, d.clLen[:])
-	canonical(d.clLen[:], d.clCode[:])
+	d.builder.codes(d.clLen[:], d.clCode[:])
 	d.hclen = 19
 	for d.hclen > 4 && d.clLen[codeOrder[d.hclen-1]] == 0 {
 		d.hclen--

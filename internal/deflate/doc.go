@@ -14,11 +14,13 @@
 // RFC 7692, Section 7.1.2.1: a peer may bound "the LZ77 sliding window size" the other
 // side uses to 2^8 to 2^15 bytes, and the compressor must keep its back-references
 // within it. A 15-bit window is compressed by flate.NewWriter at the configured level
-// (1-9), whose distances never exceed 32 KiB. A smaller window is compressed by
-// flate.NewWriterWindow, which bounds every distance to its size, any from 32 bytes to
-// 32 KiB; it takes no level: it is the library's level-5 matcher bounded to the window,
-// the one compressor of that kind, used for every level. Its distances stay under the
-// window (the longest is 2^bits-1). A window of 8 bits is honoured as 256 bytes, as
+// (1-9), whose distances never exceed 32 KiB. A smaller window at levels 2-9 is
+// compressed by flate.NewWriterWindow, which bounds every distance to its size, any
+// from 32 bytes to 32 KiB; it takes no level: it is the library's level-5 matcher
+// bounded to the window, the one compressor of that kind, used for levels 2-9. At
+// level 1 a smaller window is compressed by this package's own compressor (fast.go;
+// see Level 1 under small windows), which bounds its distances to any window as well.
+// Distances stay under the window (the longest is 2^bits-1). A window of 8 bits is honoured as 256 bytes, as
 // asked, although zlib, which cannot produce it, treats 8 as 9 (RFC 7692, Section
 // 7.1.2.1 lets either side refuse 8; producing 256 bytes is readable by every peer,
 // 512 would not be by one that holds 256). The decoder keeps at least 512 bytes of

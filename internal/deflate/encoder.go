@@ -60,7 +60,7 @@ func NewEncoder(windowBits, level int, contextTakeover bool) *Encoder {
 	}
 	level = min(level, MaxLevel)
 	alone := level == 1 && !contextTakeover
-	fast := level == 1 && windowBits < maxBits
+	fast := level == 1
 	if windowBits < maxBits {
 		level = 0 // one compressor of the library's serves levels 2-9 of a small window
 	}
@@ -153,15 +153,6 @@ const statelessMax = 16 << 10
 // smaller one when p is no longer than the window (RFC 7692, Section 7.1.2.1); a
 // longer message for a small window takes the windowed compressor.
 func (e *Encoder) Message(dst, p []byte) []byte {
-	if e.fast && !e.takeover && e.d == nil {
-		// Without history the message is compressed where it lies.
-		d := e.pool().get(e.bits, e.level, 0)
-		d.fe.w.out = dst
-		d.fe.whole(p, 1<<e.bits)
-		dst, d.fe.w.out = d.fe.w.out, nil
-		d.release(e.pool())
-		return dst
-	}
 	if e.alone && e.d == nil && len(p) <= statelessMax && (e.bits == maxBits || len(p) <= 1<<e.bits) {
 		n := len(dst)
 		e.out.b = dst
@@ -174,6 +165,16 @@ func (e *Encoder) Message(dst, p []byte) []byte {
 			return dst[:len(dst)-len(syncMarker)]
 		}
 		dst = dst[:n]
+	}
+	if e.fast && !e.takeover && e.d == nil && len(p) <= wholeMax {
+		// Without history the message is compressed where it lies.
+		d := e.pool().get(e.bits, e.level, 0)
+		d.owner = 0 // no stream goes on from it
+		d.fe.w.out = dst
+		d.fe.whole(p, 1<<e.bits)
+		dst, d.fe.w.out = d.fe.w.out, nil
+		d.release(e.pool())
+		return dst
 	}
 	return e.Finish(e.Append(dst, p))
 }

@@ -36,8 +36,11 @@ const (
 	// fastSkip: after 2^fastSkip bytes without a match the search steps 2 bytes at a
 	// time, then 3, and so on, so that incompressible input costs little.
 	fastSkip = 5
-	// offLimit bounds off; past it the table is cleared.
+	// offLimit bounds off; past it the table is cleared. Positions stay under 2^32
+	// as off stays under offLimit plus one block and the window, and a message given
+	// whole is at most wholeMax.
 	offLimit = 1 << 30
+	wholeMax = 1 << 30
 )
 
 // fastHash hashes the low 5 bytes of u into 64-shift bits.
@@ -87,6 +90,11 @@ func (f *fastEnc) write(p []byte) {
 			f.off += uint32(n)
 			f.start -= n
 			f.indexed = max(0, f.indexed-n)
+			if f.off > offLimit {
+				// A long stream: start the table again, with the history to index.
+				clear(f.table[:])
+				f.off, f.indexed = 0, 0
+			}
 		}
 		k := min(len(p), fastBlock-(len(f.win)-f.start))
 		f.win = append(f.win, p[:k]...)
@@ -108,7 +116,8 @@ func (f *fastEnc) compress() {
 	f.start = len(f.win)
 }
 
-// whole compresses p as a message of its own, with no history, in place.
+// whole compresses p, at most wholeMax bytes, as a message of its own, with no
+// history, in place.
 func (f *fastEnc) whole(p []byte, window int) {
 	f.forget()
 	f.window = window
@@ -144,26 +153,27 @@ func (f *fastEnc) match(src []byte, start int) {
 	search:
 		for {
 			// A match of 4 bytes at least, at c.
-			// The next position's bytes are loaded before the candidate is checked,
-			// so that the load overlaps the comparison.
+			// Two positions per round, both from one load: s and s+1.
 			var c int
 			for {
 				h := fastHash(cv, shift)
 				c = int(f.table[h]) - 1 - int(off)
 				f.table[h] = off + uint32(s) + 1
-				next := s + 1 + (s-emit)>>fastSkip
-				if next >= limit {
-					if c >= 0 && s-c <= window && uint32(cv) == le.Uint32(src[c:]) {
-						break
-					}
-					s = next
-					break search
-				}
-				nv := le.Uint64(src[next:])
+				h = fastHash(cv>>8, shift)
+				c1 := int(f.table[h]) - 1 - int(off)
+				f.table[h] = off + uint32(s) + 2
 				if c >= 0 && s-c <= window && uint32(cv) == le.Uint32(src[c:]) {
 					break
 				}
-				s, cv = next, nv
+				if c1 >= 0 && s+1-c1 <= window && uint32(cv>>8) == le.Uint32(src[c1:]) {
+					s, c = s+1, c1
+					break
+				}
+				s += 2 + (s-emit)>>fastSkip
+				if s >= limit {
+					break search
+				}
+				cv = le.Uint64(src[s:])
 			}
 			// Extend it backwards over what is not emitted yet, then forwards.
 			for c > 0 && s > emit && src[c-1] == src[s-1] {

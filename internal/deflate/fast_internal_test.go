@@ -11,6 +11,8 @@ import (
 
 	kflate "github.com/klauspost/compress/flate"
 
+	"github.com/stretchr/testify/require"
+
 	"duplex/internal/deflate/deflatetest"
 )
 
@@ -23,27 +25,49 @@ func inflateStd(t testing.TB, payload, dict []byte) []byte {
 	return out
 }
 
-func TestFastQuick(t *testing.T) {
+// TestFastStreams holds the fast compressor to compress/flate's inflater across what
+// only it does: messages given whole or in parts, with history from a seed and from
+// the messages before, windows from 256 bytes to 32 KiB, blocks and window moves within
+// long messages, and the table's positions running past offLimit, where it is cleared.
+func TestFastStreams(t *testing.T) {
+	var msgs [][]byte
 	for _, size := range []int{100, 4 << 10, 64 << 10, 64<<10 + 1, 300 << 10} {
-		for _, msg := range deflatetest.Messages(size)[:2] {
-			var f fastEnc
-			f.w.out = nil
-			f.whole(msg, 1<<15)
-			got := inflateStd(t, f.w.out, nil)
-			if !bytes.Equal(got, msg) {
-				t.Fatalf("size %d: differs", size)
-			}
-			// in parts, with history
-			f.w.out = nil
-			f.reset(1<<12, msg[:min(len(msg), 100)])
-			for p := msg; len(p) > 0; p = p[min(len(p), 777):] {
-				f.write(p[:min(len(p), 777)])
-			}
-			f.finish()
-			got = inflateStd(t, f.w.out, msg[:min(len(msg), 100)])
-			if !bytes.Equal(got, msg) {
-				t.Fatalf("parts size %d: differs", size)
-			}
+		msgs = append(msgs, deflatetest.Messages(size)[:2]...)
+	}
+	for _, bits := range []int{8, 12, 15} {
+		for _, wrap := range []bool{false, true} {
+			t.Run(fmt.Sprintf("bits=%d/wrap=%v", bits, wrap), func(t *testing.T) {
+				var f fastEnc
+				window := 1 << bits
+				for i, msg := range msgs {
+					if wrap {
+						f.off = offLimit - uint32(len(msg))/2
+					}
+					f.w.out = nil
+					f.whole(msg, window)
+					require.Equal(t, msg, inflateStd(t, f.w.out, nil), "message %d whole", i)
+
+					// In parts, going on from a seed of the message before.
+					var seed []byte
+					if i > 0 {
+						seed = msgs[i-1][max(0, len(msgs[i-1])-window):]
+					}
+					f.w.out = nil
+					f.reset(window, seed)
+					if wrap {
+						// The window moves within the message: past offLimit.
+						f.off = offLimit - 1000
+					}
+					for p := msg; len(p) > 0; p = p[min(len(p), 777*(i+1)):] {
+						f.write(p[:min(len(p), 777*(i+1))])
+					}
+					f.finish()
+					require.Equal(t, msg, inflateStd(t, f.w.out, seed), "message %d in parts", i)
+					if wrap && len(msg) > fastBlock+window {
+						require.Less(t, f.off, uint32(offLimit-1000), "message %d: the table was not started again", i)
+					}
+				}
+			})
 		}
 	}
 }

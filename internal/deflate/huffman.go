@@ -55,35 +55,39 @@ func distSym(d uint32) uint32 {
 	return 2*nb + (d>>(nb-1))&1
 }
 
-// huffBuilder computes length-limited Huffman code lengths; it keeps its buffer
+// huffBuilder computes length-limited Huffman code lengths; it keeps its buffers
 // between calls.
 type huffBuilder struct {
-	keys []uint64 // frequency<<16 | symbol, sorted
-	w    []uint32 // the weights in that order, then the code lengths
+	keys, tmp []uint32 // frequency<<9 | symbol, sorted by frequency
+	used      []uint16 // the symbols given a codeword, in order
+	w         []uint32 // the weights in the order of keys, then the code lengths
 }
 
 // lengths sets lens[s] to the length of symbol s's codeword in a Huffman code for freq
-// whose longest codeword is at most limit bits, and 0 for a symbol of frequency 0. At
-// least two symbols always get a codeword, so that the code is complete: RFC 1951
-// allows a single distance codeword, but a single literal/length one trips some
-// decoders.
+// (at most 512 symbols) whose longest codeword is at most limit bits, and 0 for a
+// symbol of frequency 0; b.used lists the symbols with a codeword. At least two
+// symbols always get one, so that the code is complete: RFC 1951 allows a single
+// distance codeword, but a single literal/length one trips some decoders.
 func (b *huffBuilder) lengths(freq []uint32, limit int, lens []uint8) {
-	b.keys = b.keys[:0]
+	b.keys, b.used = b.keys[:0], b.used[:0]
+	clear(lens)
 	for s, f := range freq {
-		lens[s] = 0
 		if f != 0 {
-			b.keys = append(b.keys, uint64(f)<<16|uint64(s))
+			b.keys = append(b.keys, f<<9|uint32(s))
+			b.used = append(b.used, uint16(s))
 		}
 	}
-	for s := 0; len(b.keys) < 2; s++ {
+	for s := 0; len(b.used) < 2; s++ {
 		if freq[s] == 0 {
-			b.keys = append(b.keys, uint64(s))
+			b.keys = append(b.keys, 1<<9|uint32(s))
+			b.used = append(b.used, uint16(s))
+			slices.Sort(b.used)
 		}
 	}
-	slices.Sort(b.keys)
+	b.sort()
 	b.w = b.w[:0]
 	for _, k := range b.keys {
-		b.w = append(b.w, max(uint32(k>>16), 1))
+		b.w = append(b.w, k>>9)
 	}
 	minimumRedundancy(b.w)
 
@@ -116,9 +120,65 @@ func (b *huffBuilder) lengths(freq []uint32, limit int, lens []uint8) {
 	i := 0
 	for l := limit; l > 0; l-- {
 		for range count[l] {
-			lens[b.keys[i]&0xffff] = uint8(l)
+			lens[b.keys[i]&0x1ff] = uint8(l)
 			i++
 		}
+	}
+}
+
+// sort orders b.keys by frequency, symbols of the same frequency in their order: a
+// radix sort, a byte of the frequency at a time, as the frequencies of a block are
+// small numbers (under 2^17).
+func (b *huffBuilder) sort() {
+	n := len(b.keys)
+	if n <= 12 {
+		slices.Sort(b.keys)
+		return
+	}
+	var top uint32
+	for _, k := range b.keys {
+		top = max(top, k)
+	}
+	if cap(b.tmp) < n {
+		b.tmp = make([]uint32, n, max(n, 320))
+	}
+	tmp := b.tmp[:n]
+	for shift := uint(9); top>>shift != 0; shift += 8 {
+		var at [256]uint16
+		for _, k := range b.keys {
+			at[byte(k>>shift)]++
+		}
+		sum := uint16(0)
+		for i, c := range at {
+			at[i] = sum
+			sum += c
+		}
+		for _, k := range b.keys {
+			d := byte(k >> shift)
+			tmp[at[d]] = k
+			at[d]++
+		}
+		b.keys, tmp = tmp, b.keys
+	}
+	b.tmp = tmp
+}
+
+// codes sets code[s] for the symbols of the last lengths call, as canonical does.
+func (b *huffBuilder) codes(lens []uint8, code []uint32) {
+	var count [16]uint16
+	for _, s := range b.used {
+		count[lens[s]]++
+	}
+	var next [16]uint16
+	c := uint16(0)
+	for l := 1; l < 16; l++ {
+		c = (c + count[l-1]) << 1
+		next[l] = c
+	}
+	for _, s := range b.used {
+		l := lens[s]
+		code[s] = uint32(bits.Reverse16(next[l])>>(16-l)) | uint32(l)<<16
+		next[l]++
 	}
 }
 
