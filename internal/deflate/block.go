@@ -82,29 +82,38 @@ var fixedLitCodes, fixedDistCodes = func() (lit litCodes, dist distCodes) {
 
 // tokens writes the block's tokens (see fastEnc) and its end-of-block code.
 func (w *bitSink) tokens(toks []uint32, lit *litCodes, dist *distCodes) {
-	// A token takes at most 15+5+15+13 bits.
+	// A token takes at most 15+5+15+13 bits, two literals 30.
 	w.room(6*len(toks) + 2)
 	buf := w.out[:cap(w.out)]
 	o := len(w.out)
 	acc, nb := w.acc, w.nb
-	for _, t := range toks {
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
 		if t < 256 {
 			c := lit[t]
 			acc |= uint64(c&0xffff) << nb
 			nb += uint(c >> 16)
+			if i+1 < len(toks) && toks[i+1] < 256 {
+				// Two literals between stores: the bits fit.
+				i++
+				c = lit[toks[i]&0xff]
+				acc |= uint64(c&0xffff) << nb
+				nb += uint(c >> 16)
+			}
 		} else {
+			// The token's bits are put together apart from the buffer, then
+			// added to it at once.
 			ls := t >> 26 & 31
 			c := lit[257+ls]
-			acc |= uint64(c&0xffff) << nb
-			nb += uint(c >> 16)
-			acc |= uint64(t>>21&31) << nb
-			nb += uint(lenExtra[ls])
+			n := uint(c >> 16)
+			v := uint64(c&0xffff) | uint64(t>>21&31)<<n
+			n += uint(lenExtra[ls])
 			ds := t >> 16 & 31
-			c = dist[ds]
-			acc |= uint64(c&0xffff) << nb
-			nb += uint(c >> 16)
-			acc |= uint64(t&0x1fff) << nb
-			nb += uint(dstExtra[ds])
+			d := dist[ds]
+			dn := uint(d >> 16)
+			v |= (uint64(d&0xffff) | uint64(t&0x1fff)<<dn) << n
+			acc |= v << nb
+			nb += n + dn + uint(dstExtra[ds])
 		}
 		le.PutUint64(buf[o:o+8], acc)
 		k := nb >> 3

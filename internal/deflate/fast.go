@@ -217,9 +217,6 @@ func (f *fastEnc) match(src []byte, start int) {
 			if s >= limit {
 				break
 			}
-			// Index a position inside the match's end, so that a string repeated
-			// right after it is found.
-			f.table[fastHash(le.Uint64(src[s-2:]), shift)] = off + uint32(s-2) + 1
 			cv = le.Uint64(src[s:])
 		}
 	}
