@@ -4,7 +4,9 @@ import "math/bits"
 
 // fastEnc is the level-1 compressor: greedy LZ77 with one hash table, in the manner of
 // the fastest levels of zlib-derived encoders, and one dynamic Huffman block per 64 KiB
-// of input. Its distances never exceed the window it is given, any of 1 to 32 KiB.
+// of input. Its distances stay under the window it is given, any of 1 to 32 KiB: the
+// longest is window-1, as zlib's and klauspost's, so that a peer that keeps only the
+// window's bytes has every byte referred to.
 //
 // The table maps a hash of 5 bytes to the last position that had it, as a virtual
 // position plus one: win[i] is at virtual position off+i. Moving the window or starting
@@ -162,10 +164,10 @@ func (f *fastEnc) match(src []byte, start int) {
 				h = fastHash(cv>>8, shift)
 				c1 := int(f.table[h]) - 1 - int(off)
 				f.table[h] = off + uint32(s) + 2
-				if c >= 0 && s-c <= window && uint32(cv) == le.Uint32(src[c:]) {
+				if c >= 0 && s-c < window && uint32(cv) == le.Uint32(src[c:]) {
 					break
 				}
-				if c1 >= 0 && s+1-c1 <= window && uint32(cv>>8) == le.Uint32(src[c1:]) {
+				if c1 >= 0 && s+1-c1 < window && uint32(cv>>8) == le.Uint32(src[c1:]) {
 					s, c = s+1, c1
 					break
 				}
