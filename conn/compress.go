@@ -37,9 +37,9 @@ const DefaultCompressionThresholdAlone = 160
 // so a window is never claimed that is not produced.
 type CompressionOptions struct {
 	// Level trades speed for size, from 1 (fastest) to 9 (smallest).
-	// 0 means 6. It applies to 15-bit windows: under 15 bits (this side's
-	// MaxWindowBits or the peer's request) the compressor has one level of
-	// its own, close to 5.
+	// 0 means 6. Level 1 is as fast at every window; under 15 bits (this
+	// side's MaxWindowBits or the peer's request) levels 2 to 9 are one
+	// compressor, close to level 5.
 	Level int
 
 	// Threshold is the size in bytes under which WriteMessage sends a
