@@ -70,8 +70,9 @@ func NewEncoder(windowBits, level int, contextTakeover bool) *Encoder {
 }
 
 // seedLimit and seedMin bound the history a compressor is seeded with: as much as the
-// message's first part, within them. Seeding costs about as much as compressing the seed,
-// and the bytes furthest back matter least. For chat-like JSON at level 1, seeding 8 KiB
+// message's first part, within them. Seeding one of klauspost's costs about as much as
+// compressing the seed, the level-1 compressor's about 1 ns a byte (it indexes every
+// position), and the bytes furthest back matter least. For chat-like JSON at level 1, seeding 8 KiB
 // rather than 32 KiB costs under 1% in size and saves about 60% of the time; a message
 // of 256 B or 1 KiB seeded with 2 KiB rather than 8 KiB takes half the time (9 rather
 // than 18 µs, 11 rather than 22 µs of CPU) and comes out 5% and 3% larger, one of 4 KiB
