@@ -243,7 +243,7 @@
 // beyond the history context takeover needs: at most 2^bits bytes per
 // direction, grown with the messages (so 32 KiB each way at most with the
 // default window), and none for a direction without context takeover. The
-// compressors (0.5 MiB at level 1, 0.8 MiB at level 2 to 1.4 MiB at level 9, 1.1 MiB for
+// compressors (0.4 MiB at level 1, 0.8 MiB at level 2 to 1.4 MiB at level 9, 1.1 MiB for
 // windows under 15 bits), the inflaters (12 KiB of tables, with the
 // message's compressed bytes, history and plaintext) and the buffer a
 // message is compressed into are borrowed from pools shared by all

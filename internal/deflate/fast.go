@@ -28,7 +28,7 @@ type fastEnc struct {
 }
 
 const (
-	fastBits = 15
+	fastBits = 14
 	// fastBlock is the input one block covers: the tokens of more would take more
 	// memory than the compressor's table.
 	fastBlock = 64 << 10
