@@ -124,19 +124,19 @@
 // time per message and the size of the output, on chat-like JSON without context
 // takeover, interleaved so that both share the machine's load (BenchmarkFastRatio,
 // the median of six runs and their range: go test -run '^$' -bench FastRatio -count 6;
-// load average 4 to 7 on 2 cores; each time includes a getrusage call, about half a
-// microsecond):
+// load average 6.6 to 6.8 on 2 cores; each time includes a getrusage call, about half
+// a microsecond):
 //
 //	window, size    own        klauspost   time, own/klauspost   output, own/klauspost
-//	15 bits, 256 B   3.95 µs     4.50 µs   0.88 (0.87-0.89)      0.97
-//	15 bits, 4 KiB   12.4 µs     13.1 µs   0.94 (0.86-0.95)      0.97
-//	15 bits, 64 KiB   133 µs      141 µs   0.95 (0.94-0.99)      0.98
-//	12 bits, 256 B   4.03 µs     5.31 µs   0.75 (0.74-0.77)      0.98
-//	12 bits, 4 KiB   13.0 µs     19.4 µs   0.67 (0.67-0.69)      1.05
-//	12 bits, 64 KiB   156 µs      255 µs   0.62 (0.61-0.72)      1.11
-//	9 bits, 256 B    3.79 µs     4.85 µs   0.78 (0.72-0.79)      0.98
-//	9 bits, 4 KiB    14.0 µs     17.6 µs   0.80 (0.76-0.80)      1.03
-//	9 bits, 64 KiB    175 µs      243 µs   0.72 (0.69-0.73)      1.05
+//	15 bits, 256 B   3.86 µs     4.37 µs   0.88 (0.87-0.91)      0.97
+//	15 bits, 4 KiB   11.3 µs     11.7 µs   0.97 (0.94-0.98)      0.97
+//	15 bits, 64 KiB   125 µs      131 µs   0.95 (0.95-0.96)      0.98
+//	12 bits, 256 B   4.04 µs     5.79 µs   0.72 (0.68-0.77)      0.98
+//	12 bits, 4 KiB   12.5 µs     18.6 µs   0.68 (0.66-0.70)      1.05
+//	12 bits, 64 KiB   160 µs      270 µs   0.60 (0.58-0.64)      1.11
+//	9 bits, 256 B    3.88 µs     5.15 µs   0.75 (0.73-0.77)      0.98
+//	9 bits, 4 KiB    15.4 µs     20.5 µs   0.75 (0.66-0.76)      1.03
+//	9 bits, 64 KiB    180 µs      273 µs   0.66 (0.64-0.67)      1.05
 //
 // Under 15 bits klauspost's is its level 5 and so a little smaller; the own level 1
 // under 12 bits is no larger than klauspost's level 1 at 15 bits (19.4% of 64 KiB of
