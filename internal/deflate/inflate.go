@@ -11,10 +11,10 @@ var ErrTooBig = errors.New("deflate: inflated message too big")
 
 // The fast loop runs while one iteration cannot run out of input or output: two word
 // refills of the bit buffer, and two literals then a longest match, whose copy may
-// write a word past its end.
+// write up to 16 bytes past its end.
 const (
 	fastIn  = 16
-	fastOut = 2 + 258 + 8
+	fastOut = 2 + 258 + 16
 )
 
 // inflation is the state of one call to inflate: the input with the bit buffer over it,

@@ -16,24 +16,27 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 			// After a refill at least 56 bits are buffered: a literal/length with its
 			// extra bits takes at most 15+5, a distance 15+13. Each iteration starts
 			// with the bit buffer refilled and the next entry looked up, so that the
-			// lookup's latency overlaps the copy of the match before it.
-			bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+			// lookup's latency overlaps the copy of the match before it. Shift
+			// counts are masked to 6 bits (an entry consumes at most 28, the
+			// buffer holds at most 63): a count the compiler knows is under 64
+			// shifts in one instruction, without the code Go adds for larger ones.
+			bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 			ip += int(63-bitsleft) >> 3
 			bitsleft |= 56
 			e := lit[bitbuf&(1<<litBits-1)]
 			for {
 				if e&entLiteral != 0 {
-					bitbuf >>= e & 0xff
-					bitsleft -= uint(e & 0xff)
+					bitbuf >>= e & 63
+					bitsleft -= uint(e & 63)
 					out[op] = byte(e >> 16)
 					op++
 					e = lit[bitbuf&(1<<litBits-1)]
 					if e&entLiteral != 0 {
-						bitbuf >>= e & 0xff
-						bitsleft -= uint(e & 0xff)
+						bitbuf >>= e & 63
+						bitsleft -= uint(e & 63)
 						out[op] = byte(e >> 16)
 						op++
-						bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+						bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 						ip += int(63-bitsleft) >> 3
 						bitsleft |= 56
 						e = lit[bitbuf&(1<<litBits-1)]
@@ -42,7 +45,7 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 						}
 						break
 					}
-					bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+					bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 					ip += int(63-bitsleft) >> 3
 					bitsleft |= 56
 				}
@@ -51,11 +54,11 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 					bitsleft -= litBits
 					e = lit[e>>16+uint32(bitbuf)&(1<<(e>>8&15)-1)]
 					if e&entLiteral != 0 {
-						bitbuf >>= e & 0xff
-						bitsleft -= uint(e & 0xff)
+						bitbuf >>= e & 63
+						bitsleft -= uint(e & 63)
 						out[op] = byte(e >> 16)
 						op++
-						bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+						bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 						ip += int(63-bitsleft) >> 3
 						bitsleft |= 56
 						e = lit[bitbuf&(1<<litBits-1)]
@@ -70,13 +73,13 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 						z.out, z.op = out, op
 						return ErrCorrupt
 					}
-					bitbuf >>= e & 0xff
-					bitsleft -= uint(e & 0xff)
+					bitbuf >>= e & 63
+					bitsleft -= uint(e & 63)
 					z.ip, z.bitbuf, z.bitsleft, z.out, z.op = ip, bitbuf, bitsleft, out, op
 					return nil
 				}
 				saved := bitbuf
-				n := e & 0xff
+				n := e & 63
 				bitbuf >>= n
 				bitsleft -= uint(n)
 				length := int(e>>16) + int((saved&(1<<n-1))>>(e>>8&15))
@@ -92,7 +95,7 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 					return ErrCorrupt
 				}
 				saved = bitbuf
-				n = d & 0xff
+				n = d & 63
 				bitbuf >>= n
 				bitsleft -= uint(n)
 				distance := int(d>>16) + int((saved&(1<<n-1))>>(d>>8&15))
@@ -102,13 +105,21 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 					z.out, z.op = out, op
 					return ErrCorrupt
 				}
-				bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+				bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 				ip += int(63-bitsleft) >> 3
 				bitsleft |= 56
 				e = lit[bitbuf&(1<<litBits-1)]
 				src := op - distance
 				end := op + length
 				switch {
+				case distance >= 16:
+					// A 16-byte chunk read is always of bytes already written, and
+					// the copy is inlined as one load and one store.
+					for op < end {
+						copy(out[op:op+16], out[src:src+16])
+						op += 16
+						src += 16
+					}
 				case distance >= 8:
 					// A word read is always of bytes already written.
 					for op < end {
