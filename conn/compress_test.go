@@ -327,6 +327,8 @@ func TestCompressionReadFailures(t *testing.T) {
 	zeros := deflateRaw(t, make([]byte, 4<<20))[0]
 	bad := []byte{0xff, 0xff, 0xff, 0xff}
 	invalidUTF8 := deflateRaw(t, []byte{'a', 0xff, 'b'})[0]
+	// Invalid at the start of a message longer than the first read.
+	invalidEarly := deflateRaw(t, append([]byte{'a', 0xff}, bytes.Repeat([]byte{'b'}, 60<<10)...))[0]
 	tests := []struct {
 		name   string
 		frames [][]byte
@@ -335,6 +337,7 @@ func TestCompressionReadFailures(t *testing.T) {
 		{"7692-8/corrupt-data-1007", [][]byte{wireRSV1(frame.OpBinary, true, true, bad)}, frame.CloseInvalidPayload},
 		{"6455-7.4.1/inflates-past-limit-1009", [][]byte{wireRSV1(frame.OpBinary, true, true, zeros)}, frame.CloseTooBig},
 		{"6455-8.1/invalid-utf8-after-inflating", [][]byte{wireRSV1(frame.OpText, true, true, invalidUTF8)}, frame.CloseInvalidPayload},
+		{"6455-8.1/invalid-utf8-before-the-end", [][]byte{wireRSV1(frame.OpText, true, true, invalidEarly)}, frame.CloseInvalidPayload},
 		{"7692-6.1/rsv1-on-continuation", [][]byte{wireRSV1(frame.OpText, false, true, zeros[:2]),
 			wireRSV1(frame.OpContinuation, true, true, zeros[2:4])}, frame.CloseProtocolError},
 		{"7692-6.1/rsv1-on-ping", [][]byte{wireRSV1(frame.OpPing, true, true, nil)}, frame.CloseProtocolError},
@@ -352,6 +355,11 @@ func TestCompressionReadFailures(t *testing.T) {
 			assert.Equal(t, tt.code, pe.Code)
 			code, _ := answer.wait(t)
 			assert.Equal(t, tt.code, code)
+			// The failed message is never read further: its buffers go back
+			// to the pool, not to the collector.
+			holding, ok := s.Inflating()
+			require.True(t, ok, "the read lock is free once the connection failed")
+			assert.False(t, holding, "the decoder still holds the failed message's buffers")
 		})
 	}
 }

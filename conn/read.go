@@ -470,6 +470,7 @@ func (r *messageReader) read(p []byte) (int, error) {
 	if c.r.compressed {
 		n, err = r.inflate(p)
 		if err != nil && err != io.EOF {
+			c.endInflating(err)
 			return 0, err
 		}
 	} else {
@@ -482,6 +483,7 @@ func (r *messageReader) read(p []byte) (int, error) {
 		// WebSocket Connection_." Checked chunk by chunk, so a message
 		// fails at its first bad byte, not at its end.
 		if _, ok := c.r.utf8.Feed(p[:n]); !ok {
+			c.endInflating(frame.ErrInvalidUTF8)
 			return 0, frame.ErrInvalidUTF8
 		}
 		if err == io.EOF && !c.r.utf8.Complete() {
@@ -514,6 +516,21 @@ func (r *messageReader) inflate(p []byte) (int, error) {
 		c.r.compressed = false
 	}
 	return n, inflateErr(err)
+}
+
+// endInflating gives the decoder's buffers back when the message being
+// inflated fails with err, a protocol error (1007 for corrupt data or
+// invalid UTF-8, 1009 past the read limit): the connection fails with its
+// code and the message is never read further, so they would otherwise go
+// to the collector rather than to the pool. Other errors leave the message
+// as it is.
+func (c *Conn) endInflating(err error) {
+	if !c.r.compressed {
+		return
+	}
+	if _, ok := asProtocolError(err); ok {
+		c.r.dec.End()
+	}
 }
 
 // payloadReader reads the payload of the current message across its
