@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -219,11 +220,12 @@ func (c *Conn) readAllInflated() ([]byte, error) {
 	return out, err
 }
 
-// readInto appends the rest of the current message to b.
+// readInto appends the rest of the current message to b. On error it
+// returns what it read with the error, so that a pooled b can go back.
 func (c *Conn) readInto(b []byte) ([]byte, error) {
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			b = slices.Grow(b, c.growth(cap(b)))
 		}
 		n, err := c.messages().read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -231,9 +233,25 @@ func (c *Conn) readInto(b []byte) ([]byte, error) {
 			return b, nil
 		}
 		if err != nil {
-			return nil, err
+			return b, err
 		}
 	}
+}
+
+// growth is how many bytes to add to a full message buffer of n bytes
+// whose size the header did not tell (a compressed or fragmented message):
+// as many again, 512 at least, but once that passes half of the most that
+// is read of a message (the read limit and one byte more, where a
+// compressed one stops), up to all of it. A message that got that far is
+// likely to reach it, as a decompression bomb does, and then costs about
+// the limit, not the steps of append's growth up to it (four times the
+// limit, for 64 KiB).
+func (c *Conn) growth(n int) int {
+	size := max(2*n, 512)
+	if lim := c.cfg.readLimit; lim >= 0 && lim < maxPrealloc && int64(size) > (lim+1)/2 {
+		size = max(int(lim+1), n+1)
+	}
+	return size - n
 }
 
 // nextMessage moves to the start of the next data message, under the read

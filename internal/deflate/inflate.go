@@ -91,12 +91,22 @@ func (z *inflation) refillSlow() {
 	}
 }
 
-// room makes room in the output for n more bytes, growing the buffer up to the limit,
-// and reports how many of them fit.
+// bufSize is the size to give an output buffer that needs size bytes under a bound of
+// limit: size, or the whole bound once size passes half of it. A message that inflates
+// that far is likely to reach the bound (a decompression bomb does), and then costs
+// the bound and less than half as much again, not two or three steps to it.
+func bufSize(size, limit int) int {
+	if size > limit/2 {
+		return limit
+	}
+	return size
+}
+
+// room makes room in the output for n more bytes, growing the buffer up to the limit
+// (doubling, see bufSize), and reports how many of them fit.
 func (z *inflation) room(n int) int {
 	if z.op+n > len(z.out) && len(z.out) < z.limit {
-		size := min(z.limit, max(2*len(z.out), z.op+n+4096))
-		grown := make([]byte, size)
+		grown := make([]byte, bufSize(max(2*len(z.out), z.op+n+4096), z.limit))
 		copy(grown, z.out[:z.op])
 		z.out = grown
 	}

@@ -76,7 +76,7 @@ func (d *Decoder) start() {
 	if d.takeover {
 		hl = min(d.hist.len(), d.hist.window)
 	}
-	if need := hl + min(maxOut, 4*payload+1024); cap(w.out) < need {
+	if need := bufSize(hl+min(maxOut, 4*payload+1024), hl+maxOut); cap(w.out) < need {
 		w.out = make([]byte, 0, need)
 	}
 	out := w.out[:0]
