@@ -53,10 +53,10 @@ func inflate(t *huffTables, buf []byte, hist int, in []byte, max int) (out []byt
 		case 0:
 			err = z.stored()
 		case 1:
-			err = z.huffman(fixedLit, fixedDist)
+			err = z.huffman(fixedCodes)
 		case 2:
 			if err = z.dynamic(t); err == nil {
-				err = z.huffman(&t.lit, &t.dist)
+				err = z.huffman(&t.codes)
 			}
 		default:
 			err = ErrCorrupt // RFC 1951, Section 3.2.3: BTYPE 11 is "reserved (error)"
