@@ -44,3 +44,14 @@ func (c *Conn) Buffered() int {
 	defer c.unlockRead()
 	return c.in.buffered()
 }
+
+// Inflating reports whether the connection's decoder holds the pooled buffers
+// of a message (false without compression); ok is false if the read lock was
+// busy, so that nothing could be told.
+func (c *Conn) Inflating() (holding, ok bool) {
+	if !c.lockRead() {
+		return false, false
+	}
+	defer c.unlockRead()
+	return c.r.dec != nil && c.r.dec.Holding(), true
+}

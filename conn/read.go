@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -219,11 +220,12 @@ func (c *Conn) readAllInflated() ([]byte, error) {
 	return out, err
 }
 
-// readInto appends the rest of the current message to b.
+// readInto appends the rest of the current message to b. On error it
+// returns what it read with the error, so that a pooled b can go back.
 func (c *Conn) readInto(b []byte) ([]byte, error) {
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			b = slices.Grow(b, c.growth(cap(b)))
 		}
 		n, err := c.messages().read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -231,9 +233,25 @@ func (c *Conn) readInto(b []byte) ([]byte, error) {
 			return b, nil
 		}
 		if err != nil {
-			return nil, err
+			return b, err
 		}
 	}
+}
+
+// growth is how many bytes to add to a full message buffer of n bytes
+// whose size the header did not tell (a compressed or fragmented message):
+// as many again, 512 at least, but once that passes half of the most that
+// is read of a message (the read limit and one byte more, where a
+// compressed one stops), up to all of it. A message that got that far is
+// likely to reach it, as a decompression bomb does, and then costs about
+// the limit, not the steps of append's growth up to it (four times the
+// limit, for 64 KiB).
+func (c *Conn) growth(n int) int {
+	size := max(2*n, 512)
+	if lim := c.cfg.readLimit; lim >= 0 && lim < maxPrealloc && int64(size) > (lim+1)/2 {
+		size = max(int(lim+1), n+1)
+	}
+	return size - n
 }
 
 // nextMessage moves to the start of the next data message, under the read
@@ -470,6 +488,7 @@ func (r *messageReader) read(p []byte) (int, error) {
 	if c.r.compressed {
 		n, err = r.inflate(p)
 		if err != nil && err != io.EOF {
+			c.endInflating(err)
 			return 0, err
 		}
 	} else {
@@ -482,6 +501,7 @@ func (r *messageReader) read(p []byte) (int, error) {
 		// WebSocket Connection_." Checked chunk by chunk, so a message
 		// fails at its first bad byte, not at its end.
 		if _, ok := c.r.utf8.Feed(p[:n]); !ok {
+			c.endInflating(frame.ErrInvalidUTF8)
 			return 0, frame.ErrInvalidUTF8
 		}
 		if err == io.EOF && !c.r.utf8.Complete() {
@@ -514,6 +534,21 @@ func (r *messageReader) inflate(p []byte) (int, error) {
 		c.r.compressed = false
 	}
 	return n, inflateErr(err)
+}
+
+// endInflating gives the decoder's buffers back when the message being
+// inflated fails with err, a protocol error (1007 for corrupt data or
+// invalid UTF-8, 1009 past the read limit): the connection fails with its
+// code and the message is never read further, so they would otherwise go
+// to the collector rather than to the pool. Other errors leave the message
+// as it is.
+func (c *Conn) endInflating(err error) {
+	if !c.r.compressed {
+		return
+	}
+	if _, ok := asProtocolError(err); ok {
+		c.r.dec.End()
+	}
 }
 
 // payloadReader reads the payload of the current message across its

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 
 	kflate "github.com/klauspost/compress/flate"
@@ -281,7 +282,10 @@ func BenchmarkInflate(b *testing.B) {
 			var payloads, dicts [][]byte
 			var hist []byte
 			for _, msg := range msgs {
-				payloads = append(payloads, append(enc.Finish(enc.Append(nil, msg)), tail...))
+				// With room after the stream, as the Decoder leaves for the
+				// inflater's fast loop.
+				p := append(enc.Finish(enc.Append(nil, msg)), tail...)
+				payloads = append(payloads, slices.Grow(p, 16))
 				dicts = append(dicts, bytes.Clone(lastN(hist, 32<<10)))
 				if takeover {
 					hist = append(hist, msg...)

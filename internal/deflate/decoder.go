@@ -151,6 +151,10 @@ func (d *Decoder) Read(p []byte) (int, error) {
 // messages after such an End.
 func (d *Decoder) End() { d.release() }
 
+// Holding reports whether the decoder holds a message's pooled state: from the first
+// Read of a message until its End.
+func (d *Decoder) Holding() bool { return d.w != nil || d.m != nil }
+
 func (d *Decoder) release() {
 	if m := d.m; m != nil {
 		m.src.reset(nil, nil, nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"duplex/internal/deflate"
+	"duplex/internal/deflate/deflatetest"
 )
 
 // decoderPaths runs f with messages read whole and inflated at once (the default),
@@ -160,4 +161,48 @@ func TestDecoderBomb(t *testing.T) {
 	require.ErrorIs(t, err, deflate.ErrTooBig)
 	assert.Equal(t, 8<<10+1, len(got))
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(128<<10), "bytes allocated")
+}
+
+// TestDecoderBombGrowth inflates 4 MiB of zeros, 4 KiB compressed, under a limit of 64
+// KiB with the pools empty, as a quiet server's are (two collections empty a
+// sync.Pool), without history and after 32 KiB of it: the output buffer takes the
+// limit and the history as soon as it needs more than half of them, so the message
+// allocates about that, its compressed bytes and its tables, not the steps of a
+// doubling buffer up to it (152 KiB in all without history before).
+func TestDecoderBombGrowth(t *testing.T) {
+	const limit = 64 << 10
+	p := flateMessages(t, [][]byte{make([]byte, 4<<20)})[0]
+	require.Less(t, len(p), 8<<10)
+	buf := make([]byte, 16<<10)
+	for _, hist := range []int{0, 32 << 10} {
+		t.Run(fmt.Sprintf("history-%d", hist), func(t *testing.T) {
+			dec := deflate.NewDecoder(15, hist > 0)
+			dec.SetLimit(limit)
+			if hist > 0 {
+				pre := flateMessages(t, [][]byte{deflatetest.ChatJSON(1, hist)})[0]
+				got, err := decodeAll(dec, bytes.NewReader(pre))
+				require.NoError(t, err)
+				require.Len(t, got, hist)
+			}
+			runtime.GC()
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			dec.Begin(bytes.NewReader(p))
+			n := 0
+			var err error
+			for err == nil {
+				var k int
+				k, err = dec.Read(buf)
+				n += k
+			}
+			dec.End()
+			runtime.ReadMemStats(&after)
+			require.ErrorIs(t, err, deflate.ErrTooBig)
+			assert.Equal(t, limit+1, n)
+			// The compressed bytes (under 16 KiB as they grow), the tables (12
+			// KiB) and a first buffer of four times the payload besides.
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(limit+hist+56<<10), "bytes allocated")
+		})
+	}
 }

@@ -29,6 +29,3 @@ func SetMaxWhole(n int) (restore func()) {
 	maxWhole = n
 	return func() { maxWhole = old }
 }
-
-// Holding reports whether the decoder holds buffers or an inflater.
-func (d *Decoder) Holding() bool { return d.w != nil || d.m != nil }

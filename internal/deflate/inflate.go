@@ -11,10 +11,10 @@ var ErrTooBig = errors.New("deflate: inflated message too big")
 
 // The fast loop runs while one iteration cannot run out of input or output: two word
 // refills of the bit buffer, and two literals then a longest match, whose copy may
-// write a word past its end.
+// write up to 16 bytes past its end.
 const (
 	fastIn  = 16
-	fastOut = 2 + 258 + 8
+	fastOut = 2 + 258 + 16
 )
 
 // inflation is the state of one call to inflate: the input with the bit buffer over it,
@@ -53,10 +53,10 @@ func inflate(t *huffTables, buf []byte, hist int, in []byte, max int) (out []byt
 		case 0:
 			err = z.stored()
 		case 1:
-			err = z.huffman(fixedLit, fixedDist)
+			err = z.huffman(fixedCodes)
 		case 2:
 			if err = z.dynamic(t); err == nil {
-				err = z.huffman(&t.lit, &t.dist)
+				err = z.huffman(&t.codes)
 			}
 		default:
 			err = ErrCorrupt // RFC 1951, Section 3.2.3: BTYPE 11 is "reserved (error)"
@@ -91,12 +91,22 @@ func (z *inflation) refillSlow() {
 	}
 }
 
-// room makes room in the output for n more bytes, growing the buffer up to the limit,
-// and reports how many of them fit.
+// bufSize is the size to give an output buffer that needs size bytes under a bound of
+// limit: size, or the whole bound once size passes half of it. A message that inflates
+// that far is likely to reach the bound (a decompression bomb does), and then costs
+// the bound and less than half as much again, not two or three steps to it.
+func bufSize(size, limit int) int {
+	if size > limit/2 {
+		return limit
+	}
+	return size
+}
+
+// room makes room in the output for n more bytes, growing the buffer up to the limit
+// (doubling, see bufSize), and reports how many of them fit.
 func (z *inflation) room(n int) int {
 	if z.op+n > len(z.out) && len(z.out) < z.limit {
-		size := min(z.limit, max(2*len(z.out), z.op+n+4096))
-		grown := make([]byte, size)
+		grown := make([]byte, bufSize(max(2*len(z.out), z.op+n+4096), z.limit))
 		copy(grown, z.out[:z.op])
 		z.out = grown
 	}

@@ -5,8 +5,13 @@ package deflate
 // have room for a whole iteration, with the bit buffer refilled by word loads and
 // matches copied by words; near either end, symbols are decoded one at a time with
 // every bound checked.
-func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint32) error {
-	in, ip := z.in, z.ip
+func (z *inflation) huffman(c *codes) error {
+	// The fast loop also reads up to fastIn bytes of the input's capacity past its
+	// end, where the Decoder leaves room, so that it runs to the end of a message
+	// rather than stopping fastIn bytes short: the bits it loads from them are
+	// given back at each exit (unread), and a block that consumed any of them ran
+	// past the end of its input.
+	in, ip := z.in[:min(cap(z.in), len(z.in)+fastIn)], z.ip
 	bitbuf, bitsleft := z.bitbuf, z.bitsleft
 	out, op := z.out, z.op
 	for {
@@ -16,49 +21,52 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 			// After a refill at least 56 bits are buffered: a literal/length with its
 			// extra bits takes at most 15+5, a distance 15+13. Each iteration starts
 			// with the bit buffer refilled and the next entry looked up, so that the
-			// lookup's latency overlaps the copy of the match before it.
-			bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+			// lookup's latency overlaps the copy of the match before it. Shift
+			// counts are masked to 6 bits (an entry consumes at most 28, the
+			// buffer holds at most 63): a count the compiler knows is under 64
+			// shifts in one instruction, without the code Go adds for larger ones.
+			bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 			ip += int(63-bitsleft) >> 3
 			bitsleft |= 56
-			e := lit[bitbuf&(1<<litBits-1)]
+			e := c.lit[bitbuf&(1<<litBits-1)]
 			for {
 				if e&entLiteral != 0 {
-					bitbuf >>= e & 0xff
-					bitsleft -= uint(e & 0xff)
+					bitbuf >>= e & 63
+					bitsleft -= uint(e & 63)
 					out[op] = byte(e >> 16)
 					op++
-					e = lit[bitbuf&(1<<litBits-1)]
+					e = c.lit[bitbuf&(1<<litBits-1)]
 					if e&entLiteral != 0 {
-						bitbuf >>= e & 0xff
-						bitsleft -= uint(e & 0xff)
+						bitbuf >>= e & 63
+						bitsleft -= uint(e & 63)
 						out[op] = byte(e >> 16)
 						op++
-						bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+						bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 						ip += int(63-bitsleft) >> 3
 						bitsleft |= 56
-						e = lit[bitbuf&(1<<litBits-1)]
+						e = c.lit[bitbuf&(1<<litBits-1)]
 						if ip <= inEnd && op <= outEnd {
 							continue
 						}
 						break
 					}
-					bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+					bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 					ip += int(63-bitsleft) >> 3
 					bitsleft |= 56
 				}
 				if e&entSub != 0 {
 					bitbuf >>= litBits
 					bitsleft -= litBits
-					e = lit[e>>16+uint32(bitbuf)&(1<<(e>>8&15)-1)]
+					e = c.lit[e>>16+uint32(bitbuf)&(1<<(e>>8&15)-1)]
 					if e&entLiteral != 0 {
-						bitbuf >>= e & 0xff
-						bitsleft -= uint(e & 0xff)
+						bitbuf >>= e & 63
+						bitsleft -= uint(e & 63)
 						out[op] = byte(e >> 16)
 						op++
-						bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+						bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 						ip += int(63-bitsleft) >> 3
 						bitsleft |= 56
-						e = lit[bitbuf&(1<<litBits-1)]
+						e = c.lit[bitbuf&(1<<litBits-1)]
 						if ip <= inEnd && op <= outEnd {
 							continue
 						}
@@ -70,29 +78,32 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 						z.out, z.op = out, op
 						return ErrCorrupt
 					}
-					bitbuf >>= e & 0xff
-					bitsleft -= uint(e & 0xff)
+					bitbuf >>= e & 63
+					bitsleft -= uint(e & 63)
 					z.ip, z.bitbuf, z.bitsleft, z.out, z.op = ip, bitbuf, bitsleft, out, op
+					if !z.unread() {
+						return ErrCorrupt
+					}
 					return nil
 				}
 				saved := bitbuf
-				n := e & 0xff
+				n := e & 63
 				bitbuf >>= n
 				bitsleft -= uint(n)
 				length := int(e>>16) + int((saved&(1<<n-1))>>(e>>8&15))
 
-				d := dist[bitbuf&(1<<distBits-1)]
+				d := c.dist[bitbuf&(1<<distBits-1)]
 				if d&entSub != 0 {
 					bitbuf >>= distBits
 					bitsleft -= distBits
-					d = dist[d>>16+uint32(bitbuf)&(1<<(d>>8&15)-1)]
+					d = c.dist[d>>16+uint32(bitbuf)&(1<<(d>>8&15)-1)]
 				}
 				if d&entInvalid != 0 {
 					z.out, z.op = out, op
 					return ErrCorrupt
 				}
 				saved = bitbuf
-				n = d & 0xff
+				n = d & 63
 				bitbuf >>= n
 				bitsleft -= uint(n)
 				distance := int(d>>16) + int((saved&(1<<n-1))>>(d>>8&15))
@@ -102,13 +113,21 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 					z.out, z.op = out, op
 					return ErrCorrupt
 				}
-				bitbuf |= le.Uint64(in[ip:ip+8]) << bitsleft
+				bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 				ip += int(63-bitsleft) >> 3
 				bitsleft |= 56
-				e = lit[bitbuf&(1<<litBits-1)]
+				e = c.lit[bitbuf&(1<<litBits-1)]
 				src := op - distance
 				end := op + length
 				switch {
+				case distance >= 16:
+					// A 16-byte chunk read is always of bytes already written, and
+					// the copy is inlined as one load and one store.
+					for op < end {
+						copy(out[op:op+16], out[src:src+16])
+						op += 16
+						src += 16
+					}
 				case distance >= 8:
 					// A word read is always of bytes already written.
 					for op < end {
@@ -135,6 +154,10 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 		}
 
 		z.ip, z.bitbuf, z.bitsleft, z.out, z.op = ip, bitbuf, bitsleft, out, op
+		if !z.unread() {
+			return ErrCorrupt
+		}
+		ip, bitbuf, bitsleft = z.ip, z.bitbuf, z.bitsleft
 		if op > outEnd && len(out) < z.limit && ip <= inEnd {
 			// Out of room before the input ends: grow rather than decode the
 			// rest one symbol at a time.
@@ -143,21 +166,38 @@ func (z *inflation) huffman(lit *[litTableSize]uint32, dist *[distTableSize]uint
 			continue
 		}
 		// One symbol, every bound checked.
-		done, err := z.slowSymbol(lit, dist)
+		done, err := z.slowSymbol(c)
 		if done || err != nil {
 			return err
 		}
-		in, ip = z.in, z.ip
+		ip = z.ip
 		bitbuf, bitsleft = z.bitbuf, z.bitsleft
 		out, op = z.out, z.op
 	}
 }
 
+// unread gives back to the input the bytes the fast loop loaded past its end, and
+// reports false if any of their bits were consumed: the data ran past the end of the
+// input. Those bits are the top ones of the valid bits buffered.
+func (z *inflation) unread() bool {
+	over := z.ip - len(z.in)
+	if over <= 0 {
+		return true
+	}
+	if int(z.bitsleft) < 8*over {
+		return false
+	}
+	z.bitsleft -= uint(8 * over)
+	z.bitbuf &= 1<<(z.bitsleft&63) - 1
+	z.ip = len(z.in)
+	return true
+}
+
 // slowSymbol decodes one literal/length symbol and, for a length, its distance, with the
 // input and the output checked at every step. done reports the end of the block.
-func (z *inflation) slowSymbol(lit *[litTableSize]uint32, dist *[distTableSize]uint32) (done bool, err error) {
+func (z *inflation) slowSymbol(c *codes) (done bool, err error) {
 	z.refillSlow()
-	e, ok := z.lookup(lit[:], litBits)
+	e, ok := z.lookup(c.lit[:], litBits)
 	if !ok {
 		return false, ErrCorrupt
 	}
@@ -177,7 +217,7 @@ func (z *inflation) slowSymbol(lit *[litTableSize]uint32, dist *[distTableSize]u
 	length := int(e>>16) + int((saved&(1<<(e&0xff)-1))>>(e>>8&15))
 	// The distance's 28 bits at most may not have been loaded with the length.
 	z.refillSlow()
-	d, ok := z.lookup(dist[:], distBits)
+	d, ok := z.lookup(c.dist[:], distBits)
 	if !ok {
 		return false, ErrCorrupt
 	}

@@ -35,11 +35,17 @@ const (
 	numDist    = 30  // and neither will distance codes 30 and 31
 )
 
+// codes are the decoding tables of a Huffman block's two codes, side by side so that
+// the loop reaches both from one register.
+type codes struct {
+	lit  [litTableSize]uint32
+	dist [distTableSize]uint32
+}
+
 // huffTables are the tables of one block, kept with the decoder state so that a
 // message reuses them from block to block.
 type huffTables struct {
-	lit  [litTableSize]uint32
-	dist [distTableSize]uint32
+	codes
 	pre  [preTableSize]uint32
 	lens [numLit + numDist]uint8
 }
@@ -82,9 +88,9 @@ func symbolInfo() (lit [288]uint32, dist [32]uint32, pre [19]uint32) {
 }
 
 // The tables of fixed Huffman blocks (RFC 1951, Section 3.2.6), built once.
-var fixedLit, fixedDist = fixedTables()
+var fixedCodes = fixedTables()
 
-func fixedTables() (lit *[litTableSize]uint32, dist *[distTableSize]uint32) {
+func fixedTables() *codes {
 	var lens [288]uint8
 	for i := range lens {
 		switch {
@@ -98,15 +104,15 @@ func fixedTables() (lit *[litTableSize]uint32, dist *[distTableSize]uint32) {
 			lens[i] = 8
 		}
 	}
-	lit, dist = new([litTableSize]uint32), new([distTableSize]uint32)
+	c := new(codes)
 	var dl [32]uint8
 	for i := range dl {
 		dl[i] = 5
 	}
-	if !buildTable(lit[:], litBits, lens[:], litInfo[:]) || !buildTable(dist[:], distBits, dl[:], distInfo[:]) {
+	if !buildTable(c.lit[:], litBits, lens[:], litInfo[:]) || !buildTable(c.dist[:], distBits, dl[:], distInfo[:]) {
 		panic("deflate: fixed Huffman tables")
 	}
-	return lit, dist
+	return c
 }
 
 // buildTable fills table, of at least 1<<tableBits entries, for the canonical Huffman

@@ -330,8 +330,9 @@ func checkInflate(t *testing.T, stream, hist []byte, max int) {
 	if (refErr != nil) != (stdErr != nil) || (len(ref) > max) != (len(stdRef) > max) {
 		ref, refErr = stdRef, stdErr
 	}
-	out, _, err := deflate.Inflate(append([]byte{}, hist...), len(hist), stream, max)
+	out, end, err := deflate.Inflate(append([]byte{}, hist...), len(hist), stream[:len(stream):len(stream)], max)
 	got := out[len(hist):]
+	checkPadded(t, stream, hist, max, got, end, err)
 	switch {
 	case len(ref) > max:
 		require.ErrorIs(t, err, deflate.ErrTooBig)
@@ -351,6 +352,34 @@ func checkInflate(t *testing.T, stream, hist []byte, max int) {
 	default:
 		require.NoError(t, err)
 		sameBytes(t, ref, got, "inflated")
+	}
+}
+
+// checkPadded inflates stream again with room after it, as the Decoder leaves for the
+// fast loop, holding bytes that are not part of it (zeros or ones, by the stream's
+// length), and holds the result to got, end and err, those of the stream without room:
+// the same verdict; the same bytes and end where it succeeds or stops at max; where
+// the data is corrupt, at least the bytes decoded without room (the fast loop may
+// have decoded some of the bytes after the stream before it finds that it went past
+// the end).
+func checkPadded(t *testing.T, stream, hist []byte, max int, got []byte, end int, err error) {
+	t.Helper()
+	pad := bytes.Repeat([]byte{byte(0xff * (len(stream) % 2))}, 16)
+	padded := append(append(make([]byte, 0, len(stream)+len(pad)), stream...), pad...)[:len(stream)]
+	out, pend, perr := deflate.Inflate(append([]byte{}, hist...), len(hist), padded, max)
+	pgot := out[len(hist):]
+	switch {
+	case err == nil:
+		require.NoError(t, perr, "with room after the stream")
+		require.Equal(t, end, pend, "end with room after the stream")
+		sameBytes(t, got, pgot, "inflated with room after the stream")
+	case errors.Is(err, deflate.ErrTooBig):
+		require.ErrorIs(t, perr, deflate.ErrTooBig, "with room after the stream")
+		sameBytes(t, got, pgot, "the first max bytes with room after the stream")
+	default:
+		require.ErrorIs(t, perr, deflate.ErrCorrupt, "with room after the stream")
+		require.GreaterOrEqual(t, len(pgot), len(got), "bytes decoded with room after the stream")
+		sameBytes(t, got, pgot[:len(got)], "what was decoded without room after the stream")
 	}
 }
 

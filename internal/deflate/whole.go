@@ -51,7 +51,7 @@ func (d *Decoder) start() {
 	var err error
 	for err == nil && len(in) <= maxWhole {
 		if len(in) == cap(in) {
-			in = slices.Grow(in, min(max(1024, len(in)), maxWhole+1-len(in))+len(tail))
+			in = slices.Grow(in, min(max(1024, len(in)), maxWhole+1-len(in))+len(tail)+fastIn)
 		}
 		var n int
 		n, err = r.Read(in[len(in):min(cap(in), maxWhole+1)])
@@ -66,7 +66,9 @@ func (d *Decoder) start() {
 		return
 	}
 	payload := len(in)
-	in = append(in, tail...)
+	// Room after the tail lets the inflater's fast loop run to the end (see
+	// huffman).
+	in = append(slices.Grow(in, len(tail)+fastIn), tail...)
 
 	maxOut, fromLimit := maxWholeOut, false
 	if d.limit >= 0 && d.limit < maxWholeOut {
@@ -76,7 +78,7 @@ func (d *Decoder) start() {
 	if d.takeover {
 		hl = min(d.hist.len(), d.hist.window)
 	}
-	if need := hl + min(maxOut, 4*payload+1024); cap(w.out) < need {
+	if need := bufSize(hl+min(maxOut, 4*payload+1024), hl+maxOut); cap(w.out) < need {
 		w.out = make([]byte, 0, need)
 	}
 	out := w.out[:0]
