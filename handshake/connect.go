@@ -46,7 +46,10 @@ func AcceptConnect(w http.ResponseWriter, r *http.Request, opts *ServerOptions) 
 	o := serverOptions(opts)
 	var q upgradeRequest
 	var a accepted
-	ferr := q.fromHTTP(r, o)
+	ferr := o.validate()
+	if ferr == nil {
+		ferr = q.fromHTTP(r, o)
+	}
 	if ferr == nil {
 		a, ferr = q.checkConnect(r.Header.Get(ProtocolHeader))
 	}

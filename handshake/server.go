@@ -285,11 +285,12 @@ func (g *guard) setDeadline() error {
 
 // accept is Accept under its guard, filling in res. On error c is closed.
 func accept(c net.Conn, o *ServerOptions, g *guard, res *Result) error {
-	if ferr := o.validate(); ferr != nil {
-		return refuse(c, ferr, g)
-	}
 	s := getScratch()
 	defer s.release()
+	extra, ferr := s.vet.vet(o)
+	if ferr != nil {
+		return refuse(c, ferr, g)
+	}
 	scan := newHeadScan(o.Limits, true)
 	scan.index = &s.index
 	// The head is copied out of the pooled buffer into a string, which is the one the checks
@@ -305,9 +306,9 @@ func accept(c net.Conn, o *ServerOptions, g *guard, res *Result) error {
 		c.Close()
 		return err
 	}
+	// release left s.q zero: a composite literal would clear its 300 bytes again.
 	q := &s.q
-	*q = upgradeRequest{o: o, tls: isTLS(c)}
-	var ferr *Error
+	q.o, q.tls = o, isTLS(c)
 	if scan.index != nil {
 		ferr = q.gather(head, &s.index)
 	} else {
@@ -319,7 +320,7 @@ func accept(c net.Conn, o *ServerOptions, g *guard, res *Result) error {
 	if ferr != nil {
 		return refuse(c, ferr, g)
 	}
-	if err := respond(c, appendSwitching(s.buf[:0], &s.acc, o.Header), g); err != nil {
+	if err := respond(c, appendSwitching(s.buf[:0], &s.acc, extra), g); err != nil {
 		c.Close()
 		return wrapIO("write response", err)
 	}
@@ -455,8 +456,9 @@ func appendField(dst []byte, name, value string) []byte {
 	return append(dst, "\r\n"...)
 }
 
-// appendSwitching appends the 101 response of RFC 6455, Section 4.2.2, item 5.
-func appendSwitching(dst []byte, a *accepted, extra http.Header) []byte {
+// appendSwitching appends the 101 response of RFC 6455, Section 4.2.2, item 5; extra holds
+// the header lines of ServerOptions.Header (see vetted).
+func appendSwitching(dst []byte, a *accepted, extra []byte) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"...)
 	dst = append(dst, "Sec-WebSocket-Accept: "...)
 	dst = appendAcceptKey(dst, a.key)
@@ -469,7 +471,7 @@ func appendSwitching(dst []byte, a *accepted, extra http.Header) []byte {
 		dst = AppendExtensions(dst, a.extensions)
 		dst = append(dst, "\r\n"...)
 	}
-	dst = appendHeaderLines(dst, extra, nil)
+	dst = append(dst, extra...)
 	return append(dst, "\r\n"...)
 }
 
