@@ -57,6 +57,25 @@ type ServerOptions struct {
 	// Limits bound the request head read by Accept.
 	Limits Limits
 
+	// Authorize, if set, is called once the request has passed every check of the handshake
+	// and the subprotocol and extensions are agreed, before the 101 response is written:
+	// the place to authenticate the client (a cookie, an Authorization header, a token in
+	// the path) and refuse it before the connection opens. r is the Result the handshake is
+	// about to return, a copy, with Rest left nil: r.RequestTarget, r.RequestHeader and
+	// r.Request read the client's request at their usual cost (after Accept the first two
+	// allocate nothing). ctx is the one given to Accept, or the request's for Upgrade and
+	// AcceptConnect; Timeout does not bound the call, which the client waits for.
+	//
+	// A nil error accepts. An error refuses the handshake with the Status and Header of the
+	// [*Error] it is or wraps (found with errors.As); with 403 when there is none or its
+	// Status is 0. The status must be 4xx or 5xx, a 401 must carry a WWW-Authenticate
+	// challenge (RFC 9110, Section 15.5.2), and the header must not hold a field that the
+	// refusal writes itself (Content-Type, Content-Length, Connection, ...): otherwise the
+	// refusal is a 500. Its body is the status text alone, so that the error's message stays
+	// on the server; the handshake returns an *Error wrapping [ErrRefused] and the hook's
+	// error. Shared options mean concurrent calls.
+	Authorize func(ctx context.Context, r Result) error
+
 	// Timeout bounds the whole handshake on the connection: reading the request and writing
 	// the response. Zero means the context's deadline when it has one and [DefaultTimeout]
 	// otherwise; a negative value leaves the bound to the context alone; a positive one
@@ -178,7 +197,8 @@ func headField(head, name string) string {
 // token "upgrade" (else 426), Sec-WebSocket-Version 13 (else 426 with
 // Sec-WebSocket-Version: 13), a Sec-WebSocket-Key of 16 bytes (else 400), the origin
 // policy (else 403), well-formed Sec-WebSocket-Protocol and Sec-WebSocket-Extensions
-// (else 400).
+// (else 400), the extension hook's choice (else 400 or 500), and last the
+// [ServerOptions.Authorize] hook (else the status it chose).
 //
 // On a refusal Accept writes an HTTP/1.1 response with a short text body and
 // Connection: close, under the deadline, and returns an [*Error] with that status. On any
@@ -316,6 +336,9 @@ func accept(c net.Conn, o *ServerOptions, g *guard, res *Result) error {
 	}
 	if ferr == nil {
 		s.acc, ferr = q.check()
+	}
+	if ferr == nil && o.Authorize != nil {
+		ferr = authorize(g.ctx, o, Result{Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, head: head, tls: q.tls})
 	}
 	if ferr != nil {
 		return refuse(c, ferr, g)
@@ -478,10 +501,7 @@ func appendSwitching(dst []byte, a *accepted, extra []byte) []byte {
 // refusal returns the header fields and body of the response that refuses a handshake.
 // Accept writes them by hand and Upgrade through net/http, so both say the same.
 func refusal(e *Error) (fields [][2]string, body string) {
-	body = e.Error() + "\n"
-	if e.Status >= 500 {
-		body = http.StatusText(e.Status) + "\n" // configuration details stay on the server
-	}
+	body = refusalBody(e)
 	fields = [][2]string{
 		{"Content-Type", "text/plain; charset=utf-8"},
 		{"X-Content-Type-Options", "nosniff"},
@@ -504,7 +524,7 @@ func refusal(e *Error) (fields [][2]string, body string) {
 			[2]string{"Upgrade", "websocket"},
 			[2]string{"Sec-WebSocket-Version", "13"})
 	}
-	return fields, body
+	return appendHeaderFields(fields, e.Header), body
 }
 
 func appendRefusal(dst []byte, e *Error) []byte {

@@ -66,6 +66,9 @@ func (s *scratch) checkHTTP(r *http.Request, o *ServerOptions) ([]byte, *Error) 
 	if ferr == nil {
 		s.acc, ferr = s.q.check()
 	}
+	if ferr == nil && o.Authorize != nil {
+		ferr = authorize(r.Context(), o, Result{Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, hreq: r})
+	}
 	return extra, ferr
 }
 

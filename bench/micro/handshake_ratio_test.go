@@ -71,6 +71,30 @@ func BenchmarkHandshakeRawRatio(b *testing.B) {
 	}
 }
 
+// BenchmarkHandshakeRawOptionsRatio is BenchmarkHandshakeRawRatio with
+// the options a demanding server sets (serverOptions: a subprotocol, an
+// origin pattern, an extra response field, an authorisation hook), and
+// gobwas's Upgrader doing the same through its callbacks. Run it with
+//
+//	cd bench && go test -run='^$' -bench='HandshakeRawOptionsRatio' -count=6 ./micro
+func BenchmarkHandshakeRawOptionsRatio(b *testing.B) {
+	for _, rq := range requests {
+		b.Run(rq.name, func(b *testing.B) {
+			names := make([]string, len(optionAccepters))
+			batch := make([]func() error, len(optionAccepters))
+			for j, a := range optionAccepters {
+				c := newMemConn(rq.req, false)
+				names[j] = a.name
+				batch[j] = func() error {
+					c.reset()
+					return a.accept(c)
+				}
+			}
+			interleave(b, names, batch, "gobwas")
+		})
+	}
+}
+
 // BenchmarkHandshakeHTTPRatio runs the contenders of BenchmarkHandshakeHTTP
 // interleaved (see interleave), each through its own http.Server. Run it
 // with
