@@ -371,8 +371,9 @@ func TestValidKeyDecodes(t *testing.T) {
 	}
 }
 
-// checkRequestHeader holds res.RequestHeader to req, what ReadRequest made of the same head:
-// each field, its name in lower case, Host, and a field the head does not have.
+// checkRequestHeader holds res.RequestHeader and res.RequestTarget to req, what ReadRequest
+// made of the same head: each field, its name in lower case, Host, a field the head does
+// not have, and the target.
 func checkRequestHeader(t *testing.T, res *Result, req *Request) {
 	t.Helper()
 	for k := range req.Header {
@@ -385,5 +386,8 @@ func checkRequestHeader(t *testing.T, res *Result, req *Request) {
 	}
 	if _, ok := req.Header["X-Not-Sent"]; !ok && res.RequestHeader("X-Not-Sent") != "" {
 		t.Fatalf("RequestHeader(X-Not-Sent) = %q", res.RequestHeader("X-Not-Sent"))
+	}
+	if got := res.RequestTarget(); got != req.Target {
+		t.Fatalf("RequestTarget() = %q, want %q", got, req.Target)
 	}
 }
