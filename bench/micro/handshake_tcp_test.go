@@ -220,6 +220,8 @@ func BenchmarkHandshakeRawTCPRatio(b *testing.B) {
 	}
 }
 
+func init() { threadTime = threadCPU }
+
 // rusageThread is Linux's RUSAGE_THREAD, which package syscall does not
 // name: the resources used by the calling thread alone.
 const rusageThread = 1
