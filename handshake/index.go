@@ -157,6 +157,13 @@ func (q *upgradeRequest) parse(head string) *Error {
 }
 
 func (q *upgradeRequest) requestLine(line string) *Error {
+	// The request line of a handshake, "GET" SP request-target SP "HTTP/1.1", as
+	// parseRequestLine would read it: a target with no space, valid as validTarget says, is
+	// what lies between the first space and the second.
+	if len(line) > len("GET  HTTP/1.1") && line[:4] == "GET " && line[len(line)-9:] == " HTTP/1.1" && validTarget(line[4:len(line)-9]) {
+		q.method, q.major, q.minor = http.MethodGet, 1, 1
+		return nil
+	}
 	method, _, major, minor, err := parseRequestLine(line)
 	if err != nil {
 		return malformed(http.StatusBadRequest, "%s", err)
