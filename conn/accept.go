@@ -18,7 +18,12 @@ type AcceptOptions struct {
 	// ServerOptions configure the opening handshake: subprotocols, the origin
 	// policy (by default a browser's Origin must match the request's Host and,
 	// over TLS, be https: RFC 6455, Section 10.2), extra response headers, the
-	// head limits and the handshake's timeout ([handshake.DefaultTimeout]).
+	// head limits, the handshake's timeout ([handshake.DefaultTimeout]), and
+	// Authorize, a hook called with the request (its target, cookies,
+	// credentials: Result.RequestTarget, Result.RequestHeader) once the
+	// handshake's checks have passed, which may refuse it with a status such
+	// as 401 or 403 before the 101 is written: the Conn keeps no request, so
+	// that is where a server on a raw net.Conn looks at it.
 	// NegotiateExtensions must stay nil: the connection negotiates the
 	// extensions it can apply from Options.Compression.
 	ServerOptions
@@ -59,8 +64,9 @@ func (o *AcceptOptions) handshakeOptions() (*ServerOptions, *Options, error) {
 // The returned Conn is not tied to ctx. nc should carry no deadline of the
 // caller's: handshake.Accept clears the one it sets, but leaves one set before
 // it in place when it needs none (see handshake.Accept). On any error nc is closed; a refused
-// handshake has been answered with its HTTP status first and is reported as a
-// *handshake.Error carrying that status.
+// handshake (by the checks or by ServerOptions.Authorize) has been answered
+// with its HTTP status first and is reported as a *handshake.Error carrying
+// that status.
 func Accept(ctx context.Context, nc net.Conn, opts *AcceptOptions) (*Conn, error) {
 	so, co, err := opts.handshakeOptions()
 	if err != nil {

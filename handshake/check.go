@@ -126,14 +126,24 @@ func (q *upgradeRequest) take(k fieldKind, value string) {
 		if q.badExtensions != "" {
 			return
 		}
-		// The offers are kept only for a hook to see; without one, the syntax is still checked.
-		offers, err := parseExtensionValue(q.offers, value, q.o.NegotiateExtensions != nil)
+		// The offers are kept only for a hook to see; without one, the syntax is still checked,
+		// but for the offers browsers send, which are known to be valid.
+		collect := q.o.NegotiateExtensions != nil
+		if !collect && (value == browserOffer || value == "permessage-deflate") {
+			return
+		}
+		offers, err := parseExtensionValue(q.offers, value, collect)
 		if err != nil {
 			q.badExtensions = value
 		}
 		q.offers = offers
 	}
 }
+
+// browserOffer is the Sec-WebSocket-Extensions value of Chromium's handshakes, and of most
+// WebSocket clients': permessage-deflate, letting the server choose the client's window
+// (RFC 7692, Section 7.1.2.2).
+const browserOffer = "permessage-deflate; client_max_window_bits"
 
 // hasToken reports whether the comma-separated list value (RFC 9110, Section 5.6.1) has
 // an element equal to token, made of lower-case letters, ASCII case-insensitively;

@@ -115,3 +115,39 @@ func TestSimpleOriginMatchesURLParse(t *testing.T) {
 		}
 	}
 }
+
+// TestCtlIndexMatchesBytes holds ctlIndex, which looks at words, to a byte-by-byte reading of
+// RFC 9110, Section 5.5: every byte value at every position of values of 0 to 40 bytes, from
+// every start up to 3, over a background of visible bytes and of obs-text, with an HTAB
+// before the byte or not.
+func TestCtlIndexMatchesBytes(t *testing.T) {
+	ref := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			if c := b[i]; (c < ' ' && c != '\t') || c == 0x7f {
+				return i
+			}
+		}
+		return len(b)
+	}
+	for _, fill := range []byte{'a', 0xff, 0x80, '~', ' '} {
+		for n := 0; n <= 40; n++ {
+			for pos := 0; pos < n; pos++ {
+				for c := 0; c < 256; c++ {
+					b := make([]byte, n)
+					for k := range b {
+						b[k] = fill
+					}
+					if pos > 0 && c%3 == 0 {
+						b[pos-1] = '\t'
+					}
+					b[pos] = byte(c)
+					for start := 0; start <= 3 && start <= n; start++ {
+						if got, want := ctlIndex(b, start), ref(b, start); got != want {
+							t.Fatalf("ctlIndex(%q, %d) = %d, want %d", b, start, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

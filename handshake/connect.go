@@ -46,9 +46,15 @@ func AcceptConnect(w http.ResponseWriter, r *http.Request, opts *ServerOptions) 
 	o := serverOptions(opts)
 	var q upgradeRequest
 	var a accepted
-	ferr := q.fromHTTP(r, o)
+	ferr := o.validate()
+	if ferr == nil {
+		ferr = q.fromHTTP(r, o)
+	}
 	if ferr == nil {
 		a, ferr = q.checkConnect(r.Header.Get(ProtocolHeader))
+	}
+	if ferr == nil && o.Authorize != nil {
+		ferr = authorize(r.Context(), o, Result{Subprotocol: a.subprotocol, Extensions: a.extensions, hreq: r})
 	}
 	if ferr != nil {
 		refuseConnect(w, ferr)
@@ -116,11 +122,11 @@ func (q *upgradeRequest) checkConnect(protocol string) (accepted, *Error) {
 // an HTTP/1.1 refusal but the connection-specific ones, which HTTP/2 forbids (RFC 9113,
 // Section 8.2.2), and the Upgrade that a 426 would carry.
 func refuseConnect(w http.ResponseWriter, e *Error) {
-	body := e.Error() + "\n"
-	if e.Status >= 500 {
-		body = http.StatusText(e.Status) + "\n" // configuration details stay on the server
-	}
+	body := refusalBody(e)
 	h := w.Header()
+	for _, f := range appendHeaderFields(nil, e.Header) {
+		h.Add(f[0], f[1])
+	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

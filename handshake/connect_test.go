@@ -110,6 +110,12 @@ func TestAcceptConnectRefusals(t *testing.T) {
 			http.StatusBadRequest, handshake.ErrBadExtension, [2]string{}},
 		{"options/own-header", nil, &handshake.ServerOptions{Header: http.Header{"Sec-Websocket-Protocol": {"x"}}},
 			http.StatusInternalServerError, handshake.ErrInvalidOptions, [2]string{}},
+		{"rfc9110-15.5.2/authorize-401", nil, &handshake.ServerOptions{Authorize: func(_ context.Context, r handshake.Result) error {
+			if r.RequestTarget() != "/chat" {
+				return nil // then the test fails: the hook saw another request
+			}
+			return &handshake.Error{Status: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": {"Bearer"}}}
+		}}, http.StatusUnauthorized, handshake.ErrRefused, [2]string{"Www-Authenticate", "Bearer"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mutate []func(*http.Request)

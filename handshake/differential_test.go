@@ -302,6 +302,12 @@ var diffCases = []struct {
 	{name: "rfc9112-2.2/cr-then-junk", raw: "GET / HTTP/1.1\r\n\rA: b\r\n\r\n"},
 	{name: "rfc9112-2.2/bare-cr", raw: diffHead("GET / HTTP/1.1", with("X: a\rb")...)},
 	{name: "rfc9112-3/request-line", raw: diffHead("GET  / HTTP/1.1", diffFields...)},
+	{name: "rfc9112-3/empty-target", raw: diffHead("GET  HTTP/1.1", diffFields...)},
+	{name: "rfc9112-3/space-in-target", raw: diffHead("GET /a b HTTP/1.1", diffFields...)},
+	{name: "rfc9112-3/del-in-target", raw: diffHead("GET /\x7f HTTP/1.1", diffFields...)},
+	{name: "rfc9112-3/lower-case-version", raw: diffHead("GET / http/1.1", diffFields...)},
+	{name: "rfc9112-3/version-1.10", raw: diffHead("GET / HTTP/1.10", diffFields...)},
+	{name: "rfc9112-3/get-lower-case", raw: diffHead("get / HTTP/1.1", diffFields...)},
 	{name: "rfc9112-3.2/two-hosts", raw: diffHead("GET / HTTP/1.1", with("Host: example.com")...)},
 	{name: "rfc9112-3.2/bad-host", raw: diffHead("GET / HTTP/1.1", "Host: a b", "Upgrade: websocket")},
 	{name: "rfc9112-5.1/space-before-colon", raw: diffHead("GET / HTTP/1.1", with("X : b")...)},
@@ -371,8 +377,9 @@ func TestValidKeyDecodes(t *testing.T) {
 	}
 }
 
-// checkRequestHeader holds res.RequestHeader to req, what ReadRequest made of the same head:
-// each field, its name in lower case, Host, and a field the head does not have.
+// checkRequestHeader holds res.RequestHeader and res.RequestTarget to req, what ReadRequest
+// made of the same head: each field, its name in lower case, Host, a field the head does
+// not have, and the target.
 func checkRequestHeader(t *testing.T, res *Result, req *Request) {
 	t.Helper()
 	for k := range req.Header {
@@ -385,5 +392,8 @@ func checkRequestHeader(t *testing.T, res *Result, req *Request) {
 	}
 	if _, ok := req.Header["X-Not-Sent"]; !ok && res.RequestHeader("X-Not-Sent") != "" {
 		t.Fatalf("RequestHeader(X-Not-Sent) = %q", res.RequestHeader("X-Not-Sent"))
+	}
+	if got := res.RequestTarget(); got != req.Target {
+		t.Fatalf("RequestTarget() = %q, want %q", got, req.Target)
 	}
 }

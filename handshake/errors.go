@@ -13,6 +13,10 @@ import (
 type Error struct {
 	Status int
 	Err    error
+	// Header holds extra header fields for the refusal, such as the WWW-Authenticate
+	// challenge of a 401: an [ServerOptions.Authorize] hook sets them on the Error it
+	// returns. The handshake's own errors have none.
+	Header http.Header
 }
 
 // Error returns the cause's message followed by the status, if any.
@@ -57,6 +61,9 @@ var (
 	// ErrBadExtension reports a malformed Sec-WebSocket-Extensions, an offer refused by the negotiation hook, or
 	// (client side) an extension the client did not offer.
 	ErrBadExtension = errors.New("handshake: bad Sec-WebSocket-Extensions")
+	// ErrRefused reports that the [ServerOptions.Authorize] hook refused the request (status
+	// 403, or the one it chose).
+	ErrRefused = errors.New("handshake: refused by the server")
 	// ErrBadStatus reports that the server answered with a status other than 101; Error.Status holds it.
 	ErrBadStatus = errors.New("handshake: server did not switch protocols")
 	// ErrBadAccept reports a Sec-WebSocket-Accept that is missing or does not match the key sent.

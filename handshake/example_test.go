@@ -3,11 +3,13 @@ package handshake_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 
 	"duplex/handshake"
 )
@@ -67,6 +69,57 @@ func ExampleAccept() {
 	// allocating nothing, and Request parses all of it, header map included, on demand.
 	fmt.Println(res.Request().Target, res.Subprotocol, res.RequestHeader("Cookie"))
 	// Output: /chat chat session=42
+}
+
+func ExampleServerOptions_authorize() {
+	sessions := map[string]string{"session=42": "ann"}
+	opts := &handshake.ServerOptions{
+		// Called with the request once the handshake's own checks have passed, before the 101.
+		Authorize: func(_ context.Context, r handshake.Result) error {
+			if r.RequestTarget() != "/chat" {
+				return &handshake.Error{Status: http.StatusNotFound}
+			}
+			if _, ok := sessions[r.RequestHeader("Cookie")]; !ok {
+				return &handshake.Error{
+					Status: http.StatusUnauthorized,
+					Header: http.Header{"Www-Authenticate": {`Cookie realm="chat"`}},
+					Err:    errors.New("no session"),
+				}
+			}
+			return nil
+		},
+	}
+	for _, cookie := range []string{"session=7", "session=42"} {
+		client, server := net.Pipe()
+		answer := make(chan string, 1)
+		go func() {
+			defer client.Close()
+			fmt.Fprint(client, "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"+
+				"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"+
+				"Sec-WebSocket-Version: 13\r\nCookie: "+cookie+"\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+			if err != nil {
+				answer <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			answer <- strings.TrimSpace(fmt.Sprint("client: ", resp.Status, " ", resp.Header.Get("Www-Authenticate"))) + "\n"
+		}()
+		res, err := handshake.Accept(context.Background(), server, opts)
+		fmt.Print(<-answer)
+		if err != nil {
+			fmt.Println("server:", errors.Is(err, handshake.ErrRefused), err)
+			continue
+		}
+		// The Result still holds the request the hook saw.
+		fmt.Println("server: user", sessions[res.RequestHeader("Cookie")])
+		server.Close()
+	}
+	// Output:
+	// client: 401 Unauthorized Cookie realm="chat"
+	// server: true handshake: refused by the server: no session (status 401 Unauthorized)
+	// client: 101 Switching Protocols
+	// server: user ann
 }
 
 func ExampleClient() {

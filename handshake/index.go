@@ -89,17 +89,10 @@ func (ix *lineIndex) more(b []byte, max int) int {
 
 // ctlIndex returns the index in b, from i on, of the first control byte other than HTAB
 // (a CTL, which a field value may not hold but as its line's CRLF: RFC 9110, Section 5.5),
-// or len(b) if there is none. It looks at eight bytes at a time.
+// or len(b) if there is none. It looks at sixteen bytes at a time, then eight.
 func ctlIndex(b []byte, i int) int {
-	const ones, low7, highs = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
 	for i+8 <= len(b) {
-		w := binary.LittleEndian.Uint64(b[i:])
-		// Per byte, exactly (no carry crosses a byte): bit 7 of ge is set for a byte of 0x20
-		// or more, bit 7 of ne for a byte other than 0x7f.
-		ge := ((w & low7) + 0x60*ones) | w
-		x := w ^ 0x7f*ones
-		ne := ((x & low7) + low7) | x
-		m := ^(ge & ne) & highs
+		m := ctlMask(binary.LittleEndian.Uint64(b[i:]))
 		if m == 0 {
 			i += 8
 			continue
@@ -116,6 +109,17 @@ func ctlIndex(b []byte, i int) int {
 		}
 	}
 	return len(b)
+}
+
+// ctlMask flags the bytes of w, a little-endian word, below 0x20 or equal to 0x7f: the
+// lowest flagged byte, the only one ctlIndex looks at, exactly, and none if there is none.
+// They are the tests of "Bit Twiddling Hacks" for a byte less than n and for a zero byte
+// (of w ^ 0x7f..7f): each may flag a byte above the first true one, through a borrow that
+// only a true one starts, never one below.
+func ctlMask(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	del := w ^ 0x7f*ones
+	return ((w-0x20*ones)&^w | (del-ones)&^del) & highs
 }
 
 // gather takes in the fields of a head whose lines ix indexed.
@@ -153,6 +157,13 @@ func (q *upgradeRequest) parse(head string) *Error {
 }
 
 func (q *upgradeRequest) requestLine(line string) *Error {
+	// The request line of a handshake, "GET" SP request-target SP "HTTP/1.1", as
+	// parseRequestLine would read it: a target with no space, valid as validTarget says, is
+	// what lies between the first space and the second.
+	if len(line) > len("GET  HTTP/1.1") && line[:4] == "GET " && line[len(line)-9:] == " HTTP/1.1" && validTarget(line[4:len(line)-9]) {
+		q.method, q.major, q.minor = http.MethodGet, 1, 1
+		return nil
+	}
 	method, _, major, minor, err := parseRequestLine(line)
 	if err != nil {
 		return malformed(http.StatusBadRequest, "%s", err)

@@ -26,6 +26,7 @@ type scratch struct {
 	index lineIndex
 	q     upgradeRequest
 	acc   accepted // what the server's checks of q decided
+	vet   vetted   // the server options last validated, kept across handshakes
 }
 
 var scratches = sync.Pool{New: func() any {
@@ -35,7 +36,8 @@ var scratches = sync.Pool{New: func() any {
 func getScratch() *scratch { return scratches.Get().(*scratch) }
 
 // release returns s to the pool, first dropping its references to the head and the
-// options, which the pool would otherwise keep alive.
+// options, which the pool would otherwise keep alive; only what vet copied of the options
+// stays.
 func (s *scratch) release() {
 	s.index.off, s.index.n = 0, 0
 	s.q = upgradeRequest{}

@@ -57,6 +57,25 @@ type ServerOptions struct {
 	// Limits bound the request head read by Accept.
 	Limits Limits
 
+	// Authorize, if set, is called once the request has passed every check of the handshake
+	// and the subprotocol and extensions are agreed, before the 101 response is written:
+	// the place to authenticate the client (a cookie, an Authorization header, a token in
+	// the path) and refuse it before the connection opens. r is the Result the handshake is
+	// about to return, a copy, with Rest left nil: r.RequestTarget, r.RequestHeader and
+	// r.Request read the client's request at their usual cost (after Accept the first two
+	// allocate nothing). ctx is the one given to Accept, or the request's for Upgrade and
+	// AcceptConnect; Timeout does not bound the call, which the client waits for.
+	//
+	// A nil error accepts. An error refuses the handshake with the Status and Header of the
+	// [*Error] it is or wraps (found with errors.As); with 403 when there is none or its
+	// Status is 0. The status must be 4xx or 5xx, a 401 must carry a WWW-Authenticate
+	// challenge (RFC 9110, Section 15.5.2), and the header must not hold a field that the
+	// refusal writes itself (Content-Type, Content-Length, Connection, ...): otherwise the
+	// refusal is a 500. Its body is the status text alone, so that the error's message stays
+	// on the server; the handshake returns an *Error wrapping [ErrRefused] and the hook's
+	// error. Shared options mean concurrent calls.
+	Authorize func(ctx context.Context, r Result) error
+
 	// Timeout bounds the whole handshake on the connection: reading the request and writing
 	// the response. Zero means the context's deadline when it has one and [DefaultTimeout]
 	// otherwise; a negative value leaves the bound to the context alone; a positive one
@@ -178,7 +197,8 @@ func headField(head, name string) string {
 // token "upgrade" (else 426), Sec-WebSocket-Version 13 (else 426 with
 // Sec-WebSocket-Version: 13), a Sec-WebSocket-Key of 16 bytes (else 400), the origin
 // policy (else 403), well-formed Sec-WebSocket-Protocol and Sec-WebSocket-Extensions
-// (else 400).
+// (else 400), the extension hook's choice (else 400 or 500), and last the
+// [ServerOptions.Authorize] hook (else the status it chose).
 //
 // On a refusal Accept writes an HTTP/1.1 response with a short text body and
 // Connection: close, under the deadline, and returns an [*Error] with that status. On any
@@ -285,11 +305,12 @@ func (g *guard) setDeadline() error {
 
 // accept is Accept under its guard, filling in res. On error c is closed.
 func accept(c net.Conn, o *ServerOptions, g *guard, res *Result) error {
-	if ferr := o.validate(); ferr != nil {
-		return refuse(c, ferr, g)
-	}
 	s := getScratch()
 	defer s.release()
+	extra, ferr := s.vet.vet(o)
+	if ferr != nil {
+		return refuse(c, ferr, g)
+	}
 	scan := newHeadScan(o.Limits, true)
 	scan.index = &s.index
 	// The head is copied out of the pooled buffer into a string, which is the one the checks
@@ -305,9 +326,9 @@ func accept(c net.Conn, o *ServerOptions, g *guard, res *Result) error {
 		c.Close()
 		return err
 	}
+	// release left s.q zero: a composite literal would clear its 300 bytes again.
 	q := &s.q
-	*q = upgradeRequest{o: o, tls: isTLS(c)}
-	var ferr *Error
+	q.o, q.tls = o, isTLS(c)
 	if scan.index != nil {
 		ferr = q.gather(head, &s.index)
 	} else {
@@ -316,10 +337,13 @@ func accept(c net.Conn, o *ServerOptions, g *guard, res *Result) error {
 	if ferr == nil {
 		s.acc, ferr = q.check()
 	}
+	if ferr == nil && o.Authorize != nil {
+		ferr = authorize(g.ctx, o, Result{Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, head: head, tls: q.tls})
+	}
 	if ferr != nil {
 		return refuse(c, ferr, g)
 	}
-	if err := respond(c, appendSwitching(s.buf[:0], &s.acc, o.Header), g); err != nil {
+	if err := respond(c, appendSwitching(s.buf[:0], &s.acc, extra), g); err != nil {
 		c.Close()
 		return wrapIO("write response", err)
 	}
@@ -455,8 +479,9 @@ func appendField(dst []byte, name, value string) []byte {
 	return append(dst, "\r\n"...)
 }
 
-// appendSwitching appends the 101 response of RFC 6455, Section 4.2.2, item 5.
-func appendSwitching(dst []byte, a *accepted, extra http.Header) []byte {
+// appendSwitching appends the 101 response of RFC 6455, Section 4.2.2, item 5; extra holds
+// the header lines of ServerOptions.Header (see vetted).
+func appendSwitching(dst []byte, a *accepted, extra []byte) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"...)
 	dst = append(dst, "Sec-WebSocket-Accept: "...)
 	dst = appendAcceptKey(dst, a.key)
@@ -469,17 +494,14 @@ func appendSwitching(dst []byte, a *accepted, extra http.Header) []byte {
 		dst = AppendExtensions(dst, a.extensions)
 		dst = append(dst, "\r\n"...)
 	}
-	dst = appendHeaderLines(dst, extra, nil)
+	dst = append(dst, extra...)
 	return append(dst, "\r\n"...)
 }
 
 // refusal returns the header fields and body of the response that refuses a handshake.
 // Accept writes them by hand and Upgrade through net/http, so both say the same.
 func refusal(e *Error) (fields [][2]string, body string) {
-	body = e.Error() + "\n"
-	if e.Status >= 500 {
-		body = http.StatusText(e.Status) + "\n" // configuration details stay on the server
-	}
+	body = refusalBody(e)
 	fields = [][2]string{
 		{"Content-Type", "text/plain; charset=utf-8"},
 		{"X-Content-Type-Options", "nosniff"},
@@ -502,7 +524,7 @@ func refusal(e *Error) (fields [][2]string, body string) {
 			[2]string{"Upgrade", "websocket"},
 			[2]string{"Sec-WebSocket-Version", "13"})
 	}
-	return fields, body
+	return appendHeaderFields(fields, e.Header), body
 }
 
 func appendRefusal(dst []byte, e *Error) []byte {

@@ -37,12 +37,13 @@ func upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions, res *R
 	// of an extension offer) then sit under little, and the stack need not grow.
 	o := serverOptions(opts)
 	s := getScratch()
-	if ferr := s.checkHTTP(r, o); ferr != nil {
+	extra, ferr := s.checkHTTP(r, o)
+	if ferr != nil {
 		s.release()
 		refuseHTTP(w, ferr)
 		return nil, nil, ferr
 	}
-	c, rest, err := switchHTTP(w, r, o.Timeout, appendSwitching(s.buf[:0], &s.acc, o.Header))
+	c, rest, err := switchHTTP(w, r, o.Timeout, appendSwitching(s.buf[:0], &s.acc, extra))
 	if err != nil {
 		res = nil
 	} else {
@@ -53,24 +54,28 @@ func upgrade(w http.ResponseWriter, r *http.Request, opts *ServerOptions, res *R
 }
 
 // checkHTTP applies the checks of [Accept] to a request net/http read, gathering its
-// fields in s.q, and sets s.acc to what they decided.
+// fields in s.q, and sets s.acc to what they decided. It returns the extra header lines of
+// the 101 response, which s holds.
 //
 //go:noinline
-func (s *scratch) checkHTTP(r *http.Request, o *ServerOptions) *Error {
-	if ferr := s.q.fromHTTP(r, o); ferr != nil {
-		return ferr
+func (s *scratch) checkHTTP(r *http.Request, o *ServerOptions) ([]byte, *Error) {
+	extra, ferr := s.vet.vet(o)
+	if ferr == nil {
+		ferr = s.q.fromHTTP(r, o)
 	}
-	var ferr *Error
-	s.acc, ferr = s.q.check()
-	return ferr
+	if ferr == nil {
+		s.acc, ferr = s.q.check()
+	}
+	if ferr == nil && o.Authorize != nil {
+		ferr = authorize(r.Context(), o, Result{Subprotocol: s.acc.subprotocol, Extensions: s.acc.extensions, hreq: r})
+	}
+	return extra, ferr
 }
 
-// fromHTTP sets q to the fields of a request net/http read, after the checks that come
-// before any of them: the options, and the size of the head as Accept would have read it.
+// fromHTTP sets q to the fields of a request net/http read, after the check that comes
+// before any of them, once the options are validated: the size of the head as Accept would
+// have read it.
 func (q *upgradeRequest) fromHTTP(r *http.Request, o *ServerOptions) *Error {
-	if ferr := o.validate(); ferr != nil {
-		return ferr
-	}
 	if ferr := checkHeadSize(r, o.Limits); ferr != nil {
 		return ferr
 	}

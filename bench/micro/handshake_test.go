@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log"
 	"net"
@@ -80,6 +81,65 @@ var rawAccepters = []struct {
 	}},
 }
 
+// serverOptions are options a demanding server sets: a subprotocol (that
+// the requests do not offer), an origin pattern, an extra response field,
+// and a hook that authorises the request from its target and a field
+// (Host, which the requests have) before the 101.
+var serverOptions = handshake.ServerOptions{
+	Subprotocols:   []string{"chat"},
+	OriginPatterns: []string{"*.example.com"},
+	Header:         http.Header{"X-Server": {"bench"}},
+	Authorize: func(_ context.Context, r handshake.Result) error {
+		if r.RequestTarget() != "/chat" || r.RequestHeader("Host") == "" {
+			return errRefused
+		}
+		return nil
+	},
+}
+
+var errRefused = errors.New("refused")
+
+var connOptions = conn.AcceptOptions{ServerOptions: serverOptions}
+
+// gobwasOptions does with gobwas's callbacks what serverOptions does:
+// gobwas has no origin policy, so no pattern either.
+var gobwasOptions = ws.Upgrader{
+	Protocol: func(p []byte) bool { return string(p) == "chat" },
+	Header:   ws.HandshakeHeaderHTTP(http.Header{"X-Server": {"bench"}}),
+	OnRequest: func(uri []byte) error {
+		if string(uri) != "/chat" {
+			return ws.RejectConnectionError(ws.RejectionStatus(http.StatusForbidden))
+		}
+		return nil
+	},
+	OnHost: func(host []byte) error {
+		if len(host) == 0 {
+			return ws.RejectConnectionError(ws.RejectionStatus(http.StatusForbidden))
+		}
+		return nil
+	},
+}
+
+// optionAccepters are the contenders of BenchmarkHandshakeRawOptionsRatio:
+// rawAccepters with serverOptions and gobwasOptions.
+var optionAccepters = []struct {
+	name   string
+	accept func(nc net.Conn) error
+}{
+	{"duplex-handshake", func(nc net.Conn) error {
+		_, err := handshake.Accept(context.Background(), nc, &serverOptions)
+		return err
+	}},
+	{"duplex-conn", func(nc net.Conn) error {
+		_, err := conn.Accept(context.Background(), nc, &connOptions)
+		return err
+	}},
+	{"gobwas", func(nc net.Conn) error {
+		_, err := gobwasOptions.Upgrade(nc)
+		return err
+	}},
+}
+
 // httpUpgraders are the contenders of BenchmarkHandshakeHTTP: each
 // upgrades a request net/http has read.
 var httpUpgraders = []struct {
@@ -151,6 +211,17 @@ func TestHandshakesSwitch(t *testing.T) {
 				}
 			})
 		}
+		for _, a := range optionAccepters {
+			t.Run("options/"+rq.name+"/"+a.name, func(t *testing.T) {
+				c := newMemConn(rq.req, false)
+				for range 2 {
+					c.reset()
+					require.NoError(t, a.accept(c))
+					requireSwitched(t, c.written())
+					assert.Contains(t, string(c.written()), "\r\nX-Server: bench\r\n")
+				}
+			})
+		}
 		for _, u := range httpUpgraders {
 			t.Run("http/"+rq.name+"/"+u.name, func(t *testing.T) {
 				s := startHTTP(t, u.upgrade)
@@ -160,6 +231,29 @@ func TestHandshakesSwitch(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestConnAcceptAuthorizeRefuses: conn.Accept answers a refusal of the
+// Authorize hook with its status before any Conn exists.
+func TestConnAcceptAuthorizeRefuses(t *testing.T) {
+	opts := &conn.AcceptOptions{ServerOptions: handshake.ServerOptions{
+		Authorize: func(_ context.Context, r handshake.Result) error {
+			if r.RequestHeader("Authorization") == "" {
+				return &handshake.Error{Status: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": {"Basic"}}}
+			}
+			return nil
+		},
+	}}
+	c := newMemConn(requests[0].req, false)
+	_, err := conn.Accept(context.Background(), c, opts)
+	var herr *handshake.Error
+	require.ErrorAs(t, err, &herr)
+	assert.Equal(t, http.StatusUnauthorized, herr.Status)
+	require.ErrorIs(t, err, handshake.ErrRefused)
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(c.written())), nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, "Basic", resp.Header.Get("Www-Authenticate"))
 }
 
 func BenchmarkHandshakeRaw(b *testing.B) {
