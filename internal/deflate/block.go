@@ -56,9 +56,9 @@ type (
 	distCodes [32]uint32
 )
 
-// The fixed Huffman codes (RFC 1951, Section 3.2.6).
-var fixedLitCodes, fixedDistCodes = func() (lit litCodes, dist distCodes) {
-	var lens [288]uint8
+// fixedLitLens are the lengths of the literal/length codewords of the fixed code (RFC
+// 1951, Section 3.2.6).
+var fixedLitLens = func() (lens [288]uint8) {
 	for i := range lens {
 		switch {
 		case i < 144:
@@ -71,7 +71,12 @@ var fixedLitCodes, fixedDistCodes = func() (lit litCodes, dist distCodes) {
 			lens[i] = 8
 		}
 	}
-	canonical(lens[:], lit[:288])
+	return lens
+}()
+
+// The fixed Huffman codes (RFC 1951, Section 3.2.6).
+var fixedLitCodes, fixedDistCodes = func() (lit litCodes, dist distCodes) {
+	canonical(fixedLitLens[:], lit[:288])
 	var dl [30]uint8
 	for i := range dl {
 		dl[i] = 5
@@ -253,14 +258,6 @@ func (d *dynamicCode) header(w *bitSink) {
 		}
 	}
 }
-
-// fixedLitLens are the lengths of the literal/length codewords of the fixed code.
-var fixedLitLens = func() (lens [288]uint8) {
-	for i := range lens {
-		lens[i] = uint8(fixedLitCodes[i] >> 16)
-	}
-	return lens
-}()
 
 // maxStored is the most a stored block holds (RFC 1951, Section 3.2.4: LEN is 16 bits).
 const maxStored = 65535

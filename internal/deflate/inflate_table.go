@@ -91,19 +91,7 @@ func symbolInfo() (lit [288]uint32, dist [32]uint32, pre [19]uint32) {
 var fixedCodes = fixedTables()
 
 func fixedTables() *codes {
-	var lens [288]uint8
-	for i := range lens {
-		switch {
-		case i < 144:
-			lens[i] = 8
-		case i < 256:
-			lens[i] = 9
-		case i < 280:
-			lens[i] = 7
-		default:
-			lens[i] = 8
-		}
-	}
+	lens := fixedLitLens
 	c := new(codes)
 	var dl [32]uint8
 	for i := range dl {
