@@ -29,8 +29,8 @@ type fastEnc struct {
 
 const (
 	fastBits = 14
-	// fastBlock is the input one block covers: the tokens of more would take more
-	// memory than the compressor's table.
+	// fastBlock is the input one block covers, which bounds the tokens held: 4 bytes
+	// per input byte at most.
 	fastBlock = 64 << 10
 	// fastMargin is how far from the end of its input the matcher stops looking for
 	// matches: it loads 8 bytes at a time.
@@ -124,7 +124,7 @@ func (f *fastEnc) whole(p []byte, window int) {
 	f.forget()
 	f.window = window
 	f.shift = hashShift(min(len(p), window))
-	for i := 0; i < len(p) || i == 0; i += fastBlock {
+	for i := 0; i < len(p); i += fastBlock {
 		src := p[:min(len(p), i+fastBlock)]
 		f.match(src, i)
 		f.w.block(src[i:], f.toks, &f.litF, &f.distF, &f.dyn)

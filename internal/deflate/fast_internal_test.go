@@ -121,3 +121,16 @@ func BenchmarkFastRatio(b *testing.B) {
 		}
 	}
 }
+
+// TestFastEmpty: an empty message is the sync flush alone, one byte once its 00 00 ff
+// ff is left out (RFC 7692, Section 7.2.3.6), whole or streamed.
+func TestFastEmpty(t *testing.T) {
+	var f fastEnc
+	f.whole(nil, 1<<15)
+	require.Equal(t, []byte{0}, f.w.out)
+	f.w.out = nil
+	f.reset(1<<15, []byte("history"))
+	f.write(nil)
+	f.finish()
+	require.Equal(t, []byte{0}, f.w.out)
+}
