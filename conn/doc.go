@@ -263,59 +263,55 @@
 // each way and 64 KiB after 48 KiB each way (the two histories); with
 // 10-bit windows, 2.3 KiB after 48 KiB each way.
 //
-// Speed: nearly all the time of a compressed message goes to
-// klauspost's encoder and the inflater (over 80% of the CPU time of the round
-// trip below in a profile, the runtime and system calls most of the rest,
-// the connection's own code about 1%), and the connection makes no
-// allocation for it. A compressed message written whole is built in one
-// pooled buffer after room for its frame header, and a client masks it
-// there, so that its frame leaves in one write whatever its size (a
-// vectored one after frames corked before it). A
-// compressed echo round trip of chat-like JSON (a client writes a
+// Speed: nearly all the time of a compressed message goes to the
+// compressor and the inflater (about 90% of the CPU time of the round trip
+// below at 64 KiB in a profile, the runtime and system calls most of the
+// rest), and the connection makes no allocation for it. A compressed
+// message written whole is built in one pooled buffer after room for its
+// frame header, and a client masks it there, so that its frame leaves in
+// one write whatever its size (a vectored one after frames corked before
+// it). A compressed echo round trip of chat-like JSON (a client writes a
 // message, the server reads it and writes it back, the client reads it;
 // one library at both ends, in one process, over loopback TCP; level 1;
 // the parameters agreed are checked from the server's response) takes,
 // against lxzan/gws v1.8.9 under the same parameters, this share of its
 // CPU time (of its wall time in brackets), the median of six runs of
 // bench/micro's BenchmarkCompressedEchoRatio, which interleaves the
-// libraries' round trips so that they share the machine's drifting load
-// (cd bench && go test -run '^$' -bench CompressedEchoRatio -count 6
-// ./micro; load average 1.7 to 2.0 on 2 cores):
+// libraries' round trips so that they share the machine's drifting load,
+// with the range of the six CPU ratios (cd bench && go test -run '^$'
+// -bench CompressedEchoRatio -count 6 ./micro; load average 4.7 to 5.3 on
+// 2 cores):
 //
-//	agreed, both ways              4 KiB         64 KiB
-//	no context takeover, 15 bits   0.74 (0.73)   0.79 (0.79)
-//	context takeover, 15 bits      0.40 (0.39)   0.74 (0.70)
-//	context takeover, 12 bits      0.65 (0.64)   0.85 (0.84)
+//	agreed, both ways              4 KiB                     64 KiB
+//	no context takeover, 15 bits   0.77 (0.78), 0.73-0.79    0.70 (0.69), 0.70-0.70
+//	context takeover, 15 bits      0.32 (0.29), 0.30-0.36    0.59 (0.59), 0.59-0.60
+//	context takeover, 12 bits      0.45 (0.44), 0.44-0.47    0.56 (0.55), 0.56-0.56
 //
-// Runs differ by about 5%: the run just before, with the same code, gave
-// 0.82 and 0.81 without context takeover, 0.72 for 4 KiB at 12 bits.
-// The inflater of internal/deflate, which took the place of klauspost's
-// for messages of up to 64 KiB on the wire, made the difference where
-// both libraries compress alike: the same command before it gave 0.94
-// (0.99) and 1.01 (1.00) without context takeover, 0.39 (0.38) and 0.85
-// (0.85) with it at 15 bits, 0.69 (0.68) and 0.95 (0.95) at 12 bits (load
-// average rising from 0 to 4.2 during the run).
-//
-// With context takeover a connection's compressor goes on from where its
-// last message left it, while gws seeds its compressor with the whole
-// window (32 KiB or 4 KiB here) for every message: that is the gain, large
-// for 4 KiB messages and diluted in 64 KiB ones. Without context takeover
-// both compress with the same library; duplex compresses a
-// message of up to 16 KiB with klauspost's stateless encoder rather than
-// its level-1 compressor, for the same size within 1%, which brought 4 KiB
-// from 1.05 to 1.09 of gws's CPU time down to 0.94 to 1.00 (and, with the
-// benchmark's sizes set to 512 B, 1 KiB and 2 KiB, the means of three
-// runs from 1.04, 1.08 and 1.10 down to 1.01, 1.03 and 1.03), before the
-// own inflater took it to 0.74 to 0.82: the compressor's work, the same
-// in both, is most of what is left. On a busy server whose connections take turns with
-// more compressors than are kept apart for them, a message's compressor is
-// seeded with 2 to 8 KiB of its history (see internal/deflate). Per round
-// trip (bench/micro's BenchmarkCompressedEcho, -benchmem), duplex makes no
-// allocation, gws 6 (0.2 to 1.7 KiB); duplex's few hundred bytes per round
-// trip are compressors that the garbage collector took from the pools,
-// made again. Against gorilla/websocket v1.5.3 (compress/flate, no context
-// takeover only), duplex takes 0.65 of its CPU time at 4 KiB and 0.60 at
-// 64 KiB.
+// Where the gain comes from (internal/deflate has the figures of each):
+// the inflater of internal/deflate, which takes the place of klauspost's
+// for messages of up to 64 KiB on the wire; at level 1, internal/deflate's
+// own compressor, as fast as klauspost's level 1 at 15 bits and about 0.6
+// of the time of the windowed compressor gws uses under 15 bits (its only
+// one there, its level 5: the output is 5 to 11% larger, no larger than
+// klauspost's level 1 at 15 bits); and, with context takeover, a
+// connection's compressor going on from where its last message left it,
+// while gws seeds its compressor with the whole window (32 KiB or 4 KiB
+// here) for every message. Before the own inflater the same command gave
+// 0.94 and 1.01 without context takeover, 0.39 and 0.85 with it at 15
+// bits, 0.69 and 0.95 at 12 bits; with the inflater and before the own
+// level 1, 0.80 and 0.82, 0.39 and 0.73, 0.68 and 0.86. A message of up to
+// 16 KiB without context takeover is compressed by klauspost's stateless
+// encoder, which needs no compressor (see Memory above): in this round
+// trip it does better at 4 KiB than the own level 1. On a busy server
+// whose connections take turns with more compressors than are kept apart
+// for them, a message's compressor is seeded with 2 to 8 KiB of its
+// history (see internal/deflate). Per round trip (bench/micro's
+// BenchmarkCompressedEcho, -benchmem), duplex makes no allocation, gws 6
+// (0.2 to 1.7 KiB); duplex's few hundred bytes per round trip are
+// compressors that the garbage collector took from the pools, made again.
+// Against gorilla/websocket v1.5.3 (compress/flate, no context takeover
+// only), duplex takes 0.49 of its CPU time at 4 KiB and 0.41 at 64 KiB
+// (same run).
 //
 // # WebSockets over HTTP/2
 //
