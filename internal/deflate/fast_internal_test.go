@@ -134,3 +134,59 @@ func TestFastEmpty(t *testing.T) {
 	f.finish()
 	require.Equal(t, []byte{0}, f.w.out)
 }
+
+// TestHuffmanLimited: code lengths for frequencies that would make an unlimited
+// Huffman code deeper than the limit (Fibonacci numbers), for the limits RFC 1951,
+// Section 3.2.7 sets (15 bits, 7 for the code length code), and for ordinary ones, form
+// a complete prefix code within the limit, a more frequent symbol never getting a
+// longer codeword.
+func TestHuffmanLimited(t *testing.T) {
+	fib := []uint32{1, 1}
+	for len(fib) < 30 {
+		fib = append(fib, fib[len(fib)-1]+fib[len(fib)-2])
+	}
+	cases := map[string]struct {
+		freq  []uint32
+		limit int
+	}{
+		"fibonacci-15": {fib, 15},
+		"fibonacci-7":  {fib[:19], 7},
+		"two":          {[]uint32{0, 5, 0, 9}, 15},
+		"one":          {[]uint32{0, 0, 7}, 15},
+		"none":         {make([]uint32, 30), 15},
+		"flat-286": {func() []uint32 {
+			f := make([]uint32, 286)
+			for i := range f {
+				f[i] = 3
+			}
+			return f
+		}(), 15},
+		"skewed-19": {[]uint32{1000, 1, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597}, 7},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			var b huffBuilder
+			lens := make([]uint8, len(c.freq))
+			b.lengths(c.freq, c.limit, lens)
+			kraft, coded := 0.0, 0
+			for s, l := range lens {
+				require.LessOrEqual(t, int(l), c.limit, "symbol %d", s)
+				if l > 0 {
+					kraft += 1 / float64(uint(1)<<l)
+					coded++
+				} else {
+					require.Zero(t, c.freq[s], "symbol %d used but given no codeword", s)
+				}
+			}
+			require.GreaterOrEqual(t, coded, 2)
+			require.InDelta(t, 1.0, kraft, 1e-12, "the code is complete")
+			for s := range lens {
+				for u := range lens {
+					if c.freq[s] > c.freq[u] && c.freq[u] > 0 {
+						require.LessOrEqual(t, lens[s], lens[u], "symbols %d and %d", s, u)
+					}
+				}
+			}
+		})
+	}
+}
