@@ -96,14 +96,24 @@ func (n *node) kill(t testing.TB) {
 	n.h.wg.Wait()
 }
 
-// joinAs joins room as nick with since and epoch, and returns the socket and the welcome.
+// joinAs joins room as nick with since and epoch, and returns the socket and the welcome. A join
+// refused as unavailable, as it may be while a cluster that just formed places the room's stream,
+// is tried again after its retry_ms, as a client does, for up to wait.
 func (n *node) joinAs(t testing.TB, room, nick string, since uint64, epoch string) (*fakeSocket, chat.Event) {
 	t.Helper()
 	f := n.h.connect(1024)
-	f.send(t, chat.Event{Type: chat.KindJoin, Room: room, Nick: nick, Since: since, Epoch: epoch})
-	w := f.next(t)
-	require.Equal(t, chat.KindWelcome, w.Type, "welcome expected, got %+v", w)
-	return f, w
+	deadline := time.Now().Add(wait)
+	for {
+		f.send(t, chat.Event{Type: chat.KindJoin, Room: room, Nick: nick, Since: since, Epoch: epoch})
+		w := f.next(t)
+		if w.Type == chat.KindError && w.Code == chat.ErrCodeUnavailable && w.RetryMS > 0 && time.Now().Before(deadline) {
+			t.Logf("join of %s refused as unavailable: trying again in %d ms", nick, w.RetryMS)
+			time.Sleep(time.Duration(w.RetryMS) * time.Millisecond)
+			continue
+		}
+		require.Equal(t, chat.KindWelcome, w.Type, "welcome expected, got %+v", w)
+		return f, w
+	}
 }
 
 // say sends text with id and returns the seq of its ack, reading past the broadcasts that come first.

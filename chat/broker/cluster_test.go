@@ -62,8 +62,15 @@ func TestClusterOneRoomThreeNodes(t *testing.T) {
 		require.NoError(t, p.Join(ctxT(t), room, fmt.Sprint("user-", i)))
 		pres = append(pres, p)
 	}
+	// Each node's view is the replicated bucket as its server has it, which may lag the joins
+	// just made on the others by a moment.
 	for i, p := range pres {
+		deadline := time.Now().Add(10 * time.Second)
 		members, err := p.Members(ctxT(t), room)
+		for err == nil && len(members) < nodes && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			members, err = p.Members(ctxT(t), room)
+		}
 		require.NoError(t, err)
 		assert.Equal(t, []string{"user-0", "user-1", "user-2"}, members, "node %d", i)
 	}
