@@ -92,6 +92,14 @@
 // no ambient credentials. A request without Origin does not come from a browser and is
 // accepted.
 //
+// Authorization: [ServerOptions.Authorize] sees the request (its target, cookies,
+// credentials) once the handshake's own checks have passed and before the 101 is written,
+// and may refuse it with a status of its choice and header fields such as the
+// WWW-Authenticate challenge of a 401 ([Error.Header]); the refusal's body is the status
+// text alone, so that the reason stays on the server. The same hook serves [Accept],
+// [Upgrade] and [AcceptConnect], and package conn passes it on: it is how a server on a raw
+// net.Conn, whose conn.Conn keeps no request, looks at one.
+//
 // Limits: a request head is read within [Limits] (8 KiB and 64 header lines by default;
 // over that, 431), so a peer cannot make the server buffer without bound.
 //
