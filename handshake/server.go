@@ -23,7 +23,10 @@ const DefaultTimeout = 10 * time.Second
 
 // ServerOptions configure [Accept] and [Upgrade]. A nil *ServerOptions means the zero
 // value. The functions only read the options, so one value may serve many handshakes at
-// once, provided NegotiateExtensions is safe for concurrent use.
+// once, provided NegotiateExtensions and Authorize are safe for concurrent use. What they
+// check of the options (the subprotocols' syntax, the origin patterns', Header's) is
+// checked once per content: the handshake keeps a copy of the last options it found
+// valid and compares the next ones with it, so options may change between handshakes.
 type ServerOptions struct {
 	// Subprotocols lists the subprotocols the server speaks, most preferred first. The first
 	// one the client offered is selected; if there is none, the handshake proceeds without
