@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 )
 
 // authorize runs the Authorize hook of o, if any, on the Result a handshake is about to
@@ -96,12 +97,14 @@ func (r *Result) RequestTarget() string {
 	case r.hreq != nil:
 		return r.hreq.RequestURI
 	case r.head != "":
+		// Accept took only heads whose request line parses: method SP request-target SP
+		// HTTP-version, with no space in any of the three.
 		line, _ := cutLine(skipEmptyLines(r.head))
-		_, target, _, _, err := parseRequestLine(line)
-		if err != nil {
-			return "" // Accept took only heads that parse
+		i, j := strings.IndexByte(line, ' '), strings.LastIndexByte(line, ' ')
+		if i < 0 || j <= i {
+			return ""
 		}
-		return target
+		return line[i+1 : j]
 	}
 	return ""
 }

@@ -14,7 +14,7 @@ type Error struct {
 	Status int
 	Err    error
 	// Header holds extra header fields for the refusal, such as the WWW-Authenticate
-	// challenge of a 401: an [ServerOptions.Authorize] hook sets them on the Error it
+	// challenge of a 401: a [ServerOptions.Authorize] hook sets them on the Error it
 	// returns. The handshake's own errors have none.
 	Header http.Header
 }

@@ -1,6 +1,7 @@
 package handshake_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -130,4 +131,28 @@ func TestExtensionParam(t *testing.T) {
 	assert.Equal(t, p("B", "1"), got, "the first match, ASCII case-insensitive")
 	_, ok = e.Param("c")
 	assert.False(t, ok)
+}
+
+// TestAcceptChecksOffersWithoutHook: with no NegotiateExtensions hook, Accept still refuses
+// exactly the Sec-WebSocket-Extensions values that ParseExtensions refuses (RFC 6455,
+// Section 9.1), those it recognises whole included.
+func TestAcceptChecksOffersWithoutHook(t *testing.T) {
+	values := []string{
+		"permessage-deflate; client_max_window_bits", "permessage-deflate", "permessage-deflate;",
+		"permessage-deflate; client_max_window_bits;", "permessage-deflate; client_max_window_bits=",
+		" permessage-deflate", "permessage-deflate, ", "permessage-deflate; client_max_window_bits, x",
+		"permessage-deflate;; client_max_window_bits", "permessage-deflate client_max_window_bits",
+		"Permessage-Deflate; Client_Max_Window_Bits", ";", ",", "x; p=\"a b\"",
+	}
+	for _, v := range values {
+		t.Run("9.1/"+v, func(t *testing.T) {
+			c := &memConn{in: []byte(head(getLine, append(validFields, "Sec-WebSocket-Extensions: "+v)...))}
+			_, err := handshake.Accept(context.Background(), c, nil)
+			if _, perr := handshake.ParseExtensions([]string{v}); perr != nil {
+				require.ErrorIs(t, err, handshake.ErrBadExtension)
+			} else {
+				require.NoError(t, err)
+			}
+		})
+	}
 }

@@ -89,7 +89,7 @@ func (ix *lineIndex) more(b []byte, max int) int {
 
 // ctlIndex returns the index in b, from i on, of the first control byte other than HTAB
 // (a CTL, which a field value may not hold but as its line's CRLF: RFC 9110, Section 5.5),
-// or len(b) if there is none. It looks at sixteen bytes at a time, then eight.
+// or len(b) if there is none. It looks at eight bytes at a time.
 func ctlIndex(b []byte, i int) int {
 	for i+8 <= len(b) {
 		m := ctlMask(binary.LittleEndian.Uint64(b[i:]))

@@ -23,7 +23,10 @@ const DefaultTimeout = 10 * time.Second
 
 // ServerOptions configure [Accept] and [Upgrade]. A nil *ServerOptions means the zero
 // value. The functions only read the options, so one value may serve many handshakes at
-// once, provided NegotiateExtensions is safe for concurrent use.
+// once, provided NegotiateExtensions and Authorize are safe for concurrent use. The options
+// are validated (the syntax of the subprotocols, the origin patterns and Header) once per
+// content, not per handshake: a handshake keeps a copy of the last options it found valid
+// and compares the next ones with it, so options may still change between handshakes.
 type ServerOptions struct {
 	// Subprotocols lists the subprotocols the server speaks, most preferred first. The first
 	// one the client offered is selected; if there is none, the handshake proceeds without
@@ -326,7 +329,7 @@ func accept(c net.Conn, o *ServerOptions, g *guard, res *Result) error {
 		c.Close()
 		return err
 	}
-	// release left s.q zero: a composite literal would clear its 300 bytes again.
+	// release left s.q zero: a composite literal would clear its 208 bytes again.
 	q := &s.q
 	q.o, q.tls = o, isTLS(c)
 	if scan.index != nil {

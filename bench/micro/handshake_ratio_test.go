@@ -23,8 +23,10 @@ var threadTime func(testing.TB) time.Duration
 // threadTime is known, also the CPU time of the benchmark's thread, user
 // and system (name-cpu-ns/hs and name/ref-cpu), which the time other work
 // on the machine takes from the thread does not inflate, though neither
-// does the collector's background work that allocating causes. ns/op
-// covers every contender and means nothing here.
+// does the collector's background work that allocating causes: it counts
+// where the contenders run on the benchmark's goroutine, as on a raw
+// connection, not where they run on others, as through an http.Server.
+// ns/op covers every contender and means nothing here.
 func interleave(b *testing.B, names []string, batch []func() error, ref string) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -121,8 +123,9 @@ func BenchmarkHandshakeRawOptionsRatio(b *testing.B) {
 }
 
 // BenchmarkHandshakeHTTPRatio runs the contenders of BenchmarkHandshakeHTTP
-// interleaved (see interleave), each through its own http.Server. Run it
-// with
+// interleaved (see interleave), each through its own http.Server. The
+// handshakes run on the servers' goroutines: only the wall figures count
+// here, the CPU ones being the benchmark goroutine's wait. Run it with
 //
 //	cd bench && go test -run='^$' -bench='HandshakeHTTPRatio' -count=6 ./micro
 func BenchmarkHandshakeHTTPRatio(b *testing.B) {
