@@ -11,6 +11,15 @@
 //     a raw connection). This is the parsing and checking alone, and the
 //     deadline: an in-memory connection is not a *net.TCPConn, so Accept
 //     sets and clears its deadline there.
+//   - BenchmarkHandshakeRawRatio: the contenders of BenchmarkHandshakeRaw
+//     interleaved, reporting each one's wall time and the benchmark
+//     thread's CPU time per handshake (CLOCK_THREAD_CPUTIME_ID) and
+//     duplex's over gobwas's; on a loaded machine the CPU ratio is the one
+//     to quote, the wall time being mostly the others' work.
+//     BenchmarkHandshakeRawOptionsRatio is the same with the options a
+//     demanding server sets (a subprotocol, an origin pattern, an extra
+//     response field, an authorisation hook) and gobwas's Upgrader doing
+//     the same through its callbacks.
 //   - BenchmarkHandshakeRawTCP: the same contenders over real loopback TCP
 //     connections, what servers run, the request already in the socket when
 //     the handshake starts (as on a fresh connection it usually is); the
@@ -29,7 +38,9 @@
 //     smaller than in memory.
 //   - BenchmarkHandshakeHTTP: the handshake through a real http.Server
 //     serving in-memory connections: conn.Upgrade against gorilla's
-//     Upgrader.Upgrade.
+//     Upgrader.Upgrade; BenchmarkHandshakeHTTPRatio interleaves them, and
+//     there only the wall times count, the handshakes running on the
+//     servers' goroutines.
 //   - BenchmarkCompressedEcho: a permessage-deflate echo round trip of
 //     chat-like JSON (4 KiB and 64 KiB; a client writes, the server echoes,
 //     the client reads the echo whole), each library at both ends over
