@@ -54,9 +54,9 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 // BenchmarkMessage compares the two ways to compress a whole message at level 1
-// without context takeover, for sizes around smallMax: streamed (Append, then Finish:
-// the input copied into the compressor's window) and at once (Message: compressed
-// where it lies, with a 16-bit table of its own up to 16 KiB).
+// without context takeover, for sizes around statelessMax: streamed (Append, then
+// Finish: the level-1 compressor) and at once (Message: flate.StatelessDeflate up to
+// 16 KiB).
 func BenchmarkMessage(b *testing.B) {
 	for _, n := range []int{256, 4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10} {
 		msgs := deflatetest.Messages(n)

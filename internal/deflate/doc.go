@@ -58,19 +58,44 @@
 // # Whole messages
 //
 // [Encoder.Message] compresses a message given whole, as a connection's WriteMessage
-// has it. At level 1 without context takeover it is compressed where it lies, with no
-// copy into the compressor's window; a message of up to 16 KiB with a table of 16-bit
-// positions of its own (16 KiB at most, as much of it cleared as the message uses)
-// rather than the compressor's 64 KiB of 32-bit ones. Alone that makes no difference
-// (BenchmarkMessage, api=message against api=stream: within 6% either way, the same
-// size), but beside other work it does, as the message touches less memory that the
-// inflater and the kernel evict between messages: in conn's compressed echo round trip
-// of 4 KiB without context takeover it took 0.69 to 0.75 of gws's CPU time, against
-// 0.72 to 0.80 with klauspost's stateless encoder (flate.StatelessDeflate, whose table
-// is the same size, on the stack), which had served these messages before and
-// no longer does (cd bench && go test -run '^$' -bench
-// 'CompressedEchoRatio/mode=no-takeover-15/size=4KiB' -count 5 ./micro, each way in
-// turn; load average 6.5 to 8.2 on 2 cores).
+// has it. At level 1 without context takeover, a message of up to 16 KiB goes through
+// flate.StatelessDeflate, which borrows no compressor: its hash table (16 KiB) is on the
+// stack and its token and bit buffers come from the library's own pools. Its matches
+// stay inside the input, one message here, so they reach at most len(p)-1 bytes back:
+// always within a 15-bit window, and within a smaller one for a message no longer than
+// the window, the only ones of a small window it is given (TestMessageStateless checks
+// the choice, TestRoundTrip walks its every match). On chat-like JSON, alone, it takes
+// about as much CPU time as the level-1 compressor for the same size within 1% (mean of
+// BenchmarkMessage, api=stream against api=message, go test -run '^$' -bench
+// BenchmarkMessage -benchtime 0.3s -count 5; load average 1.7 on 2 cores):
+//
+//	size     stream     message    size out (stream, message)
+//	256 B     4.9 µs     5.1 µs    56.4%, 56.5%
+//	4 KiB    16.1 µs    15.7 µs    23.5%, 23.4%
+//	8 KiB    27.9 µs    26.9 µs    21.6%, 21.8%
+//	16 KiB   50.0 µs    48.0 µs    20.7%, 21.0%
+//
+// Beyond 16 KiB it loses: even at 32 KiB, 12% more time and 2.5% larger at 64 KiB, its
+// table being smaller and its blocks at most 32 KiB. Where it gains is beside other
+// work, most likely because it touches 16 KiB of table where the compressor's tables
+// are several hundred KiB, which other work evicts from the cache between messages. In
+// conn's compressed echo round trip, where the two ends and the inflaters take turns,
+// it brought 4 KiB without context takeover from 1.05 to 1.09 of gws's CPU time down to
+// 0.94 to 1.00, and 512 B to 2 KiB down by 2 to 7% (see conn's doc).
+//
+// The price is the stack: a goroutine that compresses this way grows its stack to 32
+// KiB, which the runtime shrinks again at the following garbage collections (10,000
+// goroutines that each compressed one 4 KiB message held 23 KiB of stack each right
+// after it, 6.5 KiB after two collections, against 4 KiB through the compressor). An
+// Encoder keeps only a 24-byte sink for it, so that the output does not escape per
+// call.
+//
+// These figures were taken against klauspost's level-1 compressor, before this
+// package's own took its place (see Level 1). Against the own one the stateless
+// encoder still wins in conn's round trip at 4 KiB, 0.80 to 0.85 of gws's CPU time
+// against 0.88 to 0.91 in runs of the same hour, so it stays for messages of up to
+// 16 KiB. A longer message without context takeover is compressed by the level-1
+// compressor where it lies, with no copy.
 //
 // # Level 1
 //
@@ -133,8 +158,9 @@
 // per message (BenchmarkFlateEncode and BenchmarkFlateDecode, one run:
 // go test -run '^$' -bench 'Flate(Encode|Decode)' -benchtime 0.3s -count 6, then
 // benchstat -col /lib; load average 13 to 15 on 2 cores, so wall times are noise and
-// only CPU time is given; level 1 measured again with the own compressor, streamed,
-// load average 6):
+// only CPU time is given; level 1 measured again with the own compressor, load
+// average 6: the Encoder's 256 B and 4 KiB go through the stateless encoder, see
+// Whole messages):
 //
 //	compressing   Encoder   compress/flate   klauspost alone
 //	256 B, 1      2.65 µs      7.78 µs         2.85 µs
@@ -242,8 +268,8 @@
 //
 // Per connection, each side keeps only the history context takeover needs: at most
 // 2^bits bytes per direction (512 at least for inflating), grown as messages arrive,
-// and none without takeover. The compressors (about 0.4 MiB at level 1: its tables of
-// 64 KiB and, for whole messages of up to 16 KiB, 16 KiB, the tokens of a block, up to 256 KiB, and with context takeover or a message
+// and none without takeover. The compressors (about 0.4 MiB at level 1: its table of
+// 64 KiB, the tokens of a block, up to 256 KiB, and with context takeover or a message
 // written in parts the window and a block's input, up to 96 KiB; klauspost's 0.8 MiB
 // at level 2, 1.1 MiB at level 6 and for windows under 15 bits, 1.4 MiB at level 9)
 // and the inflaters (12 KiB
@@ -251,7 +277,8 @@
 // plaintext; about 40 KiB for klauspost's) are borrowed from pools for one message at a
 // time, buffers over 80 KiB (compressed) and 256 KiB (history and plaintext) not going
 // back; the pools let idle ones go at garbage collection, and an encoder's weak pointer keeps
-// none alive.
+// none alive. Message at level 1 without context takeover borrows none for a message of
+// up to 16 KiB (see Whole messages).
 //
 // # Concurrency
 //

@@ -14,7 +14,6 @@ import "math/bits"
 // before off is gone, and 0 is empty.
 type fastEnc struct {
 	table   [1 << fastBits]uint32
-	small   [1 << smallBits]uint16 // wholeSmall's
 	off     uint32
 	win     []byte // the history, then the pending input from start
 	start   int
@@ -122,10 +121,6 @@ func (f *fastEnc) compress() {
 // whole compresses p, at most wholeMax bytes, as a message of its own, with no
 // history, in place.
 func (f *fastEnc) whole(p []byte, window int) {
-	if len(p) <= smallMax {
-		f.wholeSmall(p, window)
-		return
-	}
 	f.forget()
 	f.window = window
 	f.shift = hashShift(min(len(p), window))
@@ -138,38 +133,9 @@ func (f *fastEnc) whole(p []byte, window int) {
 	f.off += uint32(len(p)) // forget, at the next reset, goes past p too
 }
 
-// smallMax bounds the messages wholeSmall compresses: their positions plus one fit in
-// 16 bits, and their table in smallBits.
-const (
-	smallMax  = 16 << 10
-	smallBits = 13
-)
-
-// wholeSmall is whole for a message of up to smallMax bytes: positions of 16 bits in a
-// table of its own, cleared for each message (as much of it as the message uses), which
-// keeps what the message touches small.
-func (f *fastEnc) wholeSmall(p []byte, window int) {
-	f.window = window
-	b := min(smallBits, max(9, bits.Len(uint(min(len(p), window)))))
-	f.shift = 64 - uint(b)
-	t := f.small[:1<<b]
-	clear(t)
-	f.indexed = 0
-	if len(p) > 0 {
-		matchIn(f, t, 0, p, 0)
-		f.w.block(p, f.toks, &f.litF, &f.distF, &f.dyn)
-	}
-	f.w.syncFlush()
-}
-
 // match finds the tokens of src[start:] and counts their symbols; src[:start] is the
 // history it may refer to, within the window.
 func (f *fastEnc) match(src []byte, start int) {
-	matchIn(f, f.table[:], f.off, src, start)
-}
-
-// matchIn is match with the positions in table, as E, from virtual position off.
-func matchIn[E uint16 | uint32](f *fastEnc, table []E, off uint32, src []byte, start int) {
 	clear(f.litF[:])
 	clear(f.distF[:])
 	// A token per byte at most, and 2 for a match split at 258 bytes.
@@ -178,10 +144,10 @@ func matchIn[E uint16 | uint32](f *fastEnc, table []E, off uint32, src []byte, s
 	}
 	toks := f.toks[:cap(f.toks)]
 	n := 0
-	window, shift := f.window, f.shift
+	off, window, shift := f.off, f.window, f.shift
 	limit := len(src) - fastMargin
 	for i := f.indexed; i < start && i <= limit; i++ {
-		table[fastHash(le.Uint64(src[i:]), shift)] = E(off + uint32(i) + 1)
+		f.table[fastHash(le.Uint64(src[i:]), shift)] = off + uint32(i) + 1
 	}
 	s, emit := start, start
 	if s < limit {
@@ -193,11 +159,11 @@ func matchIn[E uint16 | uint32](f *fastEnc, table []E, off uint32, src []byte, s
 			var c int
 			for {
 				h := fastHash(cv, shift)
-				c = int(table[h]) - 1 - int(off)
-				table[h] = E(off + uint32(s) + 1)
+				c = int(f.table[h]) - 1 - int(off)
+				f.table[h] = off + uint32(s) + 1
 				h = fastHash(cv>>8, shift)
-				c1 := int(table[h]) - 1 - int(off)
-				table[h] = E(off + uint32(s) + 2)
+				c1 := int(f.table[h]) - 1 - int(off)
+				f.table[h] = off + uint32(s) + 2
 				if c >= 0 && s-c < window && uint32(cv) == le.Uint32(src[c:]) {
 					break
 				}
