@@ -92,10 +92,15 @@
 //
 // These figures were taken against klauspost's level-1 compressor, before this
 // package's own took its place (see Level 1). Against the own one the stateless
-// encoder still wins in conn's round trip at 4 KiB, 0.80 to 0.85 of gws's CPU time
-// against 0.88 to 0.91 in runs of the same hour, so it stays for messages of up to
-// 16 KiB. A longer message without context takeover is compressed by the level-1
-// compressor where it lies, with no copy.
+// encoder still wins in conn's round trip at 4 KiB, so it stays for messages of up to
+// 16 KiB: 0.80 to 0.85 of gws's CPU time against 0.88 to 0.91 in runs of the same
+// hour; then against the own compressor with a table of 16-bit positions of its own,
+// cleared for each message as the stateless encoder's is, 0.75 to 0.82 (median 0.77)
+// against 0.77 to 0.81 (median 0.79), the two builds taking turns, two runs each, four
+// times (bench/micro's test binary, -test.bench
+// 'CompressedEchoRatio/mode=no-takeover-15/size=4KiB' -test.count 2; load average 7.7).
+// A longer message without context takeover is compressed by the level-1 compressor
+// where it lies, with no copy.
 //
 // # Level 1
 //
