@@ -10,8 +10,8 @@ import (
 var ErrTooBig = errors.New("deflate: inflated message too big")
 
 // The fast loop runs while one iteration cannot run out of input or output: two word
-// refills of the bit buffer, and two literals then a longest match, whose copy may
-// write up to 16 bytes past its end.
+// refills of the bit buffer, and three literals, or two then a longest match, whose
+// copy may write up to 16 bytes past its end.
 const (
 	fastIn  = 16
 	fastOut = 2 + 258 + 16

@@ -41,14 +41,23 @@ func (z *inflation) huffman(c *codes) error {
 						bitsleft -= uint(e & 63)
 						out[op] = byte(e >> 16)
 						op++
-						bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
-						ip += int(63-bitsleft) >> 3
-						bitsleft |= 56
+						// At least 26 bits are left: enough for a third
+						// literal, not for a match.
 						e = c.lit[bitbuf&(1<<litBits-1)]
-						if ip <= inEnd && op <= outEnd {
-							continue
+						if e&entLiteral != 0 {
+							bitbuf >>= e & 63
+							bitsleft -= uint(e & 63)
+							out[op] = byte(e >> 16)
+							op++
+							bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
+							ip += int(63-bitsleft) >> 3
+							bitsleft |= 56
+							e = c.lit[bitbuf&(1<<litBits-1)]
+							if ip <= inEnd && op <= outEnd {
+								continue
+							}
+							break
 						}
-						break
 					}
 					bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 					ip += int(63-bitsleft) >> 3
