@@ -17,7 +17,9 @@ func (z *inflation) huffman(c *codes) error {
 	for {
 		inEnd := len(in) - fastIn
 		outEnd := min(len(out), z.limit) - fastOut
-		if ip <= inEnd && op <= outEnd {
+		// The loop's checks come with the bit buffer full; coming in, it may be
+		// nearly empty, and its refill then takes up to 7 bytes more.
+		if ip <= inEnd-8 && op <= outEnd {
 			// After a refill at least 56 bits are buffered: a literal/length with its
 			// extra bits takes at most 15+5, a distance 15+13. Each iteration starts
 			// with the bit buffer refilled and the next entry looked up, so that the
