@@ -137,8 +137,8 @@
 // table of 8, with subtables for longer codewords, whose entries carry the base and
 // the extra bits so that a symbol is one lookup; tables built by filling the
 // codewords in canonical order into a table that doubles by copying itself, then the
-// subtables; a loop without bounds of its own while 16 bytes of input and 276 of
-// output remain, and a checked loop near either end; the fixed code's tables built
+// subtables; a loop without bounds of its own while 16 bytes of input (24 to enter
+// it) and 276 of output remain, and a checked loop near either end; the fixed code's tables built
 // once. The fast loop decodes up to three literals per refill; it copies a match 16
 // bytes at a time when it reaches 16 bytes back or more (one inlined 16-byte move:
 // in chat-like JSON nine matches in ten are at most 16 bytes long and all but 1% reach
