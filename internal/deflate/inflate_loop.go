@@ -3,8 +3,8 @@ package deflate
 // huffman decodes the data of a Huffman block (RFC 1951, Section 3.2.5) with the given
 // tables, up to its end-of-block code. A fast loop runs while the input and the output
 // have room for a whole iteration, with the bit buffer refilled by word loads and
-// matches copied by words; near either end, symbols are decoded one at a time with
-// every bound checked.
+// matches copied 16 or 8 bytes at a time; near either end, symbols are decoded one at
+// a time with every bound checked.
 func (z *inflation) huffman(c *codes) error {
 	// The fast loop also reads up to fastIn bytes of the input's capacity past its
 	// end, where the Decoder leaves room, so that it runs to the end of a message
