@@ -211,11 +211,19 @@
 // table of 8, with subtables for longer codewords, whose entries carry the base and
 // the extra bits so that a symbol is one lookup; tables built by filling the
 // codewords in canonical order into a table that doubles by copying itself, then the
-// subtables; a loop without bounds of its own while 16 bytes of input and 268 of
-// output remain, matches copied 8 bytes at a time, and a checked loop near either end;
-// the fixed code's tables built once. The output goes after the history (context
-// takeover), so back-references reach into it with no window to manage, and Read
-// serves it.
+// subtables; a loop without bounds of its own while 16 bytes of input (24 to enter
+// it) and 276 of output remain, and a checked loop near either end; the fixed code's tables built
+// once. The fast loop decodes up to three literals per refill; it copies a match 16
+// bytes at a time when it reaches 16 bytes back or more (one inlined 16-byte move:
+// in chat-like JSON nine matches in ten are at most 16 bytes long and all but 1% reach
+// that far), 8 at a time from 8 back, by a growing copy closer; its shift counts are
+// masked to 6 bits, which spares the instructions Go adds for counts of 64 and more.
+// The Decoder leaves 16 bytes of room after the message, from which the fast loop may
+// load, so that it runs to the end rather than stopping 16 bytes short; it gives back
+// the bits it loaded from there at each exit, and a block that consumed any of them is
+// corrupt (FuzzInflate checks that room changes no verdict). The output goes after the
+// history (context takeover), so back-references reach into it with no window to
+// manage, and Read serves it.
 //
 // It refuses what RFC 1951 forbids, with [ErrCorrupt]: over-subscribed and incomplete
 // codes (but a code of one one-bit codeword, which RFC 1951 allows for distances and
@@ -231,43 +239,80 @@
 // compress/flate and this inflater fail (so does the Decoder now, for messages
 // inflated at once). A message's plaintext is bounded by the decoder's limit, which
 // conn sets to its read limit: the inflater stops one byte past it with [ErrTooBig],
-// so a small frame that would inflate far beyond the limit allocates about the limit.
+// so a small frame that would inflate far beyond the limit allocates about the limit:
+// the output buffer starts at four times the payload and doubles, but once it needs
+// more than half of the limit and the history it takes all of them (a 4 KiB frame of
+// zeros under a 64 KiB limit allocates 112 KiB in all with empty pools, 82 of them
+// output, where doubling took 152 KiB; after 32 KiB of history, 126 KiB).
 // Past 1 MiB (with a larger limit or none), and for a compressed payload over 64 KiB,
 // or one whose source fails before its end, the Decoder goes on with klauspost's
 // inflater, fed what it read, then the rest: a message that compresses more than 16 to
 // 1 beyond 1 MiB is inflated twice as far as that bound.
 //
 // CPU time per message on chat-like JSON at level 1, the median of six runs
-// (go test -run '^$' -bench 'FlateDecode|Inflate' -benchtime 0.3s -count 6, then
-// benchstat -col /lib; load average 1.5 to 1.8 on 2 cores). Inflate is the inflater on
-// the whole message in memory against klauspost's on a bytes.Reader; FlateDecode is
-// the Decoder on a reader that is not a buffer, as a connection's payload is, against
-// the same Decoder with every message streamed through klauspost (its path before) and
-// the libraries on a bytes.Buffer:
+// (go test -c, then the test binary of the inflater before the fast loop's changes
+// above and this one taking turns, six times: -test.run '^$' -test.bench
+// 'FlateDecode|Inflate' -test.benchtime 0.3s -test.count 1; then benchstat -col
+// /lib; load average 7 to 11 on 2 cores, so ratios within a run are what counts).
+// Inflate is the inflater on the whole message in memory (with the room the Decoder
+// leaves after it) against klauspost's on a bytes.Reader; FlateDecode is the Decoder
+// on a reader that is not a buffer, as a connection's payload is, against the same
+// Decoder with every message streamed through klauspost (its path before the own
+// inflater) and the libraries on a bytes.Buffer:
 //
-//	Inflate             own        klauspost
-//	256 B             1.47 µs      2.54 µs
-//	256 B, takeover   0.76 µs      0.82 µs   (fixed Huffman blocks: no tables to build)
-//	4 KiB             4.52 µs      7.70 µs
-//	4 KiB, takeover   4.17 µs      7.23 µs
-//	64 KiB            64.9 µs       111 µs
-//	64 KiB, takeover  62.6 µs       117 µs
+//	Inflate             own, before   own now   klauspost
+//	256 B                 1.41 µs     1.18 µs    2.68 µs
+//	256 B, takeover       0.89 µs     0.72 µs    0.91 µs   (fixed Huffman blocks: no tables to build)
+//	4 KiB                 4.63 µs     3.40 µs    7.75 µs
+//	4 KiB, takeover       4.12 µs     3.23 µs    7.47 µs
+//	64 KiB                64.9 µs     44.8 µs     112 µs
+//	64 KiB, takeover      61.4 µs     42.3 µs     112 µs
 //
-//	FlateDecode      Decoder   streamed   klauspost   compress/flate
-//	256 B            1.51 µs    2.82 µs    2.67 µs      2.94 µs
-//	4 KiB            4.59 µs    7.73 µs    7.49 µs      11.2 µs
-//	64 KiB           63.6 µs     113 µs     114 µs       151 µs
+//	FlateDecode      Decoder before   now    streamed   klauspost   compress/flate
+//	256 B               1.45 µs     1.23 µs   2.83 µs    2.63 µs      2.87 µs
+//	4 KiB               4.64 µs     3.48 µs   7.85 µs    7.82 µs      11.5 µs
+//	64 KiB              65.5 µs     45.4 µs    117 µs     116 µs       155 µs
 //
-// Counting the codeword lengths as they are read rather than again when building the
-// tables, and indexing the tables by bits.Reverse16 of each canonical codeword rather
-// than by incrementing a reversed one, took a quarter off the 256-byte case, where
-// building the tables is half the work.
+// The own inflater now takes 38 to 44% of klauspost's time wherever the blocks are
+// dynamic, and 79% for 256 B with context takeover, whose fixed Huffman blocks leave
+// little but the loop. Of the changes, the 16-byte match copy with the masked shift counts took a
+// quarter off 64 KiB and a fifth off 4 KiB (the copy alone: 12 to 18% at 64 KiB, 0
+// to 4% at 4 KiB, 3% slower at 256 B), the room after the message a tenth off 256 B
+// (the last 16 bytes had been decoded one symbol at a time), the third literal 7% off
+// 4 KiB and 13% off 256 B. Tried and left out: a 10-bit literal/length table (building
+// it costs less, looking up more: no difference), and in building the tables, a sort
+// of the symbols without a branch for unused ones with the doubling copies skipped
+// before the shortest codeword (31% slower at 256 B, most likely as each store of the
+// sort waits for the one before to the same counter; the skipping alone, 9% slower).
+// Counting the codeword lengths as they are read
+// rather than again when building the tables, and indexing the tables by bits.Reverse16
+// of each canonical codeword rather than by incrementing a reversed one, took a quarter
+// off the 256-byte case before, where building the tables is half the work.
+//
+// With context takeover, the Decoder copies the history (up to 32 KiB) in front of the
+// output before each message and writes the plaintext into its ring as Read serves it.
+// That costs 0.44 µs of 4.1 at 4 KiB (BenchmarkDecode takeover=true against false,
+// 4.10 against 3.66 µs, -count 6), 1.5% of the echo round trip below: too little for a
+// second history layout in which the output extends the history in place, which would
+// also keep a larger buffer with each idle connection.
 //
 // The own inflater is faster at every size measured, so every message that fits the
-// bound takes it. In conn's compressed echo round trip of 4 KiB without context takeover
-// (bench/micro's BenchmarkCompressedEcho, lib=duplex, in a CPU profile) inflating went
-// from over a third of the time to 16%, and the round trip from 0.94 to 0.74-0.82 of
-// gws's CPU time (see conn's doc).
+// bound takes it. In conn's compressed echo round trip against gws (bench/micro:
+// go test -c ./micro, then the binaries before and after these changes taking turns,
+// six times: -test.run '^$' -test.bench CompressedEchoRatio -test.count 1; load
+// average 7 to 8.5 on 2 cores), duplex/gws-cpu, the median of six with the range:
+//
+//	mode, size               before              now
+//	no takeover, 4 KiB     0.82 (0.79-0.85)   0.78 (0.76-0.81)
+//	no takeover, 64 KiB    0.82 (0.80-0.83)   0.76 (0.75-0.78)
+//	takeover 15, 4 KiB     0.36 (0.34-0.39)   0.35 (0.33-0.38)
+//	takeover 15, 64 KiB    0.70 (0.68-0.71)   0.63 (0.62-0.66)
+//	takeover 12, 4 KiB     0.62 (0.57-0.67)   0.64 (0.55-0.70)
+//	takeover 12, 64 KiB    0.84 (0.83-0.87)   0.79 (0.78-0.81)
+//
+// (takeover 12 at 4 KiB moved within its noise.) Earlier, in a CPU profile of the 4 KiB
+// round trip without context takeover, inflating went from over a third of the time
+// with klauspost's inflater to 16% with the own one.
 //
 // # Memory
 //

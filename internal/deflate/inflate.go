@@ -10,8 +10,10 @@ import (
 var ErrTooBig = errors.New("deflate: inflated message too big")
 
 // The fast loop runs while one iteration cannot run out of input or output: two word
-// refills of the bit buffer, and two literals then a longest match, whose copy may
-// write up to 16 bytes past its end.
+// refills of the bit buffer (which load at most 12 bytes past the input position of
+// the check before them, as the buffer is full there), and three literals, or two
+// then a longest match, whose copy may write up to 16 bytes past its end. It enters
+// with 8 bytes more, for the refill that fills the buffer first.
 const (
 	fastIn  = 16
 	fastOut = 2 + 258 + 16

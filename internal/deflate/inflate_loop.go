@@ -3,8 +3,8 @@ package deflate
 // huffman decodes the data of a Huffman block (RFC 1951, Section 3.2.5) with the given
 // tables, up to its end-of-block code. A fast loop runs while the input and the output
 // have room for a whole iteration, with the bit buffer refilled by word loads and
-// matches copied by words; near either end, symbols are decoded one at a time with
-// every bound checked.
+// matches copied 16 or 8 bytes at a time; near either end, symbols are decoded one at
+// a time with every bound checked.
 func (z *inflation) huffman(c *codes) error {
 	// The fast loop also reads up to fastIn bytes of the input's capacity past its
 	// end, where the Decoder leaves room, so that it runs to the end of a message
@@ -17,7 +17,9 @@ func (z *inflation) huffman(c *codes) error {
 	for {
 		inEnd := len(in) - fastIn
 		outEnd := min(len(out), z.limit) - fastOut
-		if ip <= inEnd && op <= outEnd {
+		// The loop's checks come with the bit buffer full; coming in, it may be
+		// nearly empty, and its refill then takes up to 7 bytes more.
+		if ip <= inEnd-8 && op <= outEnd {
 			// After a refill at least 56 bits are buffered: a literal/length with its
 			// extra bits takes at most 15+5, a distance 15+13. Each iteration starts
 			// with the bit buffer refilled and the next entry looked up, so that the
@@ -41,14 +43,23 @@ func (z *inflation) huffman(c *codes) error {
 						bitsleft -= uint(e & 63)
 						out[op] = byte(e >> 16)
 						op++
-						bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
-						ip += int(63-bitsleft) >> 3
-						bitsleft |= 56
+						// At least 26 bits are left: enough for a third
+						// literal, not for a match.
 						e = c.lit[bitbuf&(1<<litBits-1)]
-						if ip <= inEnd && op <= outEnd {
-							continue
+						if e&entLiteral != 0 {
+							bitbuf >>= e & 63
+							bitsleft -= uint(e & 63)
+							out[op] = byte(e >> 16)
+							op++
+							bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
+							ip += int(63-bitsleft) >> 3
+							bitsleft |= 56
+							e = c.lit[bitbuf&(1<<litBits-1)]
+							if ip <= inEnd && op <= outEnd {
+								continue
+							}
+							break
 						}
-						break
 					}
 					bitbuf |= le.Uint64(in[ip:ip+8]) << (bitsleft & 63)
 					ip += int(63-bitsleft) >> 3

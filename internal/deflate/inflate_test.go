@@ -417,3 +417,44 @@ func FuzzInflate(f *testing.F) {
 		checkInflate(t, stream, h, 1+int(max%(256<<10)))
 	})
 }
+
+// TestInflateFastLoopEntry starts a dynamic block (RFC 1951, Section 3.2.7) at every
+// bit alignment, so that its header leaves the bit buffer at every fill, with a
+// literal of the longest codeword the primary table holds then a match first, and cuts the input at every
+// length after the block, with no room after it: the refill that fills the buffer as
+// the fast loop enters must not read past the input.
+func TestInflateFastLoopEntry(t *testing.T) {
+	// A complete literal/length code: end of block 1 bit, length 3 (257) 2 bits,
+	// 'a' to 'l' 3 to 14 bits, 'A' and 'B' 15 bits; one one-bit distance code,
+	// distance 1, among 30, the 29 unused ones written as one repeat (code length
+	// symbol 18 and its 7 extra bits), so that the header may end with few bits
+	// left in the buffer.
+	lit := make([]uint8, 258)
+	lit[256], lit[257] = 1, 2
+	for i := range 12 {
+		lit['a'+i] = uint8(3 + i)
+	}
+	lit['A'], lit['B'] = 15, 15
+	var syms [][2]int
+	for _, l := range lit {
+		syms = append(syms, [2]int{int(l), 0})
+	}
+	syms = append(syms, [2]int{1, 0}, [2]int{18, 29 - 11})
+	lc, dc := canonical(lit), canonical([]uint8{1})
+	for k := range 32 {
+		w := new(bitWriter)
+		for range k {
+			w.header(false, 1).fixedSym(256) // 10 bits each
+		}
+		w.dynamicHeader(true, len(lit), 30, preLens, syms)
+		w.code(lc['i'], 11).code(lc[257], 2).code(dc[0], 1).code(lc[256], 1)
+		block := w.bytes()
+		for extra := range 32 {
+			stream := append(append([]byte{}, block...), make([]byte, extra)...)
+			out, end, err := deflate.Inflate(nil, 0, stream[:len(stream):len(stream)], 1<<20)
+			require.NoError(t, err, "%d empty blocks, %d bytes after", k, extra)
+			assert.Equal(t, "iiii", string(out))
+			assert.Equal(t, len(block), end)
+		}
+	}
+}
