@@ -17,3 +17,16 @@ func OpenWaiters(h *Hub, room string) int {
 // SetAppendHook makes f run before every send's append to the stream on h. It must be set before h
 // serves anyone.
 func SetAppendHook(h *Hub, f func(room string)) { h.appendHook = f }
+
+// RoomSeq is the seq of the last event room has applied on h, 0 if h has no such room open.
+func RoomSeq(h *Hub, room string) uint64 {
+	h.mu.Lock()
+	r := h.rooms[room]
+	h.mu.Unlock()
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.unlock()
+	return r.seq
+}
