@@ -200,7 +200,7 @@
 // internal/deflate's own compressor, as fast as klauspost's level 1 for
 // smaller output, and as fast under any window, where klauspost's only
 // windowed compressor is its level 5. They are inflated by
-// internal/deflate's own inflater, which takes about 40% less CPU time
+// internal/deflate's own inflater, which takes 56 to 62% less CPU time
 // than klauspost's on chat-like JSON of 256 B to 64 KiB, for a message of
 // up to 64 KiB on the wire, and by klauspost's beyond (see
 // internal/deflate). A window of 8 bits is honoured as 256 bytes, although
