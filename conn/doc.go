@@ -279,13 +279,20 @@
 // bench/micro's BenchmarkCompressedEchoRatio, which interleaves the
 // libraries' round trips so that they share the machine's drifting load,
 // with the range of the six CPU ratios (cd bench && go test -run '^$'
-// -bench CompressedEchoRatio -count 6 ./micro; load average 4.7 to 5.3 on
+// -bench CompressedEchoRatio -count 6 ./micro; load average 0.4 to 1.0 on
 // 2 cores):
 //
 //	agreed, both ways              4 KiB                     64 KiB
-//	no context takeover, 15 bits   0.77 (0.78), 0.73-0.79    0.70 (0.69), 0.70-0.70
-//	context takeover, 15 bits      0.32 (0.29), 0.30-0.36    0.59 (0.59), 0.59-0.60
-//	context takeover, 12 bits      0.45 (0.44), 0.44-0.47    0.56 (0.55), 0.56-0.56
+//	no context takeover, 15 bits   0.79 (0.80), 0.78-0.80    0.71 (0.71), 0.71-0.72
+//	context takeover, 15 bits      0.34 (0.34), 0.34-0.34    0.61 (0.60), 0.60-0.62
+//	context takeover, 12 bits      0.50 (0.50), 0.50-0.51    0.58 (0.57), 0.57-0.59
+//
+// The 4 KiB row without context takeover moves between two levels from
+// one run to the next, about 0.71 and about 0.79 (the test binary run
+// eight times in a row gave 0.71, 0.71, 0.72, 0.72, 0.79, 0.80, 0.79,
+// 0.80), most likely with where the scheduler puts the two ends; the
+// six runs above all fell on the upper one. Under a load average of 5
+// the same command gave 0.77 (0.73-0.79), 0.70, 0.32, 0.59, 0.45 and 0.56.
 //
 // Where the gain comes from (internal/deflate has the figures of each):
 // the inflater of internal/deflate, which takes the place of klauspost's
@@ -310,7 +317,7 @@
 // (0.2 to 1.7 KiB); duplex's few hundred bytes per round trip are
 // compressors that the garbage collector took from the pools, made again.
 // Against gorilla/websocket v1.5.3 (compress/flate, no context takeover
-// only), duplex takes 0.49 of its CPU time at 4 KiB and 0.41 at 64 KiB
+// only), duplex takes 0.45 of its CPU time at 4 KiB and 0.41 at 64 KiB
 // (same run).
 //
 // # WebSockets over HTTP/2
