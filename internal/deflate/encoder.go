@@ -34,8 +34,8 @@ type Encoder struct {
 	bits     int
 	level    int
 	takeover bool
-	// fast: level 1 under a 15-bit window, compressed by the own fastEnc (see the
-	// package doc, Windows).
+	// fast: level 1, at every window, compressed by the package's own fastEnc (see
+	// the package doc, Level 1).
 	fast bool
 	// alone: level 1 without context takeover, whose whole messages of up to
 	// statelessMax bytes go through flate.StatelessDeflate (see Message).
@@ -115,18 +115,17 @@ func (e *Encoder) Finish(dst []byte) []byte {
 	e.begin(0)
 	d := e.d
 	if d.fe != nil {
-		// It leaves the 00 00 ff ff out itself.
 		d.fe.w.out = dst
-		d.fe.finish()
+		d.fe.finish() // it leaves the 00 00 ff ff out itself
 		dst, d.fe.w.out = d.fe.w.out, nil
-		dst = append(dst, syncMarker...)
 	} else {
 		d.out.b = dst
 		_ = d.fw.Flush()
 		dst, d.out.b = d.out.b, nil
-	}
-	if !bytes.HasSuffix(dst, syncMarker) {
-		panic("deflate: a sync flush that does not end in 00 00 ff ff")
+		if !bytes.HasSuffix(dst, syncMarker) {
+			panic("deflate: a sync flush that does not end in 00 00 ff ff")
+		}
+		dst = dst[:len(dst)-len(syncMarker)]
 	}
 	if e.takeover {
 		// The compressor's own history is now exactly e.hist: the next message may go
@@ -134,7 +133,7 @@ func (e *Encoder) Finish(dst []byte) []byte {
 		e.last = d.self
 	}
 	e.release()
-	return dst[:len(dst)-len(syncMarker)]
+	return dst
 }
 
 // statelessMax bounds the messages Message compresses with flate.StatelessDeflate: up to

@@ -15,8 +15,8 @@ import (
 // its weak pointer, and go on without seeding it again, as long as no other encoder used
 // it; the garbage collector may still free it once the pool lets it go.
 type deflater struct {
-	fw      *flate.Writer // or
-	fe      *fastEnc
+	fw      *flate.Writer // klauspost's compressor (levels 2-9), or
+	fe      *fastEnc      // the level-1 one
 	out     sink
 	scratch []byte // the history laid out in order for ResetDict
 	self    weak.Pointer[deflater]
