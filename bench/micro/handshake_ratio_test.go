@@ -80,12 +80,15 @@ func interleave(b *testing.B, names []string, batch []func() error, ref string) 
 // Run it with
 //
 //	cd bench && go test -run='^$' -bench='HandshakeRawRatio' -count=6 ./micro
-func BenchmarkHandshakeRawRatio(b *testing.B) {
+func BenchmarkHandshakeRawRatio(b *testing.B) { rawRatio(b, rawAccepters) }
+
+// rawRatio interleaves accepters on in-memory connections, for each request.
+func rawRatio(b *testing.B, accepters []rawAccepter) {
 	for _, rq := range requests {
 		b.Run(rq.name, func(b *testing.B) {
-			names := make([]string, len(rawAccepters))
-			batch := make([]func() error, len(rawAccepters))
-			for j, a := range rawAccepters {
+			names := make([]string, len(accepters))
+			batch := make([]func() error, len(accepters))
+			for j, a := range accepters {
 				c := newMemConn(rq.req, false)
 				names[j] = a.name
 				batch[j] = func() error {
@@ -104,23 +107,7 @@ func BenchmarkHandshakeRawRatio(b *testing.B) {
 // gobwas's Upgrader doing the same through its callbacks. Run it with
 //
 //	cd bench && go test -run='^$' -bench='HandshakeRawOptionsRatio' -count=6 ./micro
-func BenchmarkHandshakeRawOptionsRatio(b *testing.B) {
-	for _, rq := range requests {
-		b.Run(rq.name, func(b *testing.B) {
-			names := make([]string, len(optionAccepters))
-			batch := make([]func() error, len(optionAccepters))
-			for j, a := range optionAccepters {
-				c := newMemConn(rq.req, false)
-				names[j] = a.name
-				batch[j] = func() error {
-					c.reset()
-					return a.accept(c)
-				}
-			}
-			interleave(b, names, batch, "gobwas")
-		})
-	}
-}
+func BenchmarkHandshakeRawOptionsRatio(b *testing.B) { rawRatio(b, optionAccepters) }
 
 // BenchmarkHandshakeHTTPRatio runs the contenders of BenchmarkHandshakeHTTP
 // interleaved (see interleave), each through its own http.Server. The

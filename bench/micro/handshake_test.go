@@ -61,12 +61,15 @@ func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) 
 // acceptKey is the Sec-WebSocket-Accept for request's key (Section 4.2.2).
 const acceptKey = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
-// rawAccepters are the contenders of BenchmarkHandshakeRaw: each runs the
-// server handshake on a connection no HTTP server has read.
-var rawAccepters = []struct {
+// rawAccepter runs the server handshake on a connection no HTTP server has
+// read.
+type rawAccepter struct {
 	name   string
 	accept func(nc net.Conn) error
-}{
+}
+
+// rawAccepters are the contenders of BenchmarkHandshakeRaw.
+var rawAccepters = []rawAccepter{
 	{"duplex-handshake", func(nc net.Conn) error {
 		_, err := handshake.Accept(context.Background(), nc, nil)
 		return err
@@ -122,10 +125,7 @@ var gobwasOptions = ws.Upgrader{
 
 // optionAccepters are the contenders of BenchmarkHandshakeRawOptionsRatio:
 // rawAccepters with serverOptions and gobwasOptions.
-var optionAccepters = []struct {
-	name   string
-	accept func(nc net.Conn) error
-}{
+var optionAccepters = []rawAccepter{
 	{"duplex-handshake", func(nc net.Conn) error {
 		_, err := handshake.Accept(context.Background(), nc, &serverOptions)
 		return err
