@@ -6,43 +6,32 @@ import (
 )
 
 // The encoder's side of RFC 1951, Section 3.2.5: each length code 257-285 and
-// distance code 0-29 with its base value and its number of extra bits, padded to 32
-// entries so that an index of five bits needs no bounds check.
+// distance code 0-29 with its base value and its number of extra bits, taken from the
+// inflater's litInfo and distInfo, padded to 32 entries so that an index of five bits
+// needs no bounds check.
 var (
-	lenExtra = [32]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
+	lenBase, lenExtra = encoderInfo(litInfo[257:286])
+	dstBase, dstExtra = encoderInfo(distInfo[:30])
 	// lenSym maps a match length minus 3 to its length code minus 257.
-	lenBase, lenSym   = lengthCodes()
-	dstBase, dstExtra = distanceCodes()
+	lenSym = lengthSyms()
 )
 
-func lengthCodes() (base [32]uint16, sym [256]uint8) {
-	b := uint16(3)
-	for i := range 28 {
-		base[i] = b
-		for range 1 << lenExtra[i] {
-			if b-3 < 256 {
-				sym[b-3] = uint8(i)
-			}
-			b++
-		}
-	}
-	// RFC 1951, Section 3.2.5: code 285 is length 258 with no extra bits, although
-	// 284 with 5 extra bits could also reach 258 (its range stops at 257).
-	base[28] = 258
-	sym[255] = 28
-	return base, sym
-}
-
-func distanceCodes() (base [32]uint16, extra [32]uint8) {
-	d := uint16(1)
-	for i := range 30 {
-		if i >= 4 {
-			extra[i] = uint8(i/2 - 1)
-		}
-		base[i] = d
-		d += 1 << extra[i]
+func encoderInfo(info []uint32) (base [32]uint16, extra [32]uint8) {
+	for i, e := range info {
+		base[i], extra[i] = uint16(e>>16), uint8(e&0xff)
 	}
 	return base, extra
+}
+
+func lengthSyms() (sym [256]uint8) {
+	for i := range 29 {
+		for l := int(lenBase[i]); l < int(lenBase[i])+1<<lenExtra[i] && l <= 258; l++ {
+			// RFC 1951, Section 3.2.5: 284 with its 5 extra bits could reach 258,
+			// but its range stops at 257; 285, which comes after it, is 258.
+			sym[l-3] = uint8(i)
+		}
+	}
+	return sym
 }
 
 // distSym returns the distance code of a distance of 1-32768.
