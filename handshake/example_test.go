@@ -93,7 +93,6 @@ func ExampleServerOptions_authorize() {
 		client, server := net.Pipe()
 		answer := make(chan string, 1)
 		go func() {
-			defer client.Close()
 			fmt.Fprint(client, "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"+
 				"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"+
 				"Sec-WebSocket-Version: 13\r\nCookie: "+cookie+"\r\n\r\n")
@@ -107,13 +106,14 @@ func ExampleServerOptions_authorize() {
 		}()
 		res, err := handshake.Accept(context.Background(), server, opts)
 		fmt.Print(<-answer)
+		client.Close()
+		server.Close()
 		if err != nil {
 			fmt.Println("server:", errors.Is(err, handshake.ErrRefused), err)
 			continue
 		}
 		// The Result still holds the request the hook saw.
 		fmt.Println("server: user", sessions[res.RequestHeader("Cookie")])
-		server.Close()
 	}
 	// Output:
 	// client: 401 Unauthorized Cookie realm="chat"
