@@ -215,9 +215,9 @@ type header struct {
 }
 
 // readHeader reads one frame header from br (RFC 6455, Section 5.2). It
-// rejects what no frame may carry, whatever was negotiated: a 64-bit length
-// with its most significant bit set and a control frame that is fragmented
-// or longer than 125 bytes.
+// rejects what no frame may carry, whatever was negotiated: a length not in
+// its minimal encoding, a 64-bit length with its most significant bit set,
+// and a control frame that is fragmented or longer than 125 bytes.
 func readHeader(br *bufio.Reader) (header, error) {
 	var b [8]byte
 	if _, err := io.ReadFull(br, b[:2]); err != nil {
@@ -236,6 +236,11 @@ func readHeader(br *bufio.Reader) (header, error) {
 			return header{}, err
 		}
 		h.length = int64(binary.BigEndian.Uint16(b[:2]))
+		// "the minimal number of bytes MUST be used to encode the length"
+		// (Section 5.2): a 16-bit length under 126 is a protocol error.
+		if h.length < 126 {
+			return header{}, fmt.Errorf("%w: %d bytes in a 16-bit length", errProtocol, h.length)
+		}
 	case 127:
 		if _, err := io.ReadFull(br, b[:8]); err != nil {
 			return header{}, err
@@ -244,6 +249,9 @@ func readHeader(br *bufio.Reader) (header, error) {
 		u := binary.BigEndian.Uint64(b[:8])
 		if u>>63 != 0 {
 			return header{}, fmt.Errorf("%w: 64-bit length with the MSB set", errProtocol)
+		}
+		if u <= 0xffff {
+			return header{}, fmt.Errorf("%w: %d bytes in a 64-bit length", errProtocol, u)
 		}
 		h.length = int64(u)
 	}

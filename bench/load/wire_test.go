@@ -123,6 +123,10 @@ func TestReadHeaderRejects(t *testing.T) {
 		in   []byte
 	}{
 		{"5.2/len64-msb-set", []byte{0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1}},
+		{"5.2/len16-not-minimal", append([]byte{0x82, 0x7e, 0, 125}, make([]byte, 125)...)},
+		{"5.2/len16-zero", []byte{0x82, 0x7e, 0, 0}},
+		{"5.2/len64-not-minimal", append([]byte{0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, make([]byte, 0xffff)...)},
+		{"5.2/len64-small", []byte{0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5}},
 		{"5.5/ping-126-bytes", serverFrame(0x89, make([]byte, 126))},
 		{"5.5/fragmented-close", serverFrame(0x08, []byte{0x03, 0xe8})},
 	} {
